@@ -1,0 +1,95 @@
+// Lifecycle: config → privileges → BPF objects (load, attach) → OTel providers with the kernel-map
+// producer → family runtimes (ring buffers, spans, observable instruments). shutdown() stops the ring
+// buffers, flushes a final export, then detaches; it is idempotent.
+import { hrTime } from '@opentelemetry/core';
+import type { AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import type { KotelConfig } from './config';
+import { CgroupResolver } from './host/cgroups';
+import { missingBpfPrivileges, UserError } from './host/privileges';
+import { native } from './native';
+import { KernelMetricProducer } from './otel/KernelMetricProducer';
+import { createTelemetry } from './otel/telemetry';
+import { loadFamilies, type LoadResult } from './probes/load';
+import { families } from './probes/registry';
+import type { FamilyRuntime } from './probes/types';
+import { registerSelfMetrics } from './self/selfMetrics';
+import { UserDrops } from './self/UserDrops';
+
+export class Agent {
+  private load?: LoadResult;
+  private telemetry?: ReturnType<typeof createTelemetry>;
+  private runtimes: FamilyRuntime[] = [];
+  private stopping?: Promise<void>;
+  private statsEnabled = false;
+
+  constructor(
+    readonly config: KotelConfig,
+    readonly logger: Logger,
+  ) {}
+
+  /** what loaded and attached (after start) */
+  get loadResult(): LoadResult | undefined {
+    return this.load;
+  }
+
+  async start(): Promise<void> {
+    const missing = missingBpfPrivileges();
+    if (missing) throw new UserError(missing);
+    if (this.config.bpf.runTimeStats) {
+      this.statsEnabled = native.enableRunTimeStats();
+      if (!this.statsEnabled) this.logger.warn('bpf.runTimeStats: the kernel refused BPF_ENABLE_STATS; kotel.bpf.run.* stay empty');
+    }
+
+    const cgroups = new CgroupResolver();
+    if (!cgroups.mount) this.logger.warn('no cgroup2 hierarchy mounted: metrics carry cgroup.id without cgroup.path');
+    const startTime = hrTime();
+    const load = (this.load = loadFamilies(this.config, families, this.logger));
+    if (load.loaded.length === 0) {
+      this.logger.error('no probe family could be loaded; only self-metrics will be exported (see `kotel probes`)');
+    }
+    const sources = load.loaded.map(({ family, object }) => ({ family: family.name, object, metrics: family.kernelMetrics }));
+    const drops = new UserDrops();
+    let self: ReturnType<typeof registerSelfMetrics> | undefined;
+    this.telemetry = createTelemetry(this.config, {
+      producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(() => sources, cgroups, temporality, startTime),
+      logger: this.logger,
+      onExportResult: (signal, ok, items) => self?.exportResult(signal, ok, items),
+    });
+    await this.telemetry.ready;
+    const meter = this.telemetry.meterProvider.getMeter('kotel');
+    const tracer = this.telemetry.tracerProvider.getTracer('kotel');
+    self = registerSelfMetrics(meter, load, drops);
+
+    for (const { family, object } of load.loaded) {
+      if (!family.start) continue;
+      this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops }));
+    }
+    const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
+    this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
+    for (const r of this.runtimes.splice(0)) {
+      try {
+        r.close();
+      } catch (err) {
+        this.logger.warn(`closing a family runtime: ${(err as Error).message}`);
+      }
+    }
+    try {
+      await this.telemetry?.shutdown();
+    } catch (err) {
+      this.logger.warn(`final export: ${(err as Error).message}`);
+    }
+    const loaded = this.load?.loaded ?? [];
+    for (const { object } of loaded) object.close();
+    if (this.statsEnabled) native.disableRunTimeStats();
+    if (loaded.length) this.logger.info('kotel stopped: programs detached');
+  }
+}

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+/**
+ * kotel command line.
+ *   kotel [run] [options]        run the agent (default command)
+ *   kotel probes [--json]        what can attach on this machine, and why not
+ *   kotel check-config           print the effective configuration, or the one-line error (exit 2)
+ * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, FAMILIES, LOG_LEVELS, OTEL_ENV_MAP, OTLP_PROTOCOLS, loadConfig, schemaKeys, type KotelConfig } from './config';
+import { kotelVersion } from './otel/resource';
+import { createLogger, type Logger } from './log';
+
+const EXIT_OK = 0;
+const EXIT_START_FAILED = 1;
+const EXIT_CONFIG = 2;
+
+interface CommonOpts {
+  config?: string;
+}
+
+interface RunOpts extends CommonOpts {
+  otlpEndpoint?: string;
+  otlpProtocol?: string;
+  otlp?: boolean;
+  prometheusPort?: number;
+  prometheus?: boolean;
+  console?: boolean;
+  logLevel?: string;
+  families?: string[];
+}
+
+/** an error the user can fix: print its message, no stack (unless debugging) */
+export function isExpectedError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err instanceof ConfigError ||
+    (err as { kotelUserError?: unknown }).kotelUserError === true ||
+    err.name === 'BpfError' ||
+    err.name === 'ConfigError'
+  );
+}
+
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0];
+}
+
+function reportError(err: unknown, level: string | undefined, prefix = 'kotel: '): void {
+  const debugging = level === 'debug' || level === 'trace';
+  const msg = oneLine(err);
+  process.stderr.write(`${msg.startsWith('config error') ? '' : prefix}${msg}\n`);
+  if (err instanceof Error && err.stack && (debugging || !isExpectedError(err))) {
+    // unexpected errors keep their stack: they are bugs
+    process.stderr.write(err.stack + '\n');
+  }
+}
+
+function parsePort(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return Number(v);
+}
+
+function parseFamilies(v: string): string[] {
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const f of list) {
+    if (!(FAMILIES as readonly string[]).includes(f)) {
+      throw new InvalidArgumentError(`unknown family "${f}" (known: ${FAMILIES.join(', ')})`);
+    }
+  }
+  return list;
+}
+
+/** command-line options → config keys (only what was given) */
+export function flagsFromOptions(o: RunOpts): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  if (o.otlpEndpoint !== undefined) flags['otlp.endpoint'] = o.otlpEndpoint;
+  if (o.otlpProtocol !== undefined) flags['otlp.protocol'] = o.otlpProtocol;
+  if (o.otlp === false) flags['otlp.enabled'] = false;
+  if (o.prometheusPort !== undefined) flags['prometheus.port'] = o.prometheusPort;
+  if (o.prometheus === false) flags['prometheus.enabled'] = false;
+  if (o.console === false) flags['console.enabled'] = false;
+  if (o.logLevel !== undefined) flags['log.level'] = o.logLevel;
+  if (o.families !== undefined) {
+    for (const f of FAMILIES) flags[`families.${f}.enabled`] = o.families.includes(f);
+  }
+  return flags;
+}
+
+function load(opts: RunOpts): KotelConfig {
+  return loadConfig({ file: opts.config, flags: flagsFromOptions(opts) });
+}
+
+function configOption(): Option {
+  return new Option('-c, --config <path>', 'config file (YAML or JSON)').env('KOTEL_CONFIG');
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(configOption())
+    .option('--otlp-endpoint <url>', 'OTLP collector (host:port for grpc, URL for http/protobuf)')
+    .addOption(new Option('--otlp-protocol <protocol>', 'OTLP transport').choices([...OTLP_PROTOCOLS]))
+    .option('--no-otlp', 'do not export over OTLP')
+    .option('--prometheus-port <port>', 'port of the Prometheus endpoint', parsePort)
+    .option('--no-prometheus', 'no Prometheus endpoint')
+    .option('--no-console', 'no console report on stdout')
+    .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]))
+    .option('--families <list>', `probe families to enable, comma-separated (${FAMILIES.join(', ')})`, parseFamilies);
+}
+
+async function runAgent(opts: RunOpts): Promise<void> {
+  let config: KotelConfig;
+  try {
+    config = load(opts);
+  } catch (err) {
+    reportError(err, opts.logLevel);
+    process.exit(EXIT_CONFIG);
+  }
+  const logger = createLogger(config.log.level);
+  // loaded lazily: `check-config` and `--help` must not need the native addon
+  const { Agent } = await import('./Agent');
+  const agent = new Agent(config, logger);
+
+  // the agent's own timers are unref()-ed: this keeps the process alive until a signal
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without a clean shutdown`);
+      process.exit(EXIT_START_FAILED);
+    }
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    agent.shutdown().then(
+      () => {
+        clearInterval(keepAlive);
+        process.exit(EXIT_OK);
+      },
+      (err) => {
+        logger.error(`shutdown failed: ${oneLine(err)}`);
+        process.exit(EXIT_START_FAILED);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  try {
+    await agent.start();
+  } catch (err) {
+    if (stopping) return; // a signal during start-up: shutdown is under way
+    logger.flush?.();
+    reportError(err, config.log.level);
+    await agent.shutdown().catch(() => undefined);
+    process.exit(EXIT_START_FAILED);
+  }
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+/** rows → aligned text table */
+export function formatTable(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '-' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (i === vals.length - 1 ? v : pad(v, widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('kotel')
+    .description('eBPF → OpenTelemetry exporter agent')
+    .version(kotelVersion())
+    .showHelpAfterError('(run kotel --help for usage)')
+    .exitOverride((err) => {
+      // commander's usage errors: exit 2 like a config error; --help / --version: 0
+      process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_CONFIG);
+    });
+
+  addRunOptions(program.command('run', { isDefault: true }).description('run the agent (default)')).action(
+    async (opts: RunOpts) => runAgent(opts),
+  );
+
+  program
+    .command('probes')
+    .description('list the probes: attached / unavailable here (with the reason) / disabled')
+    .addOption(configOption())
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: CommonOpts & { json?: boolean }) => {
+      let config: KotelConfig;
+      try {
+        config = loadConfig({ file: opts.config });
+      } catch (err) {
+        reportError(err, undefined);
+        process.exit(EXIT_CONFIG);
+      }
+      const logger: Logger = createLogger(config.log.level);
+      try {
+        const { inspectProbes } = await import('./probes/inspect');
+        const rows = await inspectProbes(config, logger);
+        if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        else
+          process.stdout.write(
+            formatTable(rows as unknown as Array<Record<string, unknown>>, ['family', 'probe', 'status', 'hook', 'program', 'reason']),
+          );
+      } catch (err) {
+        reportError(err, config.log.level);
+        process.exit(EXIT_START_FAILED);
+      }
+    });
+
+  program
+    .command('check-config')
+    .description(
+      'validate the configuration (defaults < file < OTEL_* < KOTEL_* variables) and print the effective values as JSON; ' +
+        'exit 2 with a one-line error if it is invalid. Keys: see the configuration table in the README.',
+    )
+    .addOption(configOption())
+    .addHelpText('after', () => {
+      const keys = schemaKeys();
+      const w = Math.max(...keys.map(([k]) => k.length));
+      return (
+        '\nKeys (environment variable, default):\n' +
+        keys.map(([k, spec]) => `  ${k.padEnd(w)}  ${spec.env}  (${JSON.stringify(spec.default)})`).join('\n') +
+        '\nStandard variables honoured: ' +
+        OTEL_ENV_MAP.map((m) => m.env).join(', ') +
+        '\n'
+      );
+    })
+    .action((opts: CommonOpts) => {
+      try {
+        const config = loadConfig({ file: opts.config });
+        process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+      } catch (err) {
+        reportError(err, undefined);
+        process.exit(EXIT_CONFIG);
+      }
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err) => {
+      reportError(err, undefined);
+      process.exit(EXIT_START_FAILED);
+    });
+}

@@ -1,0 +1,375 @@
+/**
+ * Loads the configuration in layers, lowest first:
+ *   schema defaults < config file (--config, YAML or JSON by extension) < standard OTEL_* variables
+ *   < KOTEL_* variables < command-line flags,
+ * and validates it strictly. Every problem is a ConfigError with a one-line message naming the key, the
+ * value, what is allowed and where the value came from.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import convict from 'convict';
+import * as YAML from 'yaml';
+import {
+  FAMILIES,
+  KeySpec,
+  KotelConfig,
+  SCHEMA,
+  SchemaNode,
+  isKeySpec,
+  parseKeyValueList,
+  schemaKeys,
+  specFor,
+} from './schema';
+
+/** A bad configuration: message is one line, fit to print as is. */
+export class ConfigError extends Error {
+  readonly kotelUserError = true;
+  constructor(
+    message: string,
+    /** the key at fault, when there is one */
+    readonly key?: string,
+    /** where its value came from: 'default', a file path, an environment variable or a flag */
+    readonly source?: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** config file, YAML (.yaml/.yml) or JSON (.json) */
+  file?: string;
+  /** values from the command line, by config key (e.g. {'otlp.endpoint': 'host:4317'}) */
+  flags?: Record<string, unknown>;
+  /** the environment; process.env when absent */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Flag names by key, to say where a value came from. cli.ts sets these keys. */
+export const FLAG_NAMES: Record<string, string> = {
+  'otlp.endpoint': '--otlp-endpoint',
+  'otlp.protocol': '--otlp-protocol',
+  'otlp.enabled': '--no-otlp',
+  'prometheus.port': '--prometheus-port',
+  'prometheus.enabled': '--no-prometheus',
+  'console.enabled': '--no-console',
+  'log.level': '--log-level',
+  ...Object.fromEntries(FAMILIES.map((f) => [`families.${f}.enabled`, '--families'])),
+};
+
+/** Standard OpenTelemetry variables honoured, and the key each sets. */
+export const OTEL_ENV_MAP: ReadonlyArray<{ env: string; key: string; map?: (v: string) => unknown }> = [
+  { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', key: 'otlp.endpoint' },
+  { env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', key: 'otlp.metricsEndpoint' },
+  { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', key: 'otlp.tracesEndpoint' },
+  { env: 'OTEL_EXPORTER_OTLP_PROTOCOL', key: 'otlp.protocol' },
+  { env: 'OTEL_EXPORTER_OTLP_HEADERS', key: 'otlp.headers' },
+  { env: 'OTEL_EXPORTER_OTLP_TIMEOUT', key: 'otlp.timeout' },
+  { env: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', key: 'otlp.temporality', map: (v) => v.toLowerCase() },
+  { env: 'OTEL_METRIC_EXPORT_INTERVAL', key: 'metrics.interval' },
+  { env: 'OTEL_SERVICE_NAME', key: 'service.name' },
+  { env: 'OTEL_RESOURCE_ATTRIBUTES', key: 'resource.attributes' },
+  { env: 'OTEL_SDK_DISABLED', key: 'sdk.disabled' },
+  { env: 'OTEL_TRACES_EXPORTER', key: 'otlp.traces', map: (v) => (v.trim().toLowerCase() === 'none' ? false : true) },
+];
+
+// ---------------------------------------------------------------------------------------------------
+// formats: coercion of strings (env, flags, files) and validation with a message saying what is allowed
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function coerceValue(spec: KeySpec, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim();
+  switch (spec.format) {
+    case 'bool':
+      if (TRUE.has(s.toLowerCase())) return true;
+      if (FALSE.has(s.toLowerCase())) return false;
+      return v;
+    case 'int':
+    case 'port':
+      return /^-?\d+$/.test(s) ? Number(s) : v;
+    case 'ms': {
+      const m = DURATION.exec(s);
+      return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']) : v;
+    }
+    default:
+      return v;
+  }
+}
+
+/** undefined when valid, else what is allowed ("must be ...") */
+function checkValue(spec: KeySpec, v: unknown): string | undefined {
+  const f = spec.format;
+  if (Array.isArray(f)) {
+    return typeof v === 'string' && f.includes(v) ? undefined : `must be one of ${f.join(', ')}`;
+  }
+  switch (f) {
+    case 'bool':
+      return typeof v === 'boolean' ? undefined : 'must be true or false';
+    case 'int':
+    case 'ms': {
+      const min = spec.min ?? 0;
+      const what = f === 'ms' ? 'a duration in milliseconds (or with a unit: 500ms, 10s, 1m)' : 'an integer';
+      return Number.isSafeInteger(v) && (v as number) >= min ? undefined : `must be ${what} >= ${min}`;
+    }
+    case 'port':
+      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535
+        ? undefined
+        : 'must be a port number 0-65535';
+    case 'string':
+      return typeof v === 'string' ? undefined : 'must be a string';
+    case 'endpoint': {
+      if (typeof v !== 'string') return 'must be a string';
+      if (v === '') return undefined;
+      try {
+        new URL(/^[a-z][\w+.-]*:\/\//i.test(v) ? v : `http://${v}`);
+        return undefined;
+      } catch {
+        return 'must be host:port or a URL like http://host:4318';
+      }
+    }
+    case 'kvlist': {
+      if (typeof v !== 'string') return 'must be a string of k=v,k2=v2';
+      try {
+        parseKeyValueList(v);
+        return undefined;
+      } catch (e) {
+        return `must be k=v,k2=v2 (${(e as Error).message})`;
+      }
+    }
+  }
+  return undefined;
+}
+
+let formatsRegistered = false;
+function registerFormats(): void {
+  if (formatsRegistered) return;
+  formatsRegistered = true;
+  for (const name of ['bool', 'int', 'port', 'ms', 'string', 'endpoint', 'kvlist'] as const) {
+    const spec = { format: name, doc: '', default: '' } as KeySpec;
+    convict.addFormat({
+      name: `kotel-${name}`,
+      validate(v: unknown) {
+        const problem = checkValue(spec, v);
+        if (problem) throw new Error(problem);
+      },
+      coerce: (v: unknown) => coerceValue(spec, v),
+    });
+  }
+}
+
+/** The schema in convict's shape (our formats are registered as kotel-<name>). */
+function convictSchema(node: SchemaNode = SCHEMA): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (isKeySpec(v)) {
+      out[k] = {
+        doc: v.doc,
+        format: Array.isArray(v.format) ? [...v.format] : `kotel-${v.format}`,
+        default: v.default,
+        env: v.env,
+      };
+    } else {
+      out[k] = convictSchema(v);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+function fmtValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function levenshtein(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+function closestKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const [k] of schemaKeys()) {
+    const d = levenshtein(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function unknownKeyError(key: string, where: string): ConfigError {
+  const near = closestKey(key);
+  return new ConfigError(
+    `config error: unknown key "${key}" ${where}: not in the schema` +
+      (near ? ` (did you mean "${near}"?)` : '') +
+      ' (see kotel check-config --help / README configuration table)',
+    key,
+  );
+}
+
+/** Flattens a parsed file into key → value, rejecting keys not in the schema. */
+function flattenFile(obj: unknown, file: string, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (obj === null || obj === undefined) return out;
+  if (typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError(
+      `config error: ${prefix || 'the top level'} in ${file} must be a mapping of keys, not ${fmtValue(obj)}`,
+      prefix || undefined,
+      file,
+    );
+  }
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (specFor(key)) {
+      out[key] = v;
+      continue;
+    }
+    const isSection = schemaKeys().some(([sk]) => sk.startsWith(key + '.'));
+    if (!isSection) throw unknownKeyError(key, `in ${file}`);
+    flattenFile(v, file, key, out);
+  }
+  return out;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    throw new ConfigError(`config error: cannot read config file ${file}: ${why}`, undefined, file);
+  }
+  const ext = path.extname(file).toLowerCase();
+  let parsed: unknown;
+  try {
+    if (ext === '.json') parsed = JSON.parse(text);
+    else if (ext === '.yaml' || ext === '.yml') parsed = YAML.parse(text, { prettyErrors: true });
+    else throw new Error(`unknown extension "${ext}" (use .yaml, .yml or .json)`);
+  } catch (e) {
+    const msg = String((e as Error).message).split('\n')[0].replace(/:\s*$/, '');
+    throw new ConfigError(`config error: cannot parse config file ${file}: ${msg}`, undefined, file);
+  }
+  return flattenFile(parsed, file);
+}
+
+function setNested(obj: Record<string, unknown>, key: string, v: unknown): void {
+  const parts = key.split('.');
+  let o = obj;
+  for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+  o[parts[parts.length - 1]] = v;
+}
+
+/** Loads, layers and validates the configuration. Throws ConfigError. */
+export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
+  registerFormats();
+  const env = opts.env ?? process.env;
+  const keys = schemaKeys();
+  const source = new Map<string, string>(keys.map(([k]) => [k, 'default']));
+
+  // convict imports KOTEL_* from `env` at construction and again after every load(), so KOTEL_* always
+  // beats what load() brings (the file, then the OTEL_* layer). Flags are set() last.
+  // `args: []` keeps convict away from process.argv (commander owns the command line).
+  let conf: convict.Config<Record<string, unknown>>;
+  try {
+    conf = convict(convictSchema() as convict.Schema<Record<string, unknown>>, { env, args: [] });
+  } catch (e) {
+    throw new ConfigError(`config error: ${(e as Error).message.split('\n')[0]}`);
+  }
+
+  // 1. config file
+  if (opts.file) {
+    const flat = readConfigFile(opts.file);
+    const nested: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(flat)) {
+      nested[k] = v;
+      source.set(k, opts.file);
+    }
+    const obj: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(nested)) setNested(obj, k, coerceValue(specFor(k)!, v));
+    conf.load(obj);
+  }
+
+  // 2. standard OTEL_* variables (empty means unset, as the spec says)
+  const otel: Record<string, unknown> = {};
+  for (const m of OTEL_ENV_MAP) {
+    const raw = env[m.env];
+    if (raw === undefined || raw.trim() === '') continue;
+    setNested(otel, m.key, coerceValue(specFor(m.key)!, m.map ? m.map(raw) : raw));
+    source.set(m.key, m.env);
+  }
+  if (Object.keys(otel).length) conf.load(otel);
+
+  // 3. KOTEL_* variables (convict has applied them already; record where they came from)
+  for (const [k, spec] of keys) {
+    if (spec.env && env[spec.env] !== undefined) source.set(k, spec.env);
+  }
+
+  // 4. flags
+  for (const [k, v] of Object.entries(opts.flags ?? {})) {
+    if (v === undefined) continue;
+    const spec = specFor(k);
+    if (!spec) throw unknownKeyError(k, 'on the command line');
+    conf.set(k, coerceValue(spec, v));
+    source.set(k, FLAG_NAMES[k] ?? 'the command line');
+  }
+
+  // validate every key, naming the source of a bad value
+  for (const [k, spec] of keys) {
+    const v = conf.get(k);
+    const problem = checkValue(spec, v);
+    if (problem) {
+      const src = source.get(k) ?? 'default';
+      throw new ConfigError(`config error: ${k} = ${fmtValue(v)} (from ${src}): ${problem}`, k, src);
+    }
+  }
+  // convict's own strict check as a safety net (catches anything the loop above cannot see)
+  try {
+    conf.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new ConfigError(`config error: ${(e as Error).message.split('\n')[0]}`);
+  }
+
+  const cfg = conf.getProperties() as unknown as KotelConfig;
+
+  // OTEL_SERVICE_NAME / service.name beats service.name inside resource.attributes (OTel spec), but an
+  // explicit service.name in resource.attributes beats our default 'kotel'.
+  if (source.get('service.name') === 'default') {
+    const attrName = parseKeyValueList(cfg.resource.attributes)['service.name'];
+    if (attrName) cfg.service.name = attrName;
+  }
+  return cfg;
+}
+
+/** Where each key's value came from, for `check-config` output. Same layering as loadConfig(). */
+export function describeSources(opts: LoadConfigOptions = {}): Record<string, string> {
+  const env = opts.env ?? process.env;
+  const out: Record<string, string> = {};
+  const fileKeys = opts.file ? Object.keys(readConfigFile(opts.file)) : [];
+  for (const [k, spec] of schemaKeys()) {
+    let src = 'default';
+    if (fileKeys.includes(k)) src = opts.file!;
+    for (const m of OTEL_ENV_MAP) if (m.key === k && env[m.env]?.trim()) src = m.env;
+    if (spec.env && env[spec.env] !== undefined) src = spec.env;
+    if (opts.flags && opts.flags[k] !== undefined) src = FLAG_NAMES[k] ?? 'the command line';
+    out[k] = src;
+  }
+  return out;
+}

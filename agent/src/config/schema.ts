@@ -1,0 +1,267 @@
+/**
+ * The configuration schema: one place that names every key, its type, default, documentation and
+ * environment variable. convict reads it (agent/src/config/load.ts); the README's configuration table is
+ * generated from it (configDocTable()).
+ *
+ * Adding a probe family: add `families.<name>` next to `families.tcp` below and a matching interface in
+ * KotelConfig; the environment variable names are derived from the key (families.sched.enabled →
+ * KOTEL_FAMILIES_SCHED_ENABLED).
+ */
+
+/** Value formats known to the validator; each also registered with convict as `kotel-<name>`. */
+export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'string' | 'endpoint' | 'kvlist';
+
+export interface KeySpec {
+  doc: string;
+  /** a format name, or the list of allowed string values */
+  format: FormatName | readonly string[];
+  default: boolean | number | string;
+  /** smallest allowed value for 'int' and 'ms' */
+  min?: number;
+  /** set by withEnvNames() when missing: KOTEL_ + upper snake case of the key */
+  env?: string;
+  /** the command-line flag that sets it, for documentation */
+  flag?: string;
+}
+
+export interface SchemaNode {
+  [name: string]: KeySpec | SchemaNode;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export const OTLP_PROTOCOLS = ['grpc', 'http/protobuf'] as const;
+export const TEMPORALITIES = ['cumulative', 'delta', 'lowmemory'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+export type TemporalityPreference = (typeof TEMPORALITIES)[number];
+
+/** The effective configuration, as loadConfig() returns it. Mirrors SCHEMA key for key. */
+export interface KotelConfig {
+  families: {
+    tcp: {
+      enabled: boolean;
+      connectionSpans: boolean;
+      maxSockets: number;
+      maxCgroupKeys: number;
+    };
+  };
+  otlp: {
+    enabled: boolean;
+    endpoint: string;
+    metricsEndpoint: string;
+    tracesEndpoint: string;
+    protocol: OtlpProtocol;
+    headers: string;
+    timeout: number;
+    temporality: TemporalityPreference;
+    traces: boolean;
+  };
+  metrics: { interval: number };
+  prometheus: { enabled: boolean; host: string; port: number };
+  console: { enabled: boolean; interval: number };
+  service: { name: string };
+  resource: { attributes: string };
+  sdk: { disabled: boolean };
+  log: { level: LogLevel };
+  bpf: { runTimeStats: boolean; objectDir: string };
+}
+
+/** Probe families known to the schema (the `--families` flag accepts these). */
+export const FAMILIES = ['tcp'] as const;
+
+const RAW_SCHEMA: SchemaNode = {
+  families: {
+    tcp: {
+      enabled: { doc: 'Attach the TCP probes (RTT, connect latency, retransmits).', format: 'bool', default: true },
+      connectionSpans: {
+        doc: 'Emit one span per TCP connection when it closes (4-tuple, bytes, RTT, retransmits).',
+        format: 'bool',
+        default: false,
+      },
+      maxSockets: {
+        doc: 'Sockets tracked at once in the kernel (size of the per-socket map); more are not followed.',
+        format: 'int',
+        min: 1,
+        default: 65536,
+      },
+      maxCgroupKeys: {
+        doc: 'Distinct cgroups the TCP metrics are kept for (size of the per-cgroup maps).',
+        format: 'int',
+        min: 1,
+        default: 10240,
+      },
+    },
+  },
+  otlp: {
+    enabled: {
+      doc: 'Export metrics (and spans) over OTLP to a collector.',
+      format: 'bool',
+      default: true,
+      flag: '--no-otlp',
+    },
+    endpoint: {
+      doc:
+        "OTLP collector endpoint. Empty: localhost:4317 for grpc, http://localhost:4318 for http/protobuf. " +
+        'For http/protobuf, /v1/metrics and /v1/traces are appended. No scheme or http:// means plaintext.',
+      format: 'endpoint',
+      default: '',
+      flag: '--otlp-endpoint',
+    },
+    metricsEndpoint: {
+      doc: 'Full OTLP endpoint for metrics only (used as is); empty: derived from otlp.endpoint.',
+      format: 'endpoint',
+      default: '',
+    },
+    tracesEndpoint: {
+      doc: 'Full OTLP endpoint for spans only (used as is); empty: derived from otlp.endpoint.',
+      format: 'endpoint',
+      default: '',
+    },
+    protocol: {
+      doc: 'OTLP transport.',
+      format: OTLP_PROTOCOLS,
+      default: 'grpc',
+      flag: '--otlp-protocol',
+    },
+    headers: {
+      doc: 'Extra OTLP request headers (gRPC metadata), as k=v,k2=v2 with URL-encoded values.',
+      format: 'kvlist',
+      default: '',
+    },
+    timeout: { doc: 'Timeout of one OTLP export, retries included (ms).', format: 'ms', min: 1, default: 10000 },
+    temporality: {
+      doc: 'Aggregation temporality of OTLP metrics (Prometheus and the console are always cumulative).',
+      format: TEMPORALITIES,
+      default: 'cumulative',
+    },
+    traces: { doc: 'Export spans over OTLP too (not only metrics).', format: 'bool', default: true },
+  },
+  metrics: {
+    interval: {
+      doc: 'Interval between two OTLP metric exports, i.e. kernel map collections (ms).',
+      format: 'ms',
+      min: 100,
+      default: 10000,
+    },
+  },
+  prometheus: {
+    enabled: {
+      doc: 'Serve metrics for Prometheus to scrape at http://<host>:<port>/metrics.',
+      format: 'bool',
+      default: true,
+      flag: '--no-prometheus',
+    },
+    host: { doc: 'Address the Prometheus endpoint listens on.', format: 'string', default: '127.0.0.1' },
+    port: { doc: 'Port of the Prometheus endpoint.', format: 'port', default: 9464, flag: '--prometheus-port' },
+  },
+  console: {
+    enabled: {
+      doc: 'Print a top-like report of all metrics to stdout.',
+      format: 'bool',
+      default: true,
+      flag: '--no-console',
+    },
+    interval: { doc: 'Interval between two console reports (ms).', format: 'ms', min: 100, default: 5000 },
+  },
+  service: {
+    name: { doc: 'service.name resource attribute.', format: 'string', default: 'kotel' },
+  },
+  resource: {
+    attributes: {
+      doc: 'Extra resource attributes, as k=v,k2=v2 with URL-encoded values (like OTEL_RESOURCE_ATTRIBUTES).',
+      format: 'kvlist',
+      default: '',
+    },
+  },
+  sdk: {
+    disabled: {
+      doc: 'Disable the OpenTelemetry SDK: no reader or exporter at all (instruments become no-ops).',
+      format: 'bool',
+      default: false,
+    },
+  },
+  log: {
+    level: { doc: 'Log level of the agent (logs go to stderr).', format: LOG_LEVELS, default: 'info', flag: '--log-level' },
+  },
+  bpf: {
+    runTimeStats: {
+      doc: 'Enable the kernel BPF run-time statistics (kernel.bpf_stats_enabled); costs ~20 ns per event.',
+      format: 'bool',
+      default: false,
+    },
+    objectDir: {
+      doc: "Directory holding the compiled BPF objects; empty: the package's bpf/.output.",
+      format: 'string',
+      default: '',
+    },
+  },
+};
+
+/** KOTEL_ + the key in upper snake case: families.tcp.maxSockets → KOTEL_FAMILIES_TCP_MAX_SOCKETS */
+export function envNameFor(key: string): string {
+  return (
+    'KOTEL_' +
+    key
+      .split('.')
+      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))
+      .join('_')
+      .toUpperCase()
+  );
+}
+
+export function isKeySpec(n: KeySpec | SchemaNode): n is KeySpec {
+  return typeof (n as KeySpec).doc === 'string' && 'default' in n && 'format' in n;
+}
+
+function withEnvNames(node: SchemaNode, prefix: string): SchemaNode {
+  const out: SchemaNode = {};
+  for (const [k, v] of Object.entries(node)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    out[k] = isKeySpec(v) ? { ...v, env: v.env ?? envNameFor(key) } : withEnvNames(v, key);
+  }
+  return out;
+}
+
+export const SCHEMA: SchemaNode = withEnvNames(RAW_SCHEMA, '');
+
+/** Every leaf key, in schema order, with its spec. */
+export function schemaKeys(node: SchemaNode = SCHEMA, prefix = ''): Array<[string, KeySpec]> {
+  const out: Array<[string, KeySpec]> = [];
+  for (const [k, v] of Object.entries(node)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isKeySpec(v)) out.push([key, v]);
+    else out.push(...schemaKeys(v, key));
+  }
+  return out;
+}
+
+export function specFor(key: string): KeySpec | undefined {
+  let node: KeySpec | SchemaNode | undefined = SCHEMA;
+  for (const part of key.split('.')) {
+    if (!node || isKeySpec(node) || !Object.prototype.hasOwnProperty.call(node, part)) return undefined;
+    node = (node as SchemaNode)[part];
+  }
+  return node && isKeySpec(node) ? node : undefined;
+}
+
+/** Parses a k=v,k2=v2 list (OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, values
+ * percent-decoded). Throws an Error saying what is wrong. */
+export function parseKeyValueList(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of s.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`"${item}" is not key=value`);
+    const k = item.slice(0, eq).trim();
+    let v = item.slice(eq + 1).trim();
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      throw new Error(`the value of "${k}" is not valid percent-encoding`);
+    }
+    out[k] = v;
+  }
+  return out;
+}

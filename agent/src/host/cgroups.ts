@@ -1,0 +1,125 @@
+// cgroup v2 id (what bpf_get_current_cgroup_id() and sk->sk_cgrp_data give: the inode number of the
+// cgroup2 directory) → path → container id. The tree is scanned once, then again only when an unknown id
+// shows up (at most once per `rescanIntervalMs`), so per-collection cost is a Map lookup.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR } from '../otel/semconv';
+
+/** Mount point of the cgroup2 hierarchy: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
+export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(mountinfo, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    // id parent major:minor root mountpoint options... - fstype source superoptions
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    if (fstype === 'cgroup2') return line.split(' ')[4];
+  }
+  return undefined;
+}
+
+// Container runtimes name a container's cgroup after its 64-hex id: docker-<id>.scope, cri-containerd-<id>,
+// crio-<id>, libpod-<id>, or a bare /docker/<id> directory (cgroupfs driver).
+const CONTAINER_ID = /(?:^|[-/])([0-9a-f]{64})(?:\.scope)?$/;
+
+export function containerIdFromPath(cgroupPath: string): string | undefined {
+  for (const segment of cgroupPath.split('/').reverse()) {
+    const m = CONTAINER_ID.exec(segment);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export class CgroupResolver {
+  private readonly paths = new Map<number, string>();
+  private readonly attrCache = new Map<number, Attributes>();
+  private lastScan = 0;
+
+  constructor(
+    readonly mount: string | undefined = findCgroup2Mount(),
+    private readonly rescanIntervalMs = 2000,
+  ) {
+    this.scan();
+  }
+
+  /** path relative to the cgroup2 root ('/' for the root), or undefined when unknown */
+  pathOf(id: number): string | undefined {
+    let p = this.paths.get(id);
+    if (p === undefined && Date.now() - this.lastScan >= this.rescanIntervalMs) {
+      this.scan();
+      p = this.paths.get(id);
+    }
+    return p;
+  }
+
+  /** data-point attributes for a cgroup: cgroup.id, cgroup.path (when known), container.id (when named) */
+  attributes(id: number): Attributes {
+    const cached = this.attrCache.get(id);
+    if (cached) return cached;
+    const attrs: Attributes = { [ATTR.cgroupId]: id };
+    const p = this.pathOf(id);
+    if (p !== undefined) {
+      attrs[ATTR.cgroupPath] = p;
+      const container = containerIdFromPath(p);
+      if (container) attrs[ATTR.containerId] = container;
+      this.attrCache.set(id, attrs); // unknown ids are not cached: they may appear on the next scan
+    }
+    return attrs;
+  }
+
+  /** true when the id was seen and its directory is gone (the cgroup was removed) */
+  isGone(id: number): boolean {
+    const p = this.paths.get(id);
+    if (p === undefined || !this.mount) return false;
+    try {
+      return fs.statSync(path.join(this.mount, p)).ino !== id;
+    } catch {
+      return true;
+    }
+  }
+
+  scan(): void {
+    this.lastScan = Date.now();
+    if (!this.mount) return;
+    const walk = (dir: string, rel: string): void => {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(dir);
+      } catch {
+        return;
+      }
+      this.paths.set(st.ino, rel);
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (e.isDirectory()) walk(path.join(dir, e.name), rel === '/' ? `/${e.name}` : `${rel}/${e.name}`);
+      }
+    };
+    walk(this.mount, '/');
+  }
+}
+
+/** cgroup v2 id of a process: inode of its cgroup2 directory (from /proc/PID/cgroup's "0::" line). */
+export function cgroupIdOfPid(pid: number | 'self', mount = findCgroup2Mount()): number | undefined {
+  if (!mount) return undefined;
+  try {
+    const line = fs
+      .readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+    if (!line) return undefined;
+    return fs.statSync(path.join(mount, line.slice(3))).ino;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,22 @@
+import pino, { Logger, DestinationStream } from 'pino';
+import type { LogLevel } from './config';
+
+export type { Logger };
+
+/**
+ * The agent's logger: JSON lines on stderr (stdout belongs to the console report and to `kotel probes`).
+ * `destination` is for tests (capture the output); it defaults to a synchronous stderr stream so that a
+ * fatal line is written before the process exits.
+ */
+export function createLogger(level: LogLevel | string = 'info', destination?: DestinationStream): Logger {
+  return pino(
+    {
+      name: 'kotel',
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+}

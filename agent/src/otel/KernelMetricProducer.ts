@@ -1,0 +1,127 @@
+// A MetricProducer that turns kernel maps into OTel data at collection time: one batch read per map per
+// collection, no per-event work in user space. One instance per MetricReader, built for its temporality.
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import type { CgroupResolver } from '../host/cgroups';
+import type { BpfObject } from '../native';
+import { perCpuLayout, readU64, sumU64Fields } from '../probes/mapValues';
+import type { KernelMetric } from '../probes/types';
+import { subtractHistogram, toOtelHistogram } from './histogram';
+
+export interface KernelMetricSource {
+  family: string;
+  object: BpfObject;
+  metrics: KernelMetric[];
+}
+
+const SCOPE = { name: 'kotel.kernel' };
+
+type Cumulative = number | Histogram;
+
+export class KernelMetricProducer implements MetricProducer {
+  private readonly previous = new Map<string, { value: Cumulative; time: HrTime }>();
+
+  constructor(
+    private readonly sources: () => KernelMetricSource[],
+    private readonly cgroups: CgroupResolver,
+    private readonly temporality: AggregationTemporality,
+    private readonly startTime: HrTime,
+  ) {}
+
+  async collect(): Promise<CollectionResult> {
+    const metrics: MetricData[] = [];
+    const errors: unknown[] = [];
+    const now = hrTime();
+    for (const source of this.sources()) {
+      for (const spec of source.metrics) {
+        try {
+          metrics.push(this.read(source, spec, now));
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: SCOPE, metrics }] }, errors };
+  }
+
+  private read(source: KernelMetricSource, spec: KernelMetric, now: HrTime): MetricData {
+    const { object } = source;
+    const info = object.mapInfo(spec.map);
+    const batch = object.readMap(spec.map);
+    const keyLayout = object.layout('kotel_cg_key');
+    const cgOff = keyLayout.fields.cgroup_id.offset;
+    const kindOff = keyLayout.fields.kind.offset;
+    const cpu = perCpuLayout(info, batch);
+    const descriptor = { name: spec.metric.name, description: spec.metric.description, unit: spec.metric.unit, valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT };
+    const delta = this.temporality === AggregationTemporality.DELTA;
+
+    const points: DataPoint<number | Histogram>[] = [];
+    let histLayout: { slotsOff: number; nSlots: number; sumOff: number } | undefined;
+    if (spec.type === 'histogram') {
+      const h = object.layout('kotel_hist');
+      histLayout = { slotsOff: h.fields.slots.offset, nSlots: h.fields.slots.size / 8, sumOff: h.fields.sum_ns.offset };
+    }
+    const scratch = new Float64Array(histLayout ? histLayout.nSlots : 1);
+    const sumScratch = new Float64Array(1);
+
+    for (let i = 0; i < batch.count; i++) {
+      const keyBase = i * info.keySize;
+      const cgroupId = readU64(batch.keys, keyBase + cgOff);
+      const kind = batch.keys.readUInt32LE(keyBase + kindOff);
+      let value: Cumulative;
+      if (histLayout && spec.type === 'histogram') {
+        sumU64Fields(batch, i, histLayout.slotsOff, histLayout.nSlots, cpu, scratch);
+        sumU64Fields(batch, i, histLayout.sumOff, 1, cpu, sumScratch);
+        value = toOtelHistogram(scratch, sumScratch[0], spec.slots);
+        if (value.count === 0) continue;
+      } else {
+        sumU64Fields(batch, i, 0, 1, cpu, scratch);
+        value = scratch[0];
+      }
+      const attributes: Attributes = { ...this.cgroups.attributes(cgroupId), ...spec.kindAttributes?.(kind) };
+      const seriesKey = `${spec.metric.name}|${cgroupId}|${kind}`;
+      // every kernel map starts empty when its object is loaded: cumulative series start then
+      const startTime = this.startTime;
+      if (delta) {
+        const prev = this.previous.get(seriesKey);
+        this.previous.set(seriesKey, { value, time: now });
+        const pointStart = prev ? prev.time : startTime;
+        const diff =
+          typeof value === 'number'
+            ? value - ((prev?.value as number | undefined) ?? 0)
+            : prev
+              ? subtractHistogram(value, prev.value as Histogram)
+              : value;
+        points.push({ startTime: pointStart, endTime: now, attributes, value: diff });
+      } else {
+        points.push({ startTime, endTime: now, attributes, value });
+      }
+    }
+
+    if (spec.type === 'histogram') {
+      return {
+        descriptor,
+        aggregationTemporality: this.temporality,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints: points as DataPoint<Histogram>[],
+      };
+    }
+    return {
+      descriptor,
+      aggregationTemporality: this.temporality,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: points as DataPoint<number>[],
+    };
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The OpenTelemetry output side: one MeterProvider with up to three readers (OTLP push, Prometheus pull,
+ * console report) and one BasicTracerProvider with an OTLP span exporter. Kernel data enters through
+ * MetricProducers: producerFor() is called once per reader with that reader's temporality, so each reader
+ * gets its own producer instance (delta state is per reader).
+ */
+import type { Logger } from 'pino';
+import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { createEmptyMetadata } from '@opentelemetry/otlp-grpc-exporter-base';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+  type MetricProducer,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { parseKeyValueList, type KotelConfig, type TemporalityPreference } from '../config';
+import { ConsoleReportReader } from './ConsoleReportReader';
+import { routeOtelDiagnostics } from './diag';
+import { otlpTargets } from './endpoints';
+import { ExportStatus, StatusMetricExporter, StatusSpanExporter, type ExportResultListener } from './exportStatus';
+import { createResource } from './resource';
+
+/** span queue bound: spans beyond it are dropped (counted by the BatchSpanProcessor), memory stays flat */
+export const SPAN_MAX_QUEUE_SIZE = 2048;
+export const SPAN_MAX_EXPORT_BATCH_SIZE = 512;
+export const SPAN_SCHEDULED_DELAY_MS = 5000;
+/** OTLP requests in flight at once per exporter; more exports fail fast instead of piling up */
+export const OTLP_CONCURRENCY_LIMIT = 2;
+
+export interface TelemetryOptions {
+  /** a fresh MetricProducer for a reader with this temporality (undefined: none) */
+  producerFor: (temporality: AggregationTemporality) => MetricProducer | undefined;
+  logger: Logger;
+  onExportResult?: ExportResultListener;
+  /** console report destination (tests); default stdout */
+  consoleWrite?: (block: string) => void;
+  /** the resource; default createResource(config) */
+  resource?: Resource;
+}
+
+export interface Telemetry {
+  meterProvider: MeterProvider;
+  tracerProvider: BasicTracerProvider;
+  resource: Resource;
+  prometheus?: PrometheusExporter;
+  console?: ConsoleReportReader;
+  /** resolves once the Prometheus endpoint listens (or failed: logged, the agent runs without it); never rejects */
+  ready: Promise<void>;
+  forceFlush(): Promise<void>;
+  /** final export and stop; idempotent, never rejects */
+  shutdown(): Promise<void>;
+}
+
+/** temporality of the kernel producer behind the OTLP reader */
+export function producerTemporality(pref: TemporalityPreference): AggregationTemporality {
+  // lowmemory keeps asynchronous (observable) data cumulative; kernel maps are cumulative by nature
+  return pref === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+}
+
+/** the OTLP spec's temporality preferences, as selectors */
+export function temporalitySelector(pref: TemporalityPreference): (t: InstrumentType) => AggregationTemporality {
+  const { DELTA, CUMULATIVE } = AggregationTemporality;
+  switch (pref) {
+    case 'delta':
+      return (t) =>
+        t === InstrumentType.UP_DOWN_COUNTER || t === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER ? CUMULATIVE : DELTA;
+    case 'lowmemory':
+      return (t) => (t === InstrumentType.COUNTER || t === InstrumentType.HISTOGRAM ? DELTA : CUMULATIVE);
+    default:
+      return () => CUMULATIVE;
+  }
+}
+
+function producers(options: TelemetryOptions, t: AggregationTemporality): MetricProducer[] | undefined {
+  const p = options.producerFor(t);
+  return p ? [p] : undefined;
+}
+
+function otlpExporters(config: KotelConfig): { metrics: PushMetricExporter; traces?: SpanExporter } {
+  const targets = otlpTargets(config);
+  const headers = parseKeyValueList(config.otlp.headers);
+  const timeoutMillis = config.otlp.timeout;
+  const common = { timeoutMillis, concurrencyLimit: OTLP_CONCURRENCY_LIMIT };
+  if (targets.protocol === 'grpc') {
+    const metadata = () => {
+      const md = createEmptyMetadata();
+      for (const [k, v] of Object.entries(headers)) md.set(k, v);
+      return md;
+    };
+    return {
+      metrics: new OTLPMetricExporterGrpc({ ...common, url: targets.metricsUrl, metadata: metadata() }),
+      traces: config.otlp.traces
+        ? new OTLPTraceExporterGrpc({ ...common, url: targets.tracesUrl, metadata: metadata() })
+        : undefined,
+    };
+  }
+  return {
+    metrics: new OTLPMetricExporterProto({ ...common, url: targets.metricsUrl, headers }),
+    traces: config.otlp.traces ? new OTLPTraceExporterProto({ ...common, url: targets.tracesUrl, headers }) : undefined,
+  };
+}
+
+export function createTelemetry(config: KotelConfig, options: TelemetryOptions): Telemetry {
+  const { logger } = options;
+  routeOtelDiagnostics(logger);
+  const resource = options.resource ?? createResource(config);
+  const readers: IMetricReader[] = [];
+  const spanProcessors: SpanProcessor[] = [];
+  let prometheus: PrometheusExporter | undefined;
+  let consoleReader: ConsoleReportReader | undefined;
+  let ready: Promise<void> = Promise.resolve();
+
+  if (!config.sdk.disabled) {
+    if (config.otlp.enabled) {
+      const targets = otlpTargets(config);
+      const exporters = otlpExporters(config);
+      const label = (u: string) => `${u} (${targets.protocol})`;
+      const metricStatus = new ExportStatus(
+        logger,
+        label(targets.metricsLabel),
+        targets.metricsLabel,
+        config.metrics.interval,
+        options.onExportResult,
+      );
+      // same collector for both signals: share the status so a dead collector warns once in total
+      const traceStatus =
+        targets.tracesLabel === targets.metricsLabel
+          ? metricStatus
+          : new ExportStatus(logger, label(targets.tracesLabel), targets.tracesLabel, SPAN_SCHEDULED_DELAY_MS, options.onExportResult);
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new StatusMetricExporter(exporters.metrics, metricStatus, temporalitySelector(config.otlp.temporality)),
+          exportIntervalMillis: config.metrics.interval,
+          // the SDK requires timeout <= interval
+          exportTimeoutMillis: Math.min(config.otlp.timeout, config.metrics.interval),
+          metricProducers: producers(options, producerTemporality(config.otlp.temporality)),
+        }),
+      );
+      if (exporters.traces) {
+        spanProcessors.push(
+          new BatchSpanProcessor(new StatusSpanExporter(exporters.traces, traceStatus), {
+            maxQueueSize: SPAN_MAX_QUEUE_SIZE,
+            maxExportBatchSize: SPAN_MAX_EXPORT_BATCH_SIZE,
+            scheduledDelayMillis: SPAN_SCHEDULED_DELAY_MS,
+            exportTimeoutMillis: config.otlp.timeout,
+          }),
+        );
+      }
+    }
+    if (config.prometheus.enabled) {
+      const { host, port } = config.prometheus;
+      const exporter = new PrometheusExporter({
+        host,
+        port,
+        preventServerStart: true,
+        metricProducers: producers(options, AggregationTemporality.CUMULATIVE),
+      });
+      prometheus = exporter;
+      readers.push(exporter);
+      ready = exporter.startServer().then(
+        () => logger.info(`Prometheus metrics at http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`),
+        (err: NodeJS.ErrnoException) => {
+          const why =
+            err.code === 'EADDRINUSE'
+              ? `port ${port} is already in use on ${host}`
+              : err.code === 'EACCES'
+                ? `no permission to listen on ${host}:${port}`
+                : `cannot listen on ${host}:${port}: ${err.message}`;
+          logger.error(
+            `prometheus.port: ${why}; running without the Prometheus endpoint ` +
+              `(set prometheus.port / --prometheus-port to a free port, or --no-prometheus)`,
+          );
+        },
+      );
+    }
+    if (config.console.enabled) {
+      consoleReader = new ConsoleReportReader({
+        intervalMillis: config.console.interval,
+        metricProducers: producers(options, AggregationTemporality.CUMULATIVE),
+        write: options.consoleWrite,
+        onError: (err) => logger.debug({ err }, 'console report failed'),
+      });
+      readers.push(consoleReader);
+    }
+  }
+
+  const meterProvider = new MeterProvider({ resource, readers: readers as never });
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    meterProvider,
+    tracerProvider,
+    resource,
+    prometheus,
+    console: consoleReader,
+    ready,
+    async forceFlush() {
+      await Promise.all([
+        meterProvider.forceFlush().catch((err) => logger.debug({ err }, 'metrics flush failed')),
+        tracerProvider.forceFlush().catch((err) => logger.debug({ err }, 'span flush failed')),
+      ]);
+    },
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        await ready;
+        await Promise.all([
+          meterProvider.shutdown().catch((err) => logger.debug({ err }, 'meter provider shutdown failed')),
+          tracerProvider.shutdown().catch((err) => logger.debug({ err }, 'tracer provider shutdown failed')),
+        ]);
+      })();
+      return shutdownPromise;
+    },
+  };
+}

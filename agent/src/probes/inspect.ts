@@ -1,0 +1,66 @@
+// `kotel probes`: loads and attaches every enabled family for real, reports each probe's hook or the
+// reason it cannot attach here, and detaches again.
+import type { Logger } from 'pino';
+import type { KotelConfig } from '../config';
+import { missingBpfPrivileges } from '../host/privileges';
+import { loadFamilies } from './load';
+import { families } from './registry';
+
+export interface ProbeRow {
+  family: string;
+  probe: string;
+  /** 'attached' | 'unavailable' (cannot attach here) | 'disabled' (off in the config) */
+  status: 'attached' | 'unavailable' | 'disabled';
+  /** hook that attached, e.g. 'raw_tp' */
+  hook?: string;
+  program?: string;
+  /** why not, in one line */
+  reason?: string;
+}
+
+export async function inspectProbes(config: KotelConfig, logger: Logger): Promise<ProbeRow[]> {
+  const missing = missingBpfPrivileges();
+  const rows: ProbeRow[] = [];
+  if (missing) {
+    for (const f of families) {
+      const ladders = Object.keys(f.openOptions(config).ladders);
+      for (const probe of ladders) rows.push({ family: f.name, probe, status: 'unavailable', reason: missing });
+    }
+    return rows;
+  }
+  const result = loadFamilies(config, families, logger.child({}, { level: 'silent' }));
+  try {
+    for (const f of result.disabled) {
+      for (const probe of Object.keys(f.openOptions(config).ladders)) {
+        rows.push({ family: f.name, probe, status: 'disabled', reason: `families.${f.name}.enabled is false` });
+      }
+    }
+    for (const { family, reason } of result.failed) {
+      for (const probe of Object.keys(family.openOptions(config).ladders)) rows.push({ family: family.name, probe, status: 'unavailable', reason });
+    }
+    for (const { family, attachments } of result.loaded) {
+      for (const a of attachments) {
+        rows.push(
+          a.attached
+            ? {
+                family: family.name,
+                probe: a.probe,
+                status: 'attached',
+                hook: a.kind,
+                program: a.program,
+                reason: a.failures.length ? `preferred hooks unavailable: ${a.failures.map((f) => `${f.kind}: ${f.reason}`).join('; ')}` : undefined,
+              }
+            : {
+                family: family.name,
+                probe: a.probe,
+                status: 'unavailable',
+                reason: a.failures.map((f) => `${f.kind}: ${f.reason}`).join('; '),
+              },
+        );
+      }
+    }
+  } finally {
+    for (const { object } of result.loaded) object.close();
+  }
+  return rows;
+}

@@ -1,0 +1,11 @@
+import type { Rung } from '../native';
+
+/** The tracepoint ladder for a probe whose programs are named <probe>_btf, <probe>_raw and <probe>_tp:
+ * tp_btf (cheapest, needs BPF_PROG_TYPE_TRACING) → raw_tp → classic tracepoint (needs tracefs). */
+export function tracepointLadder(probe: string): Rung[] {
+  return [
+    { program: `${probe}_btf`, kind: 'tp_btf' },
+    { program: `${probe}_raw`, kind: 'raw_tp' },
+    { program: `${probe}_tp`, kind: 'tp' },
+  ];
+}

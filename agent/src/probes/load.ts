@@ -1,0 +1,79 @@
+// Opens each enabled family's BPF object (the addon picks a hook per probe by trying), checks that every
+// map the family reads has the shape it expects, and reports what attached and what could not.
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import type { KotelConfig } from '../config';
+import { BpfObject, type AttachReport } from '../native';
+import { defaultBpfObjectDir } from '../paths';
+import type { Family } from './types';
+
+export interface LoadedFamily {
+  family: Family;
+  object: BpfObject;
+  attachments: AttachReport[];
+}
+
+export interface FamilyFailure {
+  family: Family;
+  reason: string;
+}
+
+export interface LoadResult {
+  loaded: LoadedFamily[];
+  failed: FamilyFailure[];
+  disabled: Family[];
+}
+
+export function objectPath(config: KotelConfig, family: Family): string {
+  return path.join(config.bpf.objectDir || defaultBpfObjectDir, `${family.name}.bpf.o`);
+}
+
+function expectedSize(object: BpfObject, shape: string | number): number {
+  return typeof shape === 'number' ? shape : object.layout(shape).size;
+}
+
+/** throws an Error naming the map when the object lacks a map or its key/value sizes differ */
+export function checkMaps(family: Family, object: BpfObject): void {
+  const names = new Set(object.mapNames());
+  for (const [map, shape] of Object.entries(family.maps)) {
+    if (!names.has(map)) throw new Error(`BPF object ${object.path} has no map ${map}: rebuild with npm run build`);
+    const info = object.mapInfo(map);
+    for (const part of ['key', 'value'] as const) {
+      const want = shape[part];
+      if (want === undefined) continue;
+      const size = expectedSize(object, want);
+      const have = part === 'key' ? info.keySize : info.valueSize;
+      if (have !== size) {
+        throw new Error(`BPF map ${map} in ${object.path} has ${part} size ${have}, expected ${size} (${want}): rebuild with npm run build`);
+      }
+    }
+  }
+  if (!names.has(family.dropsMap)) throw new Error(`BPF object ${object.path} has no drop counter map ${family.dropsMap}`);
+}
+
+export function loadFamilies(config: KotelConfig, families: Family[], logger: Logger): LoadResult {
+  const result: LoadResult = { loaded: [], failed: [], disabled: [] };
+  for (const family of families) {
+    if (!family.enabled(config)) {
+      result.disabled.push(family);
+      continue;
+    }
+    let object: BpfObject | undefined;
+    try {
+      object = BpfObject.open(objectPath(config, family), family.openOptions(config));
+      checkMaps(family, object);
+    } catch (err) {
+      object?.close();
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.error(`family ${family.name} unavailable: ${reason}`);
+      result.failed.push({ family, reason });
+      continue;
+    }
+    for (const a of object.attachments) {
+      if (a.attached) logger.info(`${family.name}/${a.probe}: attached ${a.kind} ${a.program}`);
+      else logger.warn(`${family.name}/${a.probe}: not attached: ${a.failures.map((f) => `${f.kind}: ${f.reason}`).join('; ')}`);
+    }
+    result.loaded.push({ family, object, attachments: object.attachments });
+  }
+  return result;
+}

@@ -1,0 +1,71 @@
+// TCP family: RTT and connect-latency histograms, retransmits and lifecycle counters aggregated in the
+// kernel (bpf/tcp.bpf.c, ABI in bpf/tcp.h); live connections by state counted from the tcp_socks map at
+// collection time; optionally one span per connection from close events on the tcp_events ring buffer.
+import { ATTR, TCP } from '../../otel/semconv';
+import { tracepointLadder } from '../ladder';
+import type { Family } from '../types';
+import { startConnectionSpans } from './connectionSpans';
+import { observeConnectionCount } from './connectionCount';
+import { errnoName, tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
+
+// RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
+const RTT_SLOTS = { minSlot: 10, maxSlot: 36 };
+const CONNECT_SLOTS = { minSlot: 12, maxSlot: 37 };
+
+export const tcpFamily: Family = {
+  name: 'tcp',
+  enabled: (config) => config.families.tcp.enabled,
+  openOptions: (config) => {
+    const tcp = config.families.tcp;
+    return {
+      rodata: { targ_close_events: tcp.connectionSpans },
+      maxEntries: {
+        tcp_socks: tcp.maxSockets,
+        tcp_rtt_hist: tcp.maxCgroupKeys,
+        tcp_connect_hist: tcp.maxCgroupKeys,
+        tcp_retransmits: tcp.maxCgroupKeys,
+        tcp_lifecycle: tcp.maxCgroupKeys,
+      },
+      ladders: {
+        tcp_probe: tracepointLadder('tcp_probe'),
+        inet_sock_set_state: tracepointLadder('inet_sock_set_state'),
+        tcp_retransmit_skb: tracepointLadder('tcp_retransmit_skb'),
+      },
+    };
+  },
+  maps: {
+    tcp_rtt_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
+    tcp_connect_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
+    tcp_retransmits: { key: 'kotel_cg_key', value: 8 },
+    tcp_lifecycle: { key: 'kotel_cg_key', value: 8 },
+    tcp_socks: { key: 8, value: 'tcp_sock_info' },
+  },
+  dropsMap: 'tcp_drops',
+  kernelMetrics: [
+    { type: 'histogram', map: 'tcp_rtt_hist', metric: TCP.rtt, slots: RTT_SLOTS },
+    {
+      type: 'histogram',
+      map: 'tcp_connect_hist',
+      metric: TCP.connectDuration,
+      slots: CONNECT_SLOTS,
+      kindAttributes: (kind) => (kind === 0 ? {} : { [ATTR.errorType]: errnoName(kind) }),
+    },
+    {
+      type: 'counter',
+      map: 'tcp_retransmits',
+      metric: TCP.retransmits,
+      kindAttributes: (kind) => ({ [ATTR.tcpState]: tcpStateName(kind) }),
+    },
+    {
+      type: 'counter',
+      map: 'tcp_lifecycle',
+      metric: TCP.lifecycle,
+      kindAttributes: (kind) => ({ [ATTR.tcpEvent]: TCP_LIFECYCLE_NAMES[kind] ?? `kind_${kind}` }),
+    },
+  ],
+  start(ctx) {
+    const closers = [observeConnectionCount(ctx)];
+    if (ctx.config.families.tcp.connectionSpans) closers.push(startConnectionSpans(ctx));
+    return { close: () => closers.forEach((c) => c.close()) };
+  },
+};

@@ -1,0 +1,42 @@
+// TCP states as the kernel numbers them (include/net/tcp_states.h), named for attribute values.
+import { constants } from 'node:os';
+
+export const TCP_STATE_NAMES: Record<number, string> = {
+  1: 'established',
+  2: 'syn_sent',
+  3: 'syn_recv',
+  4: 'fin_wait1',
+  5: 'fin_wait2',
+  6: 'time_wait',
+  7: 'close',
+  8: 'close_wait',
+  9: 'last_ack',
+  10: 'listen',
+  11: 'closing',
+  12: 'new_syn_recv',
+};
+
+export const TCP_SYN_SENT = 2;
+export const TCP_LISTEN = 10;
+
+export function tcpStateName(state: number): string {
+  return TCP_STATE_NAMES[state] ?? `state_${state}`;
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** 'ECONNREFUSED' for 111 */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno_${errno}`;
+}
+
+/** enum tcp_lifecycle_kind (bpf/tcp.h) */
+export const TCP_LIFECYCLE_NAMES: Record<number, string> = {
+  1: 'open_active',
+  2: 'open_passive',
+  3: 'connect_failed',
+  4: 'close',
+};
+
+/** enum tcp_open_kind (bpf/tcp.h) */
+export const TCP_OPEN_NAMES: Record<number, string> = { 0: 'unknown', 1: 'active', 2: 'passive' };

@@ -1,0 +1,64 @@
+// What a probe family declares. Adding a family is one descriptor plus a line in registry.ts; the loader,
+// the kernel-map MetricProducer and the self-metrics are generic.
+import type { Attributes, Meter, Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { KotelConfig } from '../config';
+import type { CgroupResolver } from '../host/cgroups';
+import type { BpfObject, OpenOptions } from '../native';
+import type { MetricName } from '../otel/semconv';
+import type { SlotRange } from '../otel/histogram';
+import type { UserDrops } from '../self/UserDrops';
+
+interface KernelMetricBase {
+  /** per-CPU hash keyed by struct kotel_cg_key */
+  map: string;
+  metric: MetricName;
+  /** attributes for the key's `kind` (besides the cgroup's); undefined leaves the point without any */
+  kindAttributes?: (kind: number) => Attributes;
+}
+
+/** u64 values: a monotonic OTel sum */
+export interface KernelCounter extends KernelMetricBase {
+  type: 'counter';
+}
+
+/** struct kotel_hist values: an explicit-bucket OTel histogram in seconds */
+export interface KernelHistogram extends KernelMetricBase {
+  type: 'histogram';
+  slots: SlotRange;
+}
+
+export type KernelMetric = KernelCounter | KernelHistogram;
+
+/** expected map shapes, checked at start-up: a BTF type name or a byte count */
+export interface MapShape {
+  key?: string | number;
+  value?: string | number;
+}
+
+export interface FamilyContext {
+  object: BpfObject;
+  config: KotelConfig;
+  meter: Meter;
+  tracer: Tracer;
+  cgroups: CgroupResolver;
+  logger: Logger;
+  drops: UserDrops;
+}
+
+export interface FamilyRuntime {
+  close(): void;
+}
+
+export interface Family {
+  /** one basename across the stack: bpf/<name>.bpf.c, agent/src/probes/<name>/ */
+  name: string;
+  enabled(config: KotelConfig): boolean;
+  openOptions(config: KotelConfig): OpenOptions;
+  maps: Record<string, MapShape>;
+  /** per-CPU array indexed by enum kotel_drop_reason */
+  dropsMap: string;
+  kernelMetrics: KernelMetric[];
+  /** ring buffers, spans and observable instruments that are not plain kernel maps */
+  start?(ctx: FamilyContext): FamilyRuntime;
+}

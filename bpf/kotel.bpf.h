@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by every family's BPF programs. Include after vmlinux.h and the libbpf headers. */
+#ifndef KOTEL_BPF_H
+#define KOTEL_BPF_H
+
+#include "kotel.h"
+
+/* Makes a record type visible in the object's BTF so the addon can report its layout; costs a few bytes
+ * of .rodata. */
+#define KOTEL_EXPORT_TYPE(type, name) const volatile type kotel_layout_##name = {}
+
+/* Every family declares its drop counters with this. */
+#define KOTEL_DROPS_MAP(name)                                  \
+	struct {                                               \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);       \
+		__uint(max_entries, KOTEL_DROP_REASONS);       \
+		__type(key, __u32);                            \
+		__type(value, __u64);                          \
+	} name SEC(".maps")
+
+static __always_inline void kotel_count_drop(void *drops_map, __u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(drops_map, &reason);
+	if (n)
+		*n += 1;
+}
+
+/* floor(log2(v)) for v > 0, branch-free (no loops: the verifier and the hot path both like it). */
+static __always_inline __u32 kotel_log2(__u64 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xFFFFFFFFULL) << 5; v >>= r;
+	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* Slot of value v (ns) in a struct kotel_hist: ceil(log2(v)), clamped to the last slot. */
+static __always_inline __u32 kotel_hist_slot(__u64 v)
+{
+	__u32 slot;
+
+	if (v <= 1)
+		return 0;
+	slot = kotel_log2(v - 1) + 1;
+	return slot < KOTEL_HIST_SLOTS ? slot : KOTEL_HIST_SLOTS - 1;
+}
+
+/* Adds v (ns) to the histogram at key in a BPF_MAP_TYPE_PERCPU_HASH of struct kotel_hist, creating
+ * the entry when missing; a full map is counted in drops_map. */
+static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *key, __u64 v, void *drops_map)
+{
+	static const struct kotel_hist zero = {};
+	struct kotel_hist *h;
+	__u32 slot;
+
+	h = bpf_map_lookup_elem(hist_map, key);
+	if (!h) {
+		if (bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(hist_map, key) == NULL) {
+			kotel_count_drop(drops_map, KOTEL_DROP_MAP_FULL);
+			return;
+		}
+		h = bpf_map_lookup_elem(hist_map, key);
+		if (!h)
+			return;
+	}
+	slot = kotel_hist_slot(v);
+	if (slot >= KOTEL_HIST_SLOTS) /* never true; the verifier needs the bound spelled out */
+		return;
+	h->slots[slot] += 1;
+	h->sum_ns += v;
+}
+
+/* Adds n to the u64 counter at key in a BPF_MAP_TYPE_PERCPU_HASH, creating it when missing. */
+static __always_inline void kotel_counter_add(void *counter_map, struct kotel_cg_key *key, __u64 n, void *drops_map)
+{
+	__u64 *c = bpf_map_lookup_elem(counter_map, key);
+
+	if (c) {
+		*c += n;
+		return;
+	}
+	if (bpf_map_update_elem(counter_map, key, &n, BPF_NOEXIST)) {
+		c = bpf_map_lookup_elem(counter_map, key);
+		if (c)
+			*c += n; /* another CPU created it first */
+		else
+			kotel_count_drop(drops_map, KOTEL_DROP_MAP_FULL);
+	}
+}
+
+#endif

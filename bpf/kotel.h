@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* ABI shared by every family's BPF programs and the TypeScript decoders: fixed-width types, explicit
+ * padding, no pointers. TypeScript reads sizes and offsets from the object's BTF, never hard-codes them. */
+#ifndef KOTEL_H
+#define KOTEL_H
+
+/* Log2 histogram on nanoseconds. Slot 0 holds v <= 1 ns; slot i (i >= 1) holds 2^(i-1) < v <= 2^i ns, so
+ * slot i's upper bound is exactly 2^i ns and matches an OTel explicit bucket (upper-inclusive). The last
+ * slot also takes everything above 2^(KOTEL_HIST_SLOTS-2) ns (~35 min). */
+#define KOTEL_HIST_SLOTS 42
+
+struct kotel_hist {
+	__u64 slots[KOTEL_HIST_SLOTS];
+	__u64 sum_ns; /* sum of recorded values, ns; count is the sum of slots */
+};
+
+/* Key of every per-cgroup counter and histogram map: the cgroup v2 id (inode number of the cgroup2
+ * directory) and a small family-defined kind (documented next to the map in <family>.h). */
+struct kotel_cg_key {
+	__u64 cgroup_id;
+	__u32 kind;
+	__u32 _pad;
+};
+
+/* Indices of every family's <family>_drops per-CPU array: events lost in the kernel, exported as
+ * kotel.events.dropped. */
+enum kotel_drop_reason {
+	KOTEL_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed: user space fell behind */
+	KOTEL_DROP_MAP_FULL = 1,     /* a hash map hit max_entries: raise its size in the config */
+	KOTEL_DROP_REASONS = 2,
+};
+
+#endif

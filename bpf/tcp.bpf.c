@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* TCP family: RTT (tcp_probe), connect latency and lifecycle (inet_sock_set_state), retransmits
+ * (tcp_retransmit_skb), and optional per-connection close events. Maps and records: tcp.h.
+ *
+ * Every probe has a hook ladder of three programs, <probe>_btf (tp_btf), <probe>_raw (raw_tp) and <probe>_tp
+ * (classic tracepoint, needs tracefs); the loader autoloads the first rung that works and disables the rest.
+ * Program names longer than 15 characters are truncated in the kernel (bpftool shows "inet_sock_set_s");
+ * look them up by their object name through libbpf.
+ *
+ * Verifier notes: raw_tp and classic-tp socket pointers are untrusted scalars, so every kernel read goes
+ * through BPF_CORE_READ (bpf_probe_read_kernel); only the tp ctx fields are read directly (CO-RE relocated
+ * offsets). On 6.18.44 all three rungs load and pass the verifier with every knob combination tried. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "kotel.bpf.h"
+#include "tcp.h"
+#include "core_fixes.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define EEXIST 17
+#define ECONNABORTED 103 /* asm-generic errno, as on x86 */
+
+/* Knobs, set by the loader before load; the verifier prunes whatever they switch off. */
+const volatile bool targ_close_events = false; /* per-socket stats in tcp_socks + tcp_close_event at CLOSE */
+const volatile bool targ_rtt = true;            /* tcp_rtt_hist */
+const volatile bool targ_lifecycle = true;      /* tcp_connect_hist, tcp_lifecycle, tcp_socks */
+const volatile bool targ_retransmits = true;    /* tcp_retransmits */
+
+KOTEL_EXPORT_TYPE(struct tcp_close_event, tcp_close_event);
+KOTEL_EXPORT_TYPE(struct tcp_sock_info, tcp_sock_info);
+
+/* Per-cgroup maps are not preallocated: a preallocated per-CPU hash costs max_entries x value x nr_cpus up
+ * front (10240 x 344 B x 64 CPUs = 225 MB per histogram map), while only a few cgroups x kinds are ever used.
+ * Entries are created once per key; the hot path only looks up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kotel_cg_key);
+	__type(value, struct kotel_hist);
+} tcp_rtt_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kotel_cg_key);
+	__type(value, struct kotel_hist);
+} tcp_connect_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kotel_cg_key);
+	__type(value, __u64);
+} tcp_retransmits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kotel_cg_key);
+	__type(value, __u64);
+} tcp_lifecycle SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCP_MAX_SOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct tcp_sock_info);
+} tcp_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} tcp_events SEC(".maps");
+
+KOTEL_DROPS_MAP(tcp_drops);
+
+/* ---- tcp_probe: the hot path (every incoming segment on an established socket). ---- */
+
+static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us)
+{
+	struct kotel_cg_key key = {};
+
+	if (!srtt_us) /* no RTT sample yet */
+		return 0;
+	key.cgroup_id = sk ? kotel_sock_cgroup_id(sk) : 0;
+	kotel_hist_add(&tcp_rtt_hist, &key, (__u64)srtt_us * 1000, &tcp_drops);
+
+	if (targ_close_events && sk) {
+		__u64 skaddr = (unsigned long)sk;
+		struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+
+		/* Plain updates: tcp_probe and the retransmit path both run under the socket lock. */
+		if (info) {
+			if (!info->rtt_count || srtt_us < info->rtt_min_us)
+				info->rtt_min_us = srtt_us;
+			if (srtt_us > info->rtt_max_us)
+				info->rtt_max_us = srtt_us;
+			info->rtt_sum_us += srtt_us;
+			info->rtt_count += 1;
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
+{
+	if (!targ_rtt)
+		return 0;
+	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
+}
+
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(tcp_probe_raw, struct sock *sk, const struct sk_buff *skb)
+{
+	if (!targ_rtt)
+		return 0;
+	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
+}
+
+SEC("tp/tcp/tcp_probe")
+int tcp_probe_tp(struct trace_event_raw_tcp_probe *ctx)
+{
+	if (!targ_rtt)
+		return 0;
+	/* The classic event's srtt is already srtt_us >> 3. */
+	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt);
+}
+
+/* ---- inet_sock_set_state: lifecycle, connect latency, live sockets, close events. ---- */
+
+/* Error of a socket reaching CLOSE. tcp_reset() (RST -> ECONNREFUSED) and tcp_write_err() (SYN retries
+ * exhausted -> ETIMEDOUT, or the ICMP error kept in sk_err_soft) set sk_err before tcp_done() moves the
+ * socket to CLOSE, so sk_err holds it here; sk_err_soft is the fallback for paths that only set the soft
+ * error. */
+static __always_inline __u32 sock_close_error(const struct sock *sk)
+{
+	int err = BPF_CORE_READ(sk, sk_err);
+
+	if (!err)
+		err = BPF_CORE_READ(sk, sk_err_soft);
+	return err > 0 ? err : 0;
+}
+
+static __always_inline void fill_tuple(struct tcp_tuple *t, const struct sock *sk)
+{
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* Not skc_num: tcp_set_state(TCP_CLOSE) calls inet_put_port(), which zeroes it before the tracepoint. */
+	t->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET6) {
+		/* v4-mapped peers of AF_INET6 sockets stay as ::ffff:a.b.c.d, as the socket holds them. */
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)t->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)t->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+static __always_inline void emit_close_event(const struct sock *sk, struct tcp_sock_info *info, __u64 cgroup_id,
+					     __u32 oldstate, __u64 now)
+{
+	struct tcp_close_event *e;
+
+	e = bpf_ringbuf_reserve(&tcp_events, sizeof(*e), 0);
+	if (!e) {
+		kotel_count_drop(&tcp_drops, KOTEL_DROP_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e)); /* ring buffer memory is not zeroed: no stale padding */
+	e->end_ns = now;
+	e->cgroup_id = cgroup_id;
+	e->bytes_acked = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+	e->bytes_received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+	e->old_state = oldstate;
+	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	if (info) {
+		e->start_ns = info->start_ns;
+		e->rtt_sum_us = info->rtt_sum_us;
+		e->rtt_count = info->rtt_count;
+		e->rtt_min_us = info->rtt_min_us;
+		e->rtt_max_us = info->rtt_max_us;
+		e->retransmits = info->retransmits;
+		e->open_kind = info->open_kind;
+		e->pid = info->pid;
+		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+	}
+	fill_tuple(&e->tuple, sk);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void lifecycle_add(__u64 cgroup_id, __u32 kind)
+{
+	struct kotel_cg_key key = { .cgroup_id = cgroup_id, .kind = kind };
+
+	kotel_counter_add(&tcp_lifecycle, &key, 1, &tcp_drops);
+}
+
+static __always_inline void connect_add(__u64 cgroup_id, __u32 kind, struct tcp_sock_info *info, __u64 now)
+{
+	struct kotel_cg_key key = { .cgroup_id = cgroup_id, .kind = kind };
+
+	/* Only sockets whose SYN_SENT we saw (not ones already connecting when the agent started). */
+	if (!info || info->open_kind != TCP_OPEN_ACTIVE)
+		return;
+	kotel_hist_add(&tcp_connect_hist, &key, now - info->start_ns, &tcp_drops);
+}
+
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 skaddr = (unsigned long)sk;
+	struct tcp_sock_info *info;
+	__u64 now, cgroup_id;
+
+	/* tcp_set_state(TCP_CLOSE) on an already closed socket (e.g. tcp_disconnect) says nothing new. */
+	if (oldstate == newstate)
+		return 0;
+	now = bpf_ktime_get_ns();
+	info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+	cgroup_id = info ? info->cgroup_id : kotel_sock_cgroup_id(sk);
+
+	if (newstate == TCP_CLOSE) {
+		if (targ_lifecycle) {
+			if (oldstate == TCP_SYN_SENT) {
+				/* A connect aborted by the application (close() while connecting) leaves no
+				 * error; ECONNABORTED keeps it apart from kind 0 (connected). */
+				__u32 err = sock_close_error(sk);
+
+				lifecycle_add(cgroup_id, TCP_LC_CONNECT_FAILED);
+				connect_add(cgroup_id, err ? err : ECONNABORTED, info, now);
+			} else {
+				lifecycle_add(cgroup_id, TCP_LC_CLOSE);
+			}
+		}
+		if (targ_close_events)
+			emit_close_event(sk, info, cgroup_id, oldstate, now);
+		if (info)
+			bpf_map_delete_elem(&tcp_socks, &skaddr);
+		return 0;
+	}
+
+	if (info) {
+		info->state = newstate;
+	} else {
+		struct tcp_sock_info new = {
+			.start_ns = now,
+			.cgroup_id = cgroup_id,
+			.state = newstate,
+		};
+		long ret;
+
+		if (newstate == TCP_SYN_SENT) {
+			/* connect() (or a TFO sendmsg) runs in the calling task's context. */
+			new.open_kind = TCP_OPEN_ACTIVE;
+			new.pid = bpf_get_current_pid_tgid() >> 32;
+			bpf_get_current_comm(&new.comm, sizeof(new.comm));
+		} else if (newstate == TCP_SYN_RECV || (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)) {
+			new.open_kind = TCP_OPEN_PASSIVE; /* runs in softirq: no meaningful pid */
+		}
+		ret = bpf_map_update_elem(&tcp_socks, &skaddr, &new, BPF_NOEXIST);
+		if (ret && ret != -EEXIST) /* -E2BIG: full; -EEXIST: another CPU inserted it */
+			kotel_count_drop(&tcp_drops, KOTEL_DROP_MAP_FULL);
+		info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+	}
+
+	if (targ_lifecycle && newstate == TCP_ESTABLISHED) {
+		if (oldstate == TCP_SYN_SENT) {
+			lifecycle_add(cgroup_id, TCP_LC_OPEN_ACTIVE);
+			connect_add(cgroup_id, 0, info, now);
+		} else if (oldstate == TCP_SYN_RECV) {
+			lifecycle_add(cgroup_id, TCP_LC_OPEN_PASSIVE);
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (!targ_lifecycle && !targ_close_events)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	return handle_set_state(sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (!targ_lifecycle && !targ_close_events)
+		return 0;
+	/* Also fires for SCTP, DCCP and the MPTCP master socket; MPTCP subflows are IPPROTO_TCP. */
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	return handle_set_state(sk, oldstate, newstate);
+}
+
+SEC("tp/sock/inet_sock_set_state")
+int inet_sock_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (!targ_lifecycle && !targ_close_events)
+		return 0;
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_set_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+/* ---- tcp_retransmit_skb ---- */
+
+static __always_inline int handle_retransmit(const struct sock *sk, __u32 state)
+{
+	struct kotel_cg_key key = {};
+
+	key.cgroup_id = kotel_sock_cgroup_id(sk);
+	key.kind = state;
+	kotel_counter_add(&tcp_retransmits, &key, 1, &tcp_drops);
+
+	if (targ_close_events) {
+		__u64 skaddr = (unsigned long)sk;
+		struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+
+		if (info)
+			info->retransmits += 1;
+	}
+	return 0;
+}
+
+/* Raw arguments on 6.18: (sk, skb, err); err (the retransmit's result) was added after sk and skb, so
+ * reading only the first argument is right on every kernel. */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	if (!targ_retransmits)
+		return 0;
+	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb_raw, const struct sock *sk, const struct sk_buff *skb)
+{
+	if (!targ_retransmits)
+		return 0;
+	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+}
+
+SEC("tp/tcp/tcp_retransmit_skb")
+int tcp_retransmit_skb_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	if (!targ_retransmits)
+		return 0;
+	return handle_retransmit((const struct sock *)ctx->skaddr, ctx->state);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

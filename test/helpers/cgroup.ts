@@ -1,0 +1,50 @@
+// Test cgroups in the cgroup2 hierarchy, and processes started inside them. The cgroup id the BPF
+// programs see is the inode number of the directory (checked independently here with stat).
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findCgroup2Mount } from '../../agent/src/host/cgroups';
+
+export interface TestCgroup {
+  /** path relative to the cgroup2 root, as exported in cgroup.path */
+  path: string;
+  /** inode number of the directory: the cgroup id */
+  id: number;
+  spawn(cmd: string, args: string[], options?: SpawnOptions): ChildProcess;
+  remove(): void;
+}
+
+export function createCgroup(name: string): TestCgroup {
+  const mount = findCgroup2Mount();
+  if (!mount) throw new Error('no cgroup2 hierarchy mounted');
+  const rel = `/kotel-test-${name}-${process.pid}`;
+  const dir = path.join(mount, rel);
+  fs.mkdirSync(dir, { recursive: true });
+  return {
+    path: rel,
+    id: fs.statSync(dir).ino,
+    spawn(cmd, args, options = {}) {
+      // the shell moves itself into the cgroup, then becomes the command
+      return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    },
+    remove() {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        /* still has processes: left for the OS; named after our pid */
+      }
+    },
+  };
+}
+
+/** runs a command in a cgroup to completion; resolves with stdout, rejects on non-zero exit */
+export function runIn(cg: TestCgroup, cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = cg.spawn(cmd, args);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
