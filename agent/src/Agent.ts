@@ -10,6 +10,7 @@ import { missingBpfPrivileges, UserError } from './host/privileges';
 import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
 import { createTelemetry } from './otel/telemetry';
+import { CgroupSweep } from './probes/cgroupSweep';
 import { loadFamilies, type LoadResult } from './probes/load';
 import { families } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
@@ -22,6 +23,7 @@ export class Agent {
   private runtimes: FamilyRuntime[] = [];
   private stopping?: Promise<void>;
   private statsEnabled = false;
+  private stopSweep?: () => void;
 
   constructor(
     readonly config: KotelConfig,
@@ -65,6 +67,8 @@ export class Agent {
       if (!family.start) continue;
       this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops }));
     }
+    // sweep less often than exports, so a removed cgroup's last values are exported before its entries go
+    this.stopSweep = new CgroupSweep(load.loaded, cgroups, this.logger).start(Math.max(60_000, 3 * this.config.metrics.interval));
     const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
     this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
   }
@@ -75,6 +79,7 @@ export class Agent {
   }
 
   private async stop(): Promise<void> {
+    this.stopSweep?.();
     for (const r of this.runtimes.splice(0)) {
       try {
         r.close();

@@ -37,7 +37,7 @@ export function containerIdFromPath(cgroupPath: string): string | undefined {
 }
 
 export class CgroupResolver {
-  private readonly paths = new Map<number, string>();
+  private paths = new Map<number, string>();
   private readonly attrCache = new Map<number, Attributes>();
   private lastScan = 0;
 
@@ -73,20 +73,21 @@ export class CgroupResolver {
     return attrs;
   }
 
-  /** true when the id was seen and its directory is gone (the cgroup was removed) */
-  isGone(id: number): boolean {
-    const p = this.paths.get(id);
-    if (p === undefined || !this.mount) return false;
-    try {
-      return fs.statSync(path.join(this.mount, p)).ino !== id;
-    } catch {
-      return true;
-    }
+  /** whether the latest scan found this cgroup (call scan() first for a fresh answer) */
+  exists(id: number): boolean {
+    return this.paths.has(id);
   }
 
+  /** forgets cached attributes of cgroups that no longer exist */
+  forget(id: number): void {
+    this.attrCache.delete(id);
+  }
+
+  /** rebuilds the id → path table from the cgroup2 tree (removed cgroups drop out) */
   scan(): void {
     this.lastScan = Date.now();
     if (!this.mount) return;
+    const paths = new Map<number, string>();
     const walk = (dir: string, rel: string): void => {
       let st: fs.Stats;
       try {
@@ -94,7 +95,7 @@ export class CgroupResolver {
       } catch {
         return;
       }
-      this.paths.set(st.ino, rel);
+      paths.set(st.ino, rel);
       let entries: fs.Dirent[];
       try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -106,6 +107,7 @@ export class CgroupResolver {
       }
     };
     walk(this.mount, '/');
+    this.paths = paths;
   }
 }
 
