@@ -9,6 +9,19 @@
  * of .rodata. */
 #define KOTEL_EXPORT_TYPE(type, name) const volatile type kotel_layout_##name = {}
 
+/* A per-cgroup counter or histogram map: per-CPU hash of struct kotel_cg_key -> value_type. Not
+ * preallocated: a preallocated per-CPU hash reserves max x value size x CPUs up front (10240 x 344 B x 64
+ * CPUs = 225 MB per histogram map) while only a few cgroups x kinds are ever used; entries are created
+ * once per key and the hot path only looks up. */
+#define KOTEL_CG_MAP(name, value_type, max)                    \
+	struct {                                               \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);        \
+		__uint(max_entries, max);                      \
+		__uint(map_flags, BPF_F_NO_PREALLOC);          \
+		__type(key, struct kotel_cg_key);              \
+		__type(value, value_type);                     \
+	} name SEC(".maps")
+
 /* Every family declares its drop counters with this. */
 #define KOTEL_DROPS_MAP(name)                                  \
 	struct {                                               \

@@ -33,40 +33,11 @@ const volatile bool targ_retransmits = true;    /* tcp_retransmits */
 KOTEL_EXPORT_TYPE(struct tcp_close_event, tcp_close_event);
 KOTEL_EXPORT_TYPE(struct tcp_sock_info, tcp_sock_info);
 
-/* Per-cgroup maps are not preallocated: a preallocated per-CPU hash costs max_entries x value x nr_cpus up
- * front (10240 x 344 B x 64 CPUs = 225 MB per histogram map), while only a few cgroups x kinds are ever used.
- * Entries are created once per key; the hot path only looks up. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct kotel_cg_key);
-	__type(value, struct kotel_hist);
-} tcp_rtt_hist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct kotel_cg_key);
-	__type(value, struct kotel_hist);
-} tcp_connect_hist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct kotel_cg_key);
-	__type(value, __u64);
-} tcp_retransmits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCP_MAX_CGROUP_KEYS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct kotel_cg_key);
-	__type(value, __u64);
-} tcp_lifecycle SEC(".maps");
+/* Per-cgroup maps (see KOTEL_CG_MAP for why they are not preallocated). */
+KOTEL_CG_MAP(tcp_rtt_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(tcp_connect_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(tcp_retransmits, __u64, TCP_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(tcp_lifecycle, __u64, TCP_MAX_CGROUP_KEYS);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

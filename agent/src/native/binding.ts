@@ -5,23 +5,6 @@ import * as path from 'node:path';
 import { BpfError } from './BpfError';
 import type { NativeBinding } from './native';
 
-export type {
-  AttachReport,
-  FieldLayout,
-  HookKind,
-  MapBatch,
-  MapInfo,
-  NativeBinding,
-  OpenOptions,
-  ProgStats,
-  RingBatchCallback,
-  RingBuffer,
-  Rung,
-  RungFailure,
-  SymbolInfo,
-  TypeLayout,
-} from './native';
-export type { BpfObject } from './native';
 
 const ADDON = path.join('native', 'build', 'Release', 'kotel_native.node');
 

@@ -17,7 +17,7 @@ export type {
   RungFailure,
   SymbolInfo,
   TypeLayout,
-} from './binding';
+} from './native';
 export { BpfError } from './BpfError';
 
 /** the addon's BpfObject class (a value: BpfObject.open(...)) */
