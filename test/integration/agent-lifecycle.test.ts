@@ -2,8 +2,10 @@
 // SIGTERM that leaves no BPF program or link behind (bpftool before and after is the independent check).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import * as net from 'node:net';
 import { test } from 'node:test';
 import { freePort, runCli, startAgent, writeConfig } from '../helpers/agentProcess';
+import { startOtlpReceiver } from '../helpers/otlpReceiver';
 
 /** BPF program ids with names, from bpftool */
 function bpfPrograms(): Map<number, string> {
@@ -78,4 +80,27 @@ test('SIGTERM: final export, exit 0, no BPF program or link left behind', async 
   }
   assert.deepEqual(left, [], 'no program left within 5 s');
   assert.deepEqual([...bpfLinks()].filter((id) => !linksBefore.has(id)), [], 'no link left');
+});
+
+test('SIGTERM flushes a final OTLP export', async () => {
+  const receiver = await startOtlpReceiver();
+  try {
+    // an export interval far beyond the test: anything the receiver gets comes from the shutdown flush
+    const agent = startAgent(['run', '--no-console', '--no-prometheus', '--otlp-endpoint', `http://127.0.0.1:${receiver.grpcPort}`], {
+      KOTEL_METRICS_INTERVAL: '10m',
+    });
+    await agent.waitFor(/kotel running/, 30_000);
+    assert.equal(receiver.metrics().length, 0, 'no export before the signal');
+    // one TCP connection, so the kernel maps have something to report
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(receiver.grpcPort, '127.0.0.1', () => sock.end(resolve));
+      sock.on('error', reject);
+    });
+    assert.equal(await agent.stop(), 0, agent.stderr());
+    const names = new Set(receiver.metrics().map((p) => p.name));
+    assert.ok(names.has('kotel.probe.attached'), `final export received: ${[...names].join(', ')}`);
+    assert.ok(names.has('tcp.connection.events'), 'kernel metrics in the final export');
+  } finally {
+    await receiver.close();
+  }
 });
