@@ -98,6 +98,8 @@ prometheus:
   port: ${promPort}
 console:
   interval: 1000
+bpf:
+  runTimeStats: true
 `);
     agent = startAgent(['run', '--config', config]);
     await agent.waitFor(/kotel running/, 30_000);
@@ -243,5 +245,10 @@ console:
     const drops = receiver.metrics().filter((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.family'] === 'tcp');
     assert.ok(drops.length > 0, 'drop counters are exported');
     assert.ok(drops.every((p) => p.value === 0), 'no drops');
+    // bpf.runTimeStats is on: the kernel's run time and count per program are exported
+    const runs = await waitForPoint(receiver, 'kotel.bpf.run.count', { 'kotel.family': 'tcp', 'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string }, (p) => (p.value ?? 0) > 0, 'tcp_probe run count');
+    const time = latest(receiver, 'kotel.bpf.run.duration', { 'kotel.program': runs.attributes['kotel.program'] as string });
+    assert.equal(time?.unit, 's');
+    assert.ok((time?.value ?? 0) > 0 && time!.value! / runs.value! < 1e-5, `per-run cost ${time?.value! / runs.value!} s is positive and below 10 µs`);
   });
 });
