@@ -1,0 +1,57 @@
+// The agent under test: the real CLI (dist/agent/src/cli.js) as a child process with a bench config.
+import { freePort, startAgent, writeConfig, type AgentProcess } from '../../test/helpers/agentProcess';
+import { cpuSeconds, rssMb } from './proc';
+
+export interface BenchAgent extends AgentProcess {
+  pid: number;
+  promPort?: number;
+  cpuSeconds(): number;
+  rssMb(): number;
+}
+
+export interface BenchAgentOptions {
+  families: string[];
+  /** OTLP gRPC endpoint (host:port); none: no OTLP */
+  otlp?: string;
+  metricsIntervalMs?: number;
+  prometheus?: boolean;
+}
+
+/** starts the agent with only `families` on and waits until it runs */
+export async function startBenchAgent(o: BenchAgentOptions): Promise<BenchAgent> {
+  const promPort = o.prometheus ? await freePort() : undefined;
+  const config = writeConfig(
+    [
+      `otlp:`,
+      `  enabled: ${o.otlp ? 'true' : 'false'}`,
+      o.otlp ? `  endpoint: "http://${o.otlp}"\n  protocol: grpc` : '',
+      `metrics:\n  interval: ${o.metricsIntervalMs ?? 10000}`,
+      `prometheus:\n  enabled: ${promPort ? 'true' : 'false'}${promPort ? `\n  port: ${promPort}` : ''}`,
+      `console:\n  enabled: false`,
+      `log:\n  level: warn`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+  // --families turns every other family off; info level only for the "kotel running" line
+  const agent = startAgent(['run', '--config', config, '--families', o.families.join(','), '--log-level', 'info']);
+  await agent.waitFor(/kotel running/, 60_000);
+  const pid = agent.child.pid!;
+  return { ...agent, pid, promPort, cpuSeconds: () => cpuSeconds(pid), rssMb: () => rssMb(pid) };
+}
+
+/** Prometheus text → samples */
+export async function scrape(port: number): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}

@@ -1,0 +1,30 @@
+// The bench workloads (bench/workloads/*.c) and how they run: the ping-pong and TCP request/response are
+// pinned to CPU 0 (kernel-facts: unpinned, their throughput swings 0.57-1.24 run to run), the contention
+// workloads use every CPU (threads must run at once to contend).
+import { workloadPath, type WorkloadName } from './build';
+import { run } from './proc';
+
+export interface WorkloadSpec {
+  name: WorkloadName;
+  title: string;
+  unit: string;
+  /** taskset CPU list, or undefined: not pinned */
+  cpus?: string;
+  args: string[];
+  /** families whose events this workload drives */
+  families: string[];
+}
+
+export const WORKLOAD_SPECS: WorkloadSpec[] = [
+  { name: 'pingpong', title: 'pipe ping-pong (2 processes, CPU 0)', unit: 'round trips/s', cpus: '0', args: [], families: ['sched', 'locks'] },
+  { name: 'tcp_rr', title: 'loopback TCP request/response, 64 B (CPU 0)', unit: 'round trips/s', cpus: '0', args: ['0'], families: ['tcp'] },
+  { name: 'mutex', title: '4 threads on one pthread mutex', unit: 'acquisitions/s', args: ['4'], families: ['locks'] },
+  { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks'] },
+];
+
+/** runs a workload for `seconds`; returns its operations per second */
+export async function runWorkload(spec: WorkloadSpec, seconds: number, args = spec.args): Promise<number> {
+  const argv = [workloadPath(spec.name), String(seconds), ...args];
+  const out = spec.cpus ? await run('taskset', ['-c', spec.cpus, ...argv]) : await run(argv[0], argv.slice(1));
+  return JSON.parse(out.trim().split('\n').at(-1)!).perSecond as number;
+}

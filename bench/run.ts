@@ -1,0 +1,86 @@
+// npm run bench [-- --quick] [-- --sections 1,3]: kotel's cost to the workloads it watches. Never part of
+// npm test. Prints a table and writes bench/results/latest.{json,md} (quick runs: quick.{json,md}).
+import { Command } from 'commander';
+import { buildWorkloads } from './lib/build';
+import { availableFamilies } from './lib/discover';
+import { machine, otherActivity } from './lib/machine';
+import * as os from 'node:os';
+import { printTable, writeResults, type BenchRun } from './lib/report';
+import type { SectionResult } from './lib/result';
+import { collectionSection } from './sections/collection';
+import { footprintSection } from './sections/footprint';
+import { kernelCostSection } from './sections/kernelCost';
+import { overheadSection, type AgentUnderLoad } from './sections/overhead';
+import { streamingSection } from './sections/streaming';
+
+const FULL = {
+  kernelCost: { reps: 5, seconds: 0.5 },
+  overhead: { reps: 5, seconds: 2 },
+  streaming: { reps: 3, seconds: 2 },
+  collection: { reps: 3, seconds: 5 },
+  footprint: { windows: 3, seconds: 10 },
+};
+const QUICK: typeof FULL = {
+  kernelCost: { reps: 2, seconds: 0.3 },
+  overhead: { reps: 2, seconds: 1 },
+  streaming: { reps: 1, seconds: 1 },
+  collection: { reps: 1, seconds: 3 },
+  footprint: { windows: 1, seconds: 5 },
+};
+
+async function main(): Promise<void> {
+  const opts = new Command('bench')
+    .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
+    .option('--sections <list>', 'sections to run, comma-separated (1-5)', '1,2,3,4,5')
+    .parse()
+    .opts<{ quick?: boolean; sections: string }>();
+  if (process.getuid?.() !== 0) {
+    console.error('kotel bench: needs root (BPF programs, bpftrace, cgroups); run: sudo npm run bench');
+    process.exit(2);
+  }
+  const p = opts.quick ? QUICK : FULL;
+  const want = new Set(opts.sections.split(',').map((s) => s.trim()));
+  const started = Date.now();
+  const m = machine();
+  const families = availableFamilies();
+  console.log(`kotel bench (${opts.quick ? 'quick' : 'full'}): families built: ${families.join(', ') || 'none'}`);
+  if (m.otherActivity.length) console.log(`note: the machine is shared right now (${m.otherActivity.length} other agents/tests/tracers running)`);
+  await buildWorkloads();
+
+  const sections: SectionResult[] = [];
+  let underLoad: AgentUnderLoad | undefined;
+  const step = async (id: string, title: string, fn: () => Promise<SectionResult>) => {
+    if (!want.has(id)) return;
+    console.log(`running ${title} ...`);
+    try {
+      sections.push(await fn());
+    } catch (err) {
+      sections.push({ id, title, figures: [{ name: title, unit: '', notMeasured: `failed: ${(err as Error).message.split('\n')[0]}` }], notes: [] });
+    }
+  };
+  await step('1', '1. kernel cost per event', () => kernelCostSection({ ...p.kernelCost, families }));
+  await step('2', '2. overhead on workloads', async () => {
+    const r = await overheadSection({ ...p.overhead, families });
+    underLoad = r.underLoad;
+    return r.section;
+  });
+  await step('3', '3. streaming ceiling', () => streamingSection(p.streaming));
+  await step('4', '4. collection and export cost', () => collectionSection(p.collection));
+  await step('5', '5. footprint', () => footprintSection({ ...p.footprint, families, underLoad }));
+
+  const run: BenchRun = {
+    mode: opts.quick ? 'quick' : 'full',
+    machine: m,
+    machineAtEnd: { loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100), otherActivity: otherActivity() },
+    durationSeconds: (Date.now() - started) / 1000,
+    sections: sections.sort((a, b) => a.title.localeCompare(b.title)),
+  };
+  printTable(run);
+  const files = writeResults(run, opts.quick ? 'quick' : 'latest');
+  console.log(`\nwrote ${files.join(', ')}`);
+}
+
+main().catch((err) => {
+  console.error(`kotel bench: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

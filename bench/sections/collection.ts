@@ -1,0 +1,129 @@
+// 4. Collection and export cost against the number of series: the real agent (TCP family) exports OTLP
+// gRPC every second to a receiver in this process; the agent's own per-cgroup maps are filled with 1k or
+// 10k extra series (half histograms, half counters) through bpftool, and the agent's CPU over a window is
+// divided by the exports the receiver got in it.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { findCgroup2Mount } from '../../agent/src/host/cgroups';
+import { startOtlpReceiver } from '../../test/helpers/otlpReceiver';
+import { startBenchAgent, type BenchAgent } from '../lib/agent';
+import { familyStatus } from '../lib/discover';
+import { run, sleep } from '../lib/proc';
+import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
+
+const HIST_SLOTS = 42; // KOTEL_HIST_SLOTS (bpf/kotel.h): struct kotel_hist = slots[42] then sum_ns
+const FIRST_KIND = 1000; // kinds no real TCP event uses: errno_1000.., state_1000..
+
+/** map name (as the kernel truncates it) → id, for the maps a process holds */
+async function mapIdsOf(pid: number): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const m = /map_id:\s+(\d+)/.exec(info);
+    if (!m) continue;
+    const show = JSON.parse(await run('bpftool', ['map', 'show', 'id', m[1], '--json'])) as { name: string };
+    ids.set(show.name, Number(m[1]));
+  }
+  return ids;
+}
+
+function hex(buf: Buffer): string {
+  return [...buf].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function key(cgroupId: number, kind: number): Buffer {
+  const k = Buffer.alloc(16);
+  k.writeBigUInt64LE(BigInt(cgroupId), 0);
+  k.writeUInt32LE(kind, 8);
+  return k;
+}
+
+/** bpftool batch: sets (or deletes) series [from, to) in both maps; bpftool writes the value on every CPU */
+async function setSeries(ids: { hist: number; counter: number }, cgroupId: number, from: number, to: number, del: boolean): Promise<void> {
+  if (to <= from) return;
+  const hist = Buffer.alloc((HIST_SLOTS + 1) * 8);
+  hist.writeBigUInt64LE(1n, 20 * 8); // one value in (2^19, 2^20] ns
+  hist.writeBigUInt64LE(1_000_000n, HIST_SLOTS * 8);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64LE(1n, 0);
+  const lines: string[] = [];
+  for (let i = from; i < to; i++) {
+    const half = i % 2 === 0;
+    const id = half ? ids.hist : ids.counter;
+    const k = hex(key(cgroupId, FIRST_KIND + (i >> 1)));
+    lines.push(del ? `map delete id ${id} key hex ${k}` : `map update id ${id} key hex ${k} value hex ${hex(half ? hist : counter)}`);
+  }
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-')), 'batch.txt');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  await run('bpftool', ['batch', 'file', file]);
+  fs.rmSync(path.dirname(file), { recursive: true });
+}
+
+export async function collectionSection(o: { reps: number; seconds: number }): Promise<SectionResult> {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const section = { id: 'collection', title: '4. Collection + OTLP export cost against the number of series', figures, notes };
+  const tcp = familyStatus('tcp');
+  if (!tcp.available) {
+    figures.push(notMeasured('CPU per collection and export', `not measured: ${tcp.missing}`));
+    return section;
+  }
+  const mount = findCgroup2Mount();
+  const rootId = mount ? fs.statSync(mount).ino : 1;
+  const receiver = await startOtlpReceiver();
+  let agent: BenchAgent | undefined;
+  const cpuMs: Record<number, number[]> = { 0: [], 1000: [], 10000: [] };
+  const points: Record<number, number[]> = { 0: [], 1000: [], 10000: [] };
+  try {
+    // a fresh agent (fresh maps) per repetition: deleting and re-adding thousands of per-CPU entries in a
+    // row fails with ENOMEM (per-CPU memory is freed after an RCU grace period)
+    for (let rep = 0; rep < o.reps; rep++) {
+      agent = await startBenchAgent({ families: ['tcp'], otlp: `127.0.0.1:${receiver.grpcPort}`, metricsIntervalMs: 1000 });
+      const maps = await mapIdsOf(agent.pid);
+      const ids = { hist: maps.get('tcp_connect_his')!, counter: maps.get('tcp_retransmits')! };
+      if (!ids.hist || !ids.counter) throw new Error(`bench: the agent holds no tcp_connect_hist/tcp_retransmits maps (${[...maps.keys()].join(', ')})`);
+      let current = 0;
+      for (const n of [0, 1000, 10000]) {
+        await setSeries(ids, rootId, current, n, false);
+        current = n;
+        // two exports with the new series before measuring
+        const r0 = receiver.requests().metrics;
+        await receiver.waitFor(() => receiver.requests().metrics >= r0 + 2, 30_000, 'two exports');
+        receiver.reset();
+        const e0 = receiver.requests().metrics;
+        const c0 = agent.cpuSeconds();
+        await sleep(o.seconds * 1000);
+        const exports = receiver.requests().metrics - e0;
+        const cpu = agent.cpuSeconds() - c0;
+        const kernelPoints = receiver.metrics().filter((p) => p.name === 'tcp.connect.duration' || p.name === 'tcp.retransmits').length;
+        receiver.reset();
+        if (exports > 0) {
+          cpuMs[n].push((cpu * 1000) / exports);
+          points[n].push(kernelPoints / exports);
+        }
+      }
+      await agent.stop();
+      agent = undefined;
+    }
+    figures.push(figure('baseline (TCP family, no extra series): CPU per collection + export', 'ms', cpuMs[0]));
+    for (const n of [1000, 10000]) {
+      const f = figure(`${n / 1000}k series: CPU per collection + export`, 'ms', cpuMs[n], {
+        note: `${Math.round(points[n][0] ?? 0)} TCP points per export seen by the receiver`,
+      });
+      figures.push(n === 10000 ? withTarget(f, '< 100 ms', (m) => m < 100) : f);
+      const base = cpuMs[0];
+      figures.push(figure(`${n / 1000}k series: minus baseline`, 'ms', cpuMs[n].map((v, i) => v - (base[i] ?? NaN))));
+    }
+    notes.push(`Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ OTLP metric exports received in them (interval 1 s, cumulative, gRPC); half the series are histograms (42 buckets), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second.`);
+  } finally {
+    await agent?.stop();
+    await receiver.close();
+  }
+  return section;
+}

@@ -1,0 +1,53 @@
+// Child process of the streaming benchmark: consumes bench/bpf/stream.bpf.c's ring buffer the way the
+// families do (addon openRingBuffer → one Buffer per batch → RecordReader over the BTF layout), so its
+// CPU is the pipeline's. Prints "ready", then answers each "stats" line on stdin with one JSON line.
+import * as readline from 'node:readline';
+import { BpfObject } from '../agent/src/native';
+import { perCpuLayout, sumU64Fields } from '../agent/src/probes/mapValues';
+import { batchRecords, RecordReader } from '../agent/src/probes/record';
+
+const object = BpfObject.open(process.argv[2], {
+  ladders: { stream: [{ program: 'stream_tp', kind: 'tp' }] },
+  maxEntries: process.argv[3] ? { stream_events: Number(process.argv[3]) } : undefined,
+});
+if (!object.attachments[0].attached) {
+  process.stderr.write(`stream_tp did not attach: ${object.attachments[0].failures.at(-1)?.reason}\n`);
+  process.exit(1);
+}
+const reader = new RecordReader(object.layout('stream_event'), ['seq', 'ts_ns', 'n'] as const, 'stream_event');
+let delivered = 0;
+let checksum = 0;
+let batches = 0;
+const ring = object.openRingBuffer('stream_events', (batch, count) => {
+  batches++;
+  for (const rec of batchRecords(batch, count)) {
+    if (rec.length < reader.size) continue;
+    checksum += reader.u32(batch, rec.offset, 'n'); // touch the record like a handler would
+    delivered++;
+  }
+});
+
+function kernelStats(): { produced: number; dropped: number } {
+  const info = object.mapInfo('stream_stats');
+  const batch = object.readMap('stream_stats');
+  const cpu = perCpuLayout(info, batch);
+  const out = new Float64Array(1);
+  const v = [0, 0];
+  for (let i = 0; i < batch.count; i++) {
+    sumU64Fields(batch, i, 0, 1, cpu, out);
+    v[batch.keys.readUInt32LE(i * info.keySize)] = out[0];
+  }
+  return { produced: v[0], dropped: v[1] };
+}
+
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() !== 'stats') return;
+  ring.drain();
+  process.stdout.write(JSON.stringify({ delivered, batches, checksum, ...kernelStats() }) + '\n');
+});
+process.stdin.on('end', () => {
+  ring.close();
+  object.close();
+  process.exit(0);
+});
+process.stdout.write('ready\n');
