@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-build_pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config g++ make python3)
-test_pkgs=(iproute2 nftables bpftrace util-linux)
+build_pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config g++ make python3 libibverbs-dev)
+test_pkgs=(iproute2 nftables bpftrace util-linux ibverbs-utils ibverbs-providers python3-pyverbs)
 bench_pkgs=(bpftrace linux-perf)
 pkgs=("${build_pkgs[@]}")
 [ "$purpose" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -65,7 +65,7 @@ export class Agent {
 
     for (const { family, object } of load.loaded) {
       if (!family.start) continue;
-      this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops }));
+      this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: this.telemetry.console }));
     }
     // sweep less often than exports, so a removed cgroup's last values are exported before its entries go
     this.stopSweep = new CgroupSweep(load.loaded, cgroups, this.logger).start(Math.max(60_000, 3 * this.config.metrics.interval));

@@ -94,6 +94,7 @@ OpenSpec ParseSpec(const Napi::CallbackInfo& info) {
           r.hasOffset = true;
         }
         if (ro.Get("pid").IsNumber()) r.pid = ro.Get("pid").As<Napi::Number>().Int32Value();
+        if (ro.Get("target").IsString()) r.target = ro.Get("target").As<Napi::String>().Utf8Value();
         ls.rungs.push_back(r);
       }
       spec.ladders.push_back(ls);

@@ -37,6 +37,7 @@ struct RungSpec {
   uint64_t offset = 0;
   bool hasOffset = false;
   int pid = -1;
+  std::string target;  // kprobe/kretprobe/fentry/fexit: the kernel function, instead of the SEC() name's
 };
 
 struct LadderSpec {

@@ -301,6 +301,15 @@ bpf_object* OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<s
     }
   }
   if (autoload) SetAutoload(raw, *autoload);
+  // fentry/fexit rungs with a target: the attach BTF id is resolved at load, so set it on every program
+  // that will be loaded (a program in several rungs takes the first target given)
+  std::set<std::string> targeted;
+  for (auto& l : spec.ladders)
+    for (auto& r : l.rungs) {
+      if (r.target.empty() || (r.kind != "fentry" && r.kind != "fexit") || !targeted.insert(r.program).second) continue;
+      bpf_program* p = bpf_object__find_program_by_name(raw, r.program.c_str());
+      if (p && bpf_program__autoload(p)) bpf_program__set_attach_target(p, 0, r.target.c_str());
+    }
   return obj.release();
 }
 
@@ -310,6 +319,8 @@ bpf_link* AttachRung(bpf_program* prog, const RungSpec& r, RungFailure* f) {
   bpf_link* link;
   if (r.kind == "uprobe" || r.kind == "uretprobe")
     link = bpf_program__attach_uprobe(prog, r.kind == "uretprobe", r.pid, r.binary.c_str(), (size_t)r.offset);
+  else if ((r.kind == "kprobe" || r.kind == "kretprobe") && !r.target.empty())
+    link = bpf_program__attach_kprobe(prog, r.kind == "kretprobe", r.target.c_str());
   else
     link = bpf_program__attach(prog);
   if (link) return link;

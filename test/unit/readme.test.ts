@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { configDocTable } from '../../agent/src/config';
-import { SELF, TCP } from '../../agent/src/otel/semconv';
+import { LOCKS, RDMA, SCHED, SELF, TCP } from '../../agent/src/otel/semconv';
 
 const README = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 
@@ -13,7 +13,7 @@ test('the README configuration table is generated from the schema (node scripts/
 });
 
 test('the README metric table lists every metric with its unit', () => {
-  for (const m of [...Object.values(TCP), ...Object.values(SELF)]) {
+  for (const m of [...Object.values(TCP), ...Object.values(SCHED), ...Object.values(RDMA), ...Object.values(LOCKS), ...Object.values(SELF)]) {
     if (typeof m === 'string') {
       assert.ok(README.includes(`\`${m}\``), `span ${m} documented`);
       continue;

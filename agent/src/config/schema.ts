@@ -45,6 +45,34 @@ export interface KotelConfig {
       maxSockets: number;
       maxCgroupKeys: number;
     };
+    sched: {
+      enabled: boolean;
+      offCpu: boolean;
+      perCpu: boolean;
+      maxCgroupKeys: number;
+      maxTasks: number;
+    };
+    rdma: {
+      enabled: boolean;
+      library: string;
+      libraryScanInterval: number;
+      qpSpans: boolean;
+      sysfsRoot: string;
+      maxObjects: number;
+      maxCgroupKeys: number;
+      ringBufferBytes: number;
+      kernel: boolean;
+      seedFromNetlink: boolean;
+    };
+    locks: {
+      enabled: boolean;
+      contention: boolean;
+      futex: boolean;
+      spanThresholdMs: number;
+      topLocks: number;
+      maxLockAddresses: number;
+      maxCgroupKeys: number;
+    };
   };
   otlp: {
     enabled: boolean;
@@ -68,7 +96,7 @@ export interface KotelConfig {
 }
 
 /** Probe families known to the schema (the `--families` flag accepts these). */
-export const FAMILIES = ['tcp'] as const;
+export const FAMILIES = ['tcp', 'sched', 'rdma', 'locks'] as const;
 
 const RAW_SCHEMA: SchemaNode = {
   families: {
@@ -91,6 +119,38 @@ const RAW_SCHEMA: SchemaNode = {
         min: 1,
         default: 10240,
       },
+    },
+    sched: {
+      enabled: { doc: 'Attach the scheduler probes (run-queue delay, context switches, migrations).', format: 'bool', default: true },
+      offCpu: { doc: 'Also the off-CPU time distribution (sched.offcpu.duration): one more timestamp per voluntary switch and one more histogram update per switch-in.', format: 'bool', default: false },
+      perCpu: { doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 344 B x CPUs), so raise maxCgroupKeys to cgroups x CPUs.', format: 'bool', default: false },
+      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the scheduler metrics are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
+      maxTasks: { doc: 'Threads whose wakeup time is tracked at once when the kernel lacks tp_btf (pid-keyed LRU hash; with tp_btf, task storage is used and this is unused).', format: 'int', min: 64, default: 65536 },
+    },
+    rdma: {
+      enabled: { doc: 'Attach the RDMA verbs probes (uprobes on libibverbs): live resources, verb calls, QP transitions.', format: 'bool', default: true },
+      library: { doc: 'Path of libibverbs.so.1 to hook; empty: the one ldconfig finds. Processes using another copy are found through /proc/PID/maps.', format: 'string', default: '' },
+      libraryScanInterval: { doc: 'Interval between two scans of /proc/*/maps for other libibverbs files (containers) to hook; 0: never (ms).', format: 'ms', default: 10000 },
+      qpSpans: { doc: 'Emit one span per QP, from create to destroy, with an event per state transition and the connection tuple.', format: 'bool', default: true },
+      sysfsRoot: { doc: 'sysfs root the source GIDs are read from (<root>/class/infiniband/<dev>/ports/<port>/gids/<index>); change only for tests with a fake sysfs tree.', format: 'string', default: '/sys' },
+      maxObjects: { doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel; more are counted as map_full drops.', format: 'int', min: 1, default: 262144 },
+      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the RDMA counters are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
+      ringBufferBytes: { doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096; bursts beyond it are counted as ringbuf_full drops.', format: 'int', min: 4096, default: 4194304 },
+      kernel: { doc: 'Also hook the kernel verbs layer (ib_core restrack, _ib_modify_qp, rdma_cma tracepoints) where ib_core is loaded; reported as unavailable, with the reason, elsewhere.', format: 'bool', default: true },
+      seedFromNetlink: { doc: 'Kernel path: count the RDMA objects that exist when kotel starts, from RDMA netlink (`rdma -j resource show`, iproute2).', format: 'bool', default: true },
+    },
+    locks: {
+      enabled: { doc: 'Attach the lock probes: kernel lock contention and futex (user-space lock) wait times.', format: 'bool', default: true },
+      contention: { doc: 'Kernel lock contention (lock:contention_begin/end): wait-time histograms by lock kind, and the most contended locks.', format: 'bool', default: true },
+      futex: {
+        doc: 'Futex (user-space lock) wait times. Off by default: hooking sys_enter/sys_exit sends every syscall of the host through the kernel syscall-tracing path (~+300 ns per syscall on the reference VM).',
+        format: 'bool',
+        default: false,
+      },
+      spanThresholdMs: { doc: 'Emit a lock.wait span for every single kernel-lock or futex wait at least this long; 0: no spans (ms).', format: 'ms', min: 0, default: 0 },
+      topLocks: { doc: 'Most contended kernel locks exported (lock.contention.top) and shown in the console report; 0: do not track lock addresses.', format: 'int', min: 0, default: 10 },
+      maxLockAddresses: { doc: 'Contended kernel lock addresses tracked at once (the agent evicts cold ones when 3/4 full); more are counted as map_full drops.', format: 'int', min: 16, default: 1024 },
+      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the lock histograms are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
     },
   },
   otlp: {

@@ -2,7 +2,7 @@
 // The addon is generic: it knows BPF objects, programs, maps and ring buffers, never a probe family.
 
 /** How a program attaches. The target of tp_btf/raw_tp/tp/fentry/fexit/kprobe/kretprobe comes from the
- * program's SEC() name; uprobes attach by file offset (resolve it with resolveSymbol). */
+ * program's SEC() name unless the rung names one (kprobe/fentry family); uprobes attach by file offset (resolve it with resolveSymbol). */
 export type HookKind =
   | 'tp_btf'
   | 'raw_tp'
@@ -23,6 +23,9 @@ export interface Rung {
   offset?: number;
   /** uprobe only: restrict to one process (-1 or absent: all processes) */
   pid?: number;
+  /** kprobe/kretprobe/fentry/fexit: the kernel function to attach to, overriding the SEC() name (which may
+   * then be bare: SEC("kprobe"), SEC("fentry")) — e.g. a name resolved at load from /proc/kallsyms */
+  target?: string;
 }
 
 export interface OpenOptions {

@@ -81,6 +81,7 @@ export class ConsoleReportReader extends MetricReader {
   private readonly write: (block: string) => void;
   private readonly maxRows: number;
   private lastReport?: number;
+  private readonly sections = new Set<() => string[]>();
 
   constructor(private readonly options: ConsoleReportReaderOptions) {
     super({
@@ -89,6 +90,12 @@ export class ConsoleReportReader extends MetricReader {
     });
     this.write = options.write ?? ((b) => void process.stdout.write(b));
     this.maxRows = options.maxRowsPerMetric ?? MAX_ROWS_PER_METRIC;
+  }
+
+  /** adds lines printed after the metrics in every block (a family's table); returns the remover */
+  addSection(section: () => string[]): () => void {
+    this.sections.add(section);
+    return () => this.sections.delete(section);
   }
 
   protected override onInitialized(): void {
@@ -126,6 +133,7 @@ export class ConsoleReportReader extends MetricReader {
         (errors.length ? ` ── ${errors.length} collection errors` : ''),
     );
     for (const m of metrics) lines.push(...this.formatMetric(m, now));
+    for (const section of this.sections) lines.push(...section());
     this.lastReport = now;
     return lines.join('\n') + '\n\n';
   }

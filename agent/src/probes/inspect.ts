@@ -5,6 +5,7 @@ import type { KotelConfig } from '../config';
 import { missingBpfPrivileges } from '../host/privileges';
 import { loadFamilies } from './load';
 import { families } from './registry';
+import type { Family } from './types';
 
 export interface ProbeRow {
   family: string;
@@ -18,25 +19,33 @@ export interface ProbeRow {
   reason?: string;
 }
 
+/** the family's probe names; one row named '*' when its options cannot even be built (the reason says why) */
+function probeNames(f: Family, config: KotelConfig): string[] {
+  try {
+    return Object.keys(f.openOptions(config).ladders);
+  } catch {
+    return ['*'];
+  }
+}
+
 export async function inspectProbes(config: KotelConfig, logger: Logger): Promise<ProbeRow[]> {
   const missing = missingBpfPrivileges();
   const rows: ProbeRow[] = [];
   if (missing) {
     for (const f of families) {
-      const ladders = Object.keys(f.openOptions(config).ladders);
-      for (const probe of ladders) rows.push({ family: f.name, probe, status: 'unavailable', reason: missing });
+      for (const probe of probeNames(f, config)) rows.push({ family: f.name, probe, status: 'unavailable', reason: missing });
     }
     return rows;
   }
   const result = loadFamilies(config, families, logger.child({}, { level: 'silent' }));
   try {
     for (const f of result.disabled) {
-      for (const probe of Object.keys(f.openOptions(config).ladders)) {
+      for (const probe of probeNames(f, config)) {
         rows.push({ family: f.name, probe, status: 'disabled', reason: `families.${f.name}.enabled is false` });
       }
     }
     for (const { family, reason } of result.failed) {
-      for (const probe of Object.keys(family.openOptions(config).ladders)) rows.push({ family: family.name, probe, status: 'unavailable', reason });
+      for (const probe of probeNames(family, config)) rows.push({ family: family.name, probe, status: 'unavailable', reason });
     }
     for (const { family, attachments } of result.loaded) {
       for (const a of attachments) {

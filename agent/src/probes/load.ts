@@ -58,6 +58,12 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
       result.disabled.push(family);
       continue;
     }
+    const absent = family.unavailable?.(config);
+    if (absent) {
+      logger.warn(`family ${family.name} unavailable: ${absent}`);
+      result.failed.push({ family, reason: absent });
+      continue;
+    }
     let object: BpfObject | undefined;
     try {
       object = BpfObject.open(objectPath(config, family), family.openOptions(config));

@@ -1,5 +1,9 @@
 // Every probe family kotel ships. Adding one is a line here.
+import { locksFamily } from './locks';
+import { rdmaFamily } from './rdma';
+import { rdmaKernelFamily } from './rdma/kernel';
+import { schedFamily } from './sched';
 import { tcpFamily } from './tcp';
 import type { Family } from './types';
 
-export const families: Family[] = [tcpFamily];
+export const families: Family[] = [tcpFamily, schedFamily, rdmaFamily, rdmaKernelFamily, locksFamily];

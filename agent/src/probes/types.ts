@@ -44,6 +44,8 @@ export interface FamilyContext {
   cgroups: CgroupResolver;
   logger: Logger;
   drops: UserDrops;
+  /** the console report, when on: families may add a section (a table) printed after the metrics */
+  console?: { addSection(section: () => string[]): () => void };
 }
 
 export interface FamilyRuntime {
@@ -54,6 +56,8 @@ export interface Family {
   /** one basename across the stack: bpf/<name>.bpf.c, agent/src/probes/<name>/ */
   name: string;
   enabled(config: KotelConfig): boolean;
+  /** optional pre-check before loading: why the family cannot work on this host (one line), or undefined */
+  unavailable?(config: KotelConfig): string | undefined;
   openOptions(config: KotelConfig): OpenOptions;
   maps: Record<string, MapShape>;
   /** per-CPU array indexed by enum kotel_drop_reason */

@@ -42,6 +42,11 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
           result.observe(out[0], { [ATTR.family]: family.name, [ATTR.dropReason]: reason });
         }
       }
+      // a BPF program is skipped when another BPF program is already running on that CPU: events lost too
+      for (const { family, object } of load.loaded) {
+        const misses = object.progStats().reduce((n, s) => n + Number(s.recursionMisses), 0);
+        result.observe(misses, { [ATTR.family]: family.name, [ATTR.dropReason]: 'bpf_recursion' });
+      }
       for (const d of drops.entries()) result.observe(d.n, { [ATTR.family]: d.family, [ATTR.dropReason]: d.reason });
     });
 

@@ -3,7 +3,7 @@
 // decoded is counted as a drop, never thrown.
 import { SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroups';
-import { monotonicToHrTime } from '../../host/clock';
+import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR, TCP } from '../../otel/semconv';
 import type { TypeLayout } from '../../native';
 import { batchRecords, RecordReader } from '../record';
@@ -96,27 +96,28 @@ export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
   };
 }
 
-function emitSpan(tracer: Tracer, ev: DecodedClose): void {
+function emitSpan(tracer: Tracer, ev: DecodedClose, offsetNs: bigint): void {
   const span = tracer.startSpan(TCP.span, {
     kind: ev.active ? SpanKind.CLIENT : SpanKind.SERVER,
-    startTime: monotonicToHrTime(ev.startNs),
+    startTime: monotonicToHrTime(ev.startNs, offsetNs),
     attributes: ev.attributes,
   });
   if (ev.failed) span.setStatus({ code: SpanStatusCode.ERROR, message: ev.errorType });
-  span.end(monotonicToHrTime(ev.endNs));
+  span.end(monotonicToHrTime(ev.endNs, offsetNs));
 }
 
 export function startConnectionSpans(ctx: FamilyContext): FamilyRuntime {
   const layout = ctx.object.layout('tcp_close_event');
   const decode = makeCloseDecoder(layout, ctx.cgroups);
   const ring = ctx.object.openRingBuffer('tcp_events', (batch, count) => {
+    const offset = monotonicOffsetNs();
     for (const rec of batchRecords(batch, count)) {
       if (rec.length < layout.size) {
         ctx.drops.add('tcp', 'decode');
         continue;
       }
       const ev = decode(batch, rec.offset);
-      if (!ev.listener) emitSpan(ctx.tracer, ev);
+      if (!ev.listener) emitSpan(ctx.tracer, ev, offset);
     }
   });
   return {

@@ -1,0 +1,78 @@
+// Locks family: kernel lock contention (lock:contention_begin/end) and user-space lock waits (futex
+// syscalls) as per-cgroup wait-time histograms aggregated in the kernel (bpf/locks.bpf.c, ABI in
+// bpf/locks.h); the most contended kernel locks by symbol, read at collection time; optionally one span
+// per wait longer than a threshold.
+import { ATTR, LOCKS } from '../../otel/semconv';
+import { tracepointLadder } from '../ladder';
+import type { Family, FamilyRuntime } from '../types';
+import { KernelSymbols } from './kallsyms';
+import { futexAttributes, lockKindName } from './kinds';
+import { observeTopLocks } from './topLocks';
+import { startWaitSpans } from './waitSpans';
+
+// contention: 2^7 ns (128 ns) .. 2^34 ns (~17 s); futex: 2^10 ns (1 µs) .. 2^38 ns (~275 s)
+const CONTENTION_SLOTS = { minSlot: 7, maxSlot: 34 };
+const FUTEX_SLOTS = { minSlot: 10, maxSlot: 38 };
+
+export const locksFamily: Family = {
+  name: 'locks',
+  enabled: (config) => config.families.locks.enabled,
+  openOptions: (config) => {
+    const locks = config.families.locks;
+    const ladders: Record<string, ReturnType<typeof tracepointLadder>> = {};
+    if (locks.contention) {
+      ladders.contention_begin = tracepointLadder('contention_begin');
+      ladders.contention_end = tracepointLadder('contention_end');
+    }
+    if (locks.futex) {
+      ladders.futex_enter = tracepointLadder('futex_enter');
+      ladders.futex_exit = tracepointLadder('futex_exit');
+    }
+    return {
+      rodata: {
+        targ_contention: locks.contention,
+        targ_futex: locks.futex,
+        targ_top_locks: locks.topLocks > 0,
+        targ_span_threshold_ns: BigInt(Math.round(locks.spanThresholdMs * 1e6)),
+      },
+      maxEntries: {
+        lock_contention_hist: locks.maxCgroupKeys,
+        futex_wait_hist: locks.maxCgroupKeys,
+        lock_addrs: locks.maxLockAddresses,
+      },
+      ladders,
+    };
+  },
+  maps: {
+    lock_contention_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
+    futex_wait_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
+    lock_addrs: { key: 8, value: 'lock_addr_stat' },
+  },
+  dropsMap: 'locks_drops',
+  kernelMetrics: [
+    {
+      type: 'histogram',
+      map: 'lock_contention_hist',
+      metric: LOCKS.contentionDuration,
+      slots: CONTENTION_SLOTS,
+      kindAttributes: (kind) => ({ [ATTR.lockKind]: lockKindName(kind) }),
+    },
+    {
+      type: 'histogram',
+      map: 'futex_wait_hist',
+      metric: LOCKS.futexWaitDuration,
+      slots: FUTEX_SLOTS,
+      kindAttributes: futexAttributes,
+    },
+  ],
+  start(ctx) {
+    const locks = ctx.config.families.locks;
+    let symbols: KernelSymbols | undefined;
+    // read once, on first use: only the top-locks report and kernel-lock spans need it
+    const getSymbols = () => (symbols ??= KernelSymbols.load());
+    const closers: FamilyRuntime[] = [];
+    if (locks.contention && locks.topLocks > 0) closers.push(observeTopLocks(ctx, getSymbols, locks.topLocks));
+    if (locks.spanThresholdMs > 0) closers.push(startWaitSpans(ctx, getSymbols));
+    return { close: () => closers.forEach((c) => c.close()) };
+  },
+};

@@ -1,0 +1,53 @@
+// RDMA family, user-space verbs path: uprobes on libibverbs (bpf/rdma.bpf.c, ABI in bpf/rdma.h). Verb
+// calls, QP transitions and destroys of objects older than the agent are counted in the kernel; live
+// objects are counted from the rdma_objects map at collection time; QP lifecycle records feed the QP table
+// (spans, connection count and table).
+import { ATTR, RDMA } from '../../otel/semconv';
+import type { Family, FamilyRuntime } from '../types';
+import { connectionTable } from './connectionTable';
+import { findLibrary, resolveVerbs, uprobeLadders } from './library';
+import { startLibraryScan } from './libraryScan';
+import { qpStateName, resourceName, ringBufferBytes, verbCallAttributes } from './names';
+import { ObjectTable } from './objects';
+import { QpTable, startQpEvents, sysfsGid } from './qps';
+
+export const rdmaFamily: Family = {
+  name: 'rdma',
+  enabled: (config) => config.families.rdma.enabled,
+  openOptions: (config) => {
+    const rdma = config.families.rdma;
+    const library = findLibrary(rdma.library);
+    return {
+      maxEntries: {
+        rdma_objects: rdma.maxObjects,
+        rdma_verb_calls: rdma.maxCgroupKeys,
+        rdma_qp_transitions: rdma.maxCgroupKeys,
+        rdma_untracked: rdma.maxCgroupKeys,
+        rdma_events: ringBufferBytes(rdma.ringBufferBytes),
+      },
+      ladders: uprobeLadders(library, resolveVerbs(library)),
+    };
+  },
+  maps: {
+    rdma_verb_calls: { key: 'kotel_cg_key', value: 8 },
+    rdma_qp_transitions: { key: 'kotel_cg_key', value: 8 },
+    rdma_untracked: { key: 'kotel_cg_key', value: 8 },
+    rdma_objects: { key: 'rdma_object_key', value: 'rdma_object' },
+  },
+  dropsMap: 'rdma_drops',
+  kernelMetrics: [
+    { type: 'counter', map: 'rdma_verb_calls', metric: RDMA.verbCalls, kindAttributes: verbCallAttributes },
+    { type: 'counter', map: 'rdma_qp_transitions', metric: RDMA.transitions, kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: 'libibverbs' }) },
+    { type: 'counter', map: 'rdma_untracked', metric: RDMA.untracked, kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: 'libibverbs' }) },
+  ],
+  start(ctx) {
+    const rdma = ctx.config.families.rdma;
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, (dev, port, index) => sysfsGid(rdma.sysfsRoot, dev, port, index), rdma.qpSpans);
+    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [ATTR.rdmaSource]: 'libibverbs' })];
+    closers.push(new ObjectTable(ctx, (tgid) => qps.processGone(tgid)).observe());
+    const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups));
+    if (removeSection) closers.push({ close: removeSection });
+    if (rdma.libraryScanInterval > 0) closers.push(startLibraryScan(ctx, findLibrary(rdma.library), rdma.libraryScanInterval));
+    return { close: () => closers.forEach((c) => c.close()) };
+  },
+};

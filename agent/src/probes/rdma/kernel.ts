@@ -1,0 +1,126 @@
+// RDMA family, kernel path (bpf/rdma_kernel.bpf.c, ABI in bpf/rdma_kernel.h): ib_core's restrack add/del
+// and _ib_modify_qp, and the rdma_cma tracepoints, for hosts with RDMA. A family of its own (rdma_kernel)
+// so the user path loads where this one cannot; selected when ib_core is there (ibCore.ts). Its records
+// and maps are the user path's, decoded by the same code; series carry rdma.source = ib_core.
+import { ATTR, RDMA } from '../../otel/semconv';
+import { tracepointLadder } from '../ladder';
+import { RecordReader } from '../record';
+import type { Rung } from '../../native';
+import type { Family, FamilyContext, FamilyRuntime } from '../types';
+import { connectionTable } from './connectionTable';
+import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
+import { cmEventAttributes, qpStateName, resourceName, ringBufferBytes } from './names';
+import { ObjectTable, type LiveObject } from './objects';
+import { QpTable, startQpEvents, sysfsGid } from './qps';
+import { cgroupIdOfPid, seedFromNetlink, seedKey, type SeededObject } from './seed';
+
+export const SOURCE = 'ib_core';
+const CM_EVENTS = ['send_req', 'send_rep', 'send_rtu', 'send_rej', 'disconnect', 'qp_create', 'qp_destroy', 'id_destroy'];
+
+/** fentry/fexit first (BTF name), kprobe fallback at the kallsyms name; probes with no kprobe-able
+ * symbol (only .isra clones, whose arguments differ) keep the fentry rung only */
+export function kernelLadders(kallsyms: string | undefined): Record<string, Rung[]> {
+  const kp = (fn: string, program: string, kind: 'kprobe' | 'kretprobe'): Rung[] => {
+    const target = kprobeTarget(fn, kallsyms);
+    return target ? [{ program, kind, target }] : [];
+  };
+  const ladders: Record<string, Rung[]> = {
+    rdma_restrack_add: [{ program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' }, ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe')],
+    rdma_restrack_del: [{ program: 'restrack_del_fentry', kind: 'fentry', target: 'rdma_restrack_del' }, ...kp('rdma_restrack_del', 'restrack_del_kprobe', 'kprobe')],
+    _ib_modify_qp: [{ program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' }, ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe')],
+  };
+  const entry = kp('_ib_modify_qp', 'modify_qp_kentry', 'kprobe');
+  if (entry.length) ladders['_ib_modify_qp:entry'] = entry;
+  for (const e of CM_EVENTS) ladders[`rdma_cma/cm_${e}`] = tracepointLadder(`cm_${e}`);
+  return ladders;
+}
+
+/** objects seeded from netlink at start, until the kernel deletes them (rdma_gone) */
+export class Seeds {
+  private readonly seeds = new Map<string, SeededObject>();
+  private readonly gone?: RecordReader<'type' | 'id' | 'device'>;
+
+  constructor(
+    private readonly ctx: Pick<FamilyContext, 'object'> | undefined,
+    objects: SeededObject[],
+  ) {
+    for (const o of objects) this.seeds.set(seedKey(o.device, o.type, o.id), o);
+    if (ctx) this.gone = new RecordReader(ctx.object.layout('rdma_gone_key'), ['type', 'id', 'device'] as const, 'rdma_gone_key');
+  }
+
+  get size(): number {
+    return this.seeds.size;
+  }
+
+  /** takes deleted objects off, and those the kernel map tracks itself (added between attach and seed) */
+  live(tracked: LiveObject[]): LiveObject[] {
+    if (this.ctx && this.gone) {
+      const batch = this.ctx.object.readMap('rdma_gone');
+      for (let i = 0; i < batch.count; i++) {
+        const base = i * this.gone.size;
+        this.remove(this.gone.str(batch.keys, base, 'device'), this.gone.u32(batch.keys, base, 'type'), this.gone.u32(batch.keys, base, 'id'));
+      }
+      if (batch.count) this.ctx.object.deleteKeys('rdma_gone', batch.keys, batch.count);
+    }
+    if (this.seeds.size) for (const t of tracked) this.remove(t.device, t.type, t.handle ?? -1);
+    return [...this.seeds.values()];
+  }
+
+  remove(device: string, type: number, id: number): void {
+    this.seeds.delete(seedKey(device, type, id));
+  }
+}
+
+export const rdmaKernelFamily: Family = {
+  name: 'rdma_kernel',
+  enabled: (config) => config.families.rdma.enabled && config.families.rdma.kernel,
+  unavailable: () => ibCoreUnavailable(),
+  openOptions: (config) => {
+    const rdma = config.families.rdma;
+    return {
+      maxEntries: {
+        rdma_objects: rdma.maxObjects,
+        rdma_gone: rdma.maxObjects,
+        rdma_qp_transitions: rdma.maxCgroupKeys,
+        rdma_untracked: rdma.maxCgroupKeys,
+        rdma_cm_events: rdma.maxCgroupKeys,
+        rdma_events: ringBufferBytes(rdma.ringBufferBytes),
+      },
+      rodata: { targ_qp_events: true },
+      ladders: kernelLadders(readKallsyms()),
+    };
+  },
+  maps: {
+    rdma_qp_transitions: { key: 'kotel_cg_key', value: 8 },
+    rdma_untracked: { key: 'kotel_cg_key', value: 8 },
+    rdma_cm_events: { key: 'kotel_cg_key', value: 8 },
+    rdma_objects: { key: 'rdma_object_key', value: 'rdma_object' },
+    rdma_gone: { key: 'rdma_gone_key', value: 8 },
+  },
+  dropsMap: 'rdma_drops',
+  kernelMetrics: [
+    { type: 'counter', map: 'rdma_qp_transitions', metric: RDMA.transitions, kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: SOURCE }) },
+    { type: 'counter', map: 'rdma_untracked', metric: RDMA.untracked, kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: SOURCE }) },
+    { type: 'counter', map: 'rdma_cm_events', metric: RDMA.cmEvents, kindAttributes: cmEventAttributes },
+  ],
+  start(ctx): FamilyRuntime {
+    const rdma = ctx.config.families.rdma;
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, (dev, port, index) => sysfsGid(rdma.sysfsRoot, dev, port, index), rdma.qpSpans, SOURCE);
+    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
+    let seeds = new Seeds(ctx, []);
+    if (rdma.seedFromNetlink) {
+      const seeded = seedFromNetlink((pid) => cgroupIdOfPid(ctx.cgroups.mount, pid));
+      if (seeded.ok) {
+        seeds = new Seeds(ctx, seeded.objects);
+        ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
+      } else {
+        ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
+      }
+    }
+    // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
+    closers.push(new ObjectTable(ctx, () => undefined, () => true, SOURCE, (tracked) => seeds.live(tracked)).observe());
+    const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups).map((l, i) => (i === 0 ? l.replace('RDMA connections', 'RDMA connections (ib_core)') : l)));
+    if (removeSection) closers.push({ close: removeSection });
+    return { close: () => closers.forEach((c) => c.close()) };
+  },
+};

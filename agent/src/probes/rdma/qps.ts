@@ -1,0 +1,296 @@
+// The live QP table, fed by the rdma_events ring buffer (one record per QP create, state change and
+// destroy): one span per QP from create to destroy with an event per transition, the connection tuple
+// once the QP reaches RTR with a destination, and rdma.connection.count / the console's connection table.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Attributes, ObservableResult, Span, Tracer } from '@opentelemetry/api';
+import type { CgroupResolver } from '../../host/cgroups';
+import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
+import type { TypeLayout } from '../../native';
+import { ATTR, RDMA } from '../../otel/semconv';
+import { batchRecords, RecordReader } from '../record';
+import type { FamilyContext, FamilyRuntime } from '../types';
+import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';
+
+const FIELDS = [
+  'ts_ns', 'cgroup_id', 'qp', 'tgid', 'tid', 'kind', 'qpn', 'qp_type', 'state', 'attr_mask', 'dest_qpn', 'port',
+  'sgid_index', 'is_global', 'dgid', 'comm', 'device',
+] as const;
+
+const IBV_QP_DEST_QPN = 1 << 20; // = IB_QP_DEST_QPN (the uverbs ABI passes the mask through)
+const IBV_QP_AV = 1 << 7;
+
+/** span attribute keys of rdma.qp (README: Metrics and spans) */
+export const QP_ATTR = {
+  device: 'rdma.device',
+  port: 'rdma.port',
+  qpType: 'rdma.qp.type',
+  state: 'rdma.qp.state',
+  srcGid: 'rdma.src.gid',
+  srcQpn: 'rdma.src.qp_num',
+  dstGid: 'rdma.dst.gid',
+  dstQpn: 'rdma.dst.qp_num',
+  untracked: 'rdma.qp.untracked',
+  end: 'rdma.qp.end',
+  pid: 'process.pid',
+  tid: 'thread.id',
+  comm: 'process.executable.name',
+  source: 'rdma.source',
+} as const;
+
+export interface QpEvent {
+  tsNs: bigint;
+  cgroupId: number;
+  qp: bigint;
+  tgid: number;
+  tid: number;
+  kind: number;
+  qpn: number;
+  qpType: number;
+  state: number;
+  attrMask: number;
+  destQpn?: number;
+  port: number;
+  sgidIndex?: number;
+  dgid?: string;
+  comm: string;
+  device: string;
+}
+
+export function makeQpEventDecoder(layout: TypeLayout) {
+  const r = new RecordReader(layout, FIELDS, 'rdma_qp_event');
+  return (buf: Buffer, base: number): QpEvent => {
+    const mask = r.u32(buf, base, 'attr_mask');
+    const global = (mask & IBV_QP_AV) !== 0 && r.u32(buf, base, 'is_global') !== 0;
+    return {
+      tsNs: r.big64(buf, base, 'ts_ns'),
+      cgroupId: r.u64(buf, base, 'cgroup_id'),
+      qp: r.big64(buf, base, 'qp'),
+      tgid: r.u32(buf, base, 'tgid'),
+      tid: r.u32(buf, base, 'tid'),
+      kind: r.u32(buf, base, 'kind'),
+      qpn: r.u32(buf, base, 'qpn'),
+      qpType: r.u32(buf, base, 'qp_type'),
+      state: r.u32(buf, base, 'state'),
+      attrMask: mask,
+      destQpn: mask & IBV_QP_DEST_QPN ? r.u32(buf, base, 'dest_qpn') : undefined,
+      port: r.u32(buf, base, 'port'),
+      sgidIndex: global ? r.u32(buf, base, 'sgid_index') : undefined,
+      dgid: global ? formatGid(r.bytes(buf, base, 'dgid')) : undefined,
+      comm: r.str(buf, base, 'comm'),
+      device: r.str(buf, base, 'device'),
+    };
+  };
+}
+
+export interface Connection {
+  device: string;
+  srcGid: string;
+  srcQpn: number;
+  dstGid: string;
+  dstQpn: number;
+  pid: number;
+  comm: string;
+  cgroupId: number;
+  state: string;
+}
+
+interface LiveQp {
+  span: Span;
+  cgroupId: number;
+  tgid: number;
+  device: string;
+  qpn: number;
+  comm: string;
+  state: number;
+  port: number;
+  dstQpn?: number;
+  dstGid?: string;
+  srcGid?: string;
+}
+
+/** connected states: the QP has a destination and has not been reset or put in error */
+const CONNECTED = new Set([2, 3, 4, 5]);
+
+/** reads a GID from sysfs (<root>/class/infiniband/<dev>/ports/<port>/gids/<index>); undefined if absent */
+export function sysfsGid(root: string, device: string, port: number, index: number): string | undefined {
+  try {
+    return fs.readFileSync(path.join(root, 'class/infiniband', device, 'ports', String(port), 'gids', String(index)), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export class QpTable {
+  private readonly live = new Map<string, LiveQp>();
+  /** monotonic → wall offset for the records being applied (set per batch by the consumer) */
+  offsetNs = monotonicOffsetNs();
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly cgroups: CgroupResolver,
+    private readonly readGid: (device: string, port: number, index: number) => string | undefined,
+    private readonly spans: boolean,
+    /** rdma.source on spans: which path saw the QP (libibverbs uprobes or ib_core hooks) */
+    private readonly source = 'libibverbs',
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  apply(ev: QpEvent): void {
+    const key = `${ev.tgid}:${ev.qp}`;
+    const time = epochNsToHrTime(ev.tsNs + this.offsetNs);
+    let qp = this.live.get(key);
+    if (ev.kind === QP_EVENT.create) {
+      qp?.span.end(time); // an address reused after a destroy we did not see
+      this.live.set(key, this.start(ev, false));
+      return;
+    }
+    if (!qp) {
+      if (ev.kind === QP_EVENT.destroy) return; // created before the agent and never seen since
+      qp = this.start(ev, true);
+      this.live.set(key, qp);
+    }
+    if (ev.kind === QP_EVENT.modify) {
+      qp.state = ev.state;
+      if (ev.port) qp.port = ev.port;
+      const eventAttrs: Attributes = { [QP_ATTR.state]: qpStateName(ev.state) };
+      if (ev.state === QPS_RTR && ev.destQpn !== undefined && ev.dgid !== undefined) {
+        qp.dstQpn = ev.destQpn;
+        qp.dstGid = ev.dgid;
+        qp.srcGid = ev.sgidIndex !== undefined ? this.readGid(qp.device, qp.port || 1, ev.sgidIndex) : undefined;
+        const tuple: Attributes = { [QP_ATTR.dstQpn]: qp.dstQpn, [QP_ATTR.dstGid]: qp.dstGid };
+        if (qp.srcGid) tuple[QP_ATTR.srcGid] = qp.srcGid;
+        if (qp.port) tuple[QP_ATTR.port] = qp.port;
+        qp.span.setAttributes(tuple);
+        Object.assign(eventAttrs, tuple);
+      }
+      qp.span.addEvent('rdma.qp.transition', eventAttrs, time);
+      qp.span.setAttribute(QP_ATTR.state, qpStateName(ev.state));
+      return;
+    }
+    if (ev.kind === QP_EVENT.destroy) {
+      qp.span.setAttribute(QP_ATTR.end, 'destroy');
+      qp.span.end(time);
+      this.live.delete(key);
+    }
+  }
+
+  /** ends the spans of a process that exited without destroying its QPs */
+  processGone(tgid: number): void {
+    for (const [key, qp] of this.live) {
+      if (qp.tgid !== tgid) continue;
+      qp.span.setAttribute(QP_ATTR.end, 'process_exit');
+      qp.span.end();
+      this.live.delete(key);
+    }
+  }
+
+  connections(): Connection[] {
+    const out: Connection[] = [];
+    for (const qp of this.live.values()) {
+      if (qp.dstQpn === undefined || !CONNECTED.has(qp.state)) continue;
+      out.push({
+        device: qp.device,
+        srcGid: qp.srcGid ?? '?',
+        srcQpn: qp.qpn,
+        dstGid: qp.dstGid ?? '?',
+        dstQpn: qp.dstQpn,
+        pid: qp.tgid,
+        comm: qp.comm,
+        cgroupId: qp.cgroupId,
+        state: qpStateName(qp.state),
+      });
+    }
+    return out;
+  }
+
+  /** ends every span (agent shutdown): the QPs live on, the spans say so */
+  close(): void {
+    for (const qp of this.live.values()) {
+      qp.span.setAttribute(QP_ATTR.end, 'agent_stop');
+      qp.span.end();
+    }
+    this.live.clear();
+  }
+
+  private start(ev: QpEvent, untracked: boolean): LiveQp {
+    const attributes: Attributes = {
+      ...this.cgroups.attributes(ev.cgroupId),
+      [QP_ATTR.srcQpn]: ev.qpn,
+      [QP_ATTR.state]: qpStateName(ev.state),
+      [QP_ATTR.pid]: ev.tgid,
+      [QP_ATTR.tid]: ev.tid,
+      [QP_ATTR.comm]: ev.comm,
+      [QP_ATTR.source]: this.source,
+    };
+    if (ev.device) attributes[QP_ATTR.device] = ev.device;
+    if (ev.kind !== QP_EVENT.destroy && QP_TYPE_NAMES[ev.qpType]) attributes[QP_ATTR.qpType] = QP_TYPE_NAMES[ev.qpType];
+    if (untracked) attributes[QP_ATTR.untracked] = true;
+    const span = this.spans ? this.tracer.startSpan(RDMA.span, { startTime: epochNsToHrTime(ev.tsNs + this.offsetNs), attributes }) : NOOP_SPAN;
+    return { span, cgroupId: ev.cgroupId, tgid: ev.tgid, device: ev.device, qpn: ev.qpn, comm: ev.comm, state: ev.state, port: 0 };
+  }
+}
+
+const NOOP_SPAN = {
+  setAttribute: () => NOOP_SPAN,
+  setAttributes: () => NOOP_SPAN,
+  addEvent: () => NOOP_SPAN,
+  end: () => undefined,
+} as unknown as Span;
+
+/** how often the ring is drained without a wakeup (the BPF side wakes the consumer only when half full) */
+export const RING_DRAIN_MS = 100;
+
+export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma', extra: Attributes = {}): FamilyRuntime {
+  const layout = ctx.object.layout('rdma_qp_event');
+  const decode = makeQpEventDecoder(layout);
+  const ring = ctx.object.openRingBuffer('rdma_events', (batch, count) => {
+    table.offsetNs = monotonicOffsetNs();
+    for (const rec of batchRecords(batch, count)) {
+      if (rec.length < layout.size) {
+        ctx.drops.add(family, 'decode');
+        continue;
+      }
+      table.apply(decode(batch, rec.offset));
+    }
+  });
+  const gauge = ctx.meter.createObservableUpDownCounter(RDMA.connections.name, {
+    unit: RDMA.connections.unit,
+    description: RDMA.connections.description,
+  });
+  // (cgroup, device) series seen before report 0 once their connections are gone, until the cgroup is removed
+  const seen = new Map<string, { attrs: Attributes; cgroupId: number }>();
+  const callback = (result: ObservableResult) => {
+    const counts = new Map<string, { attrs: Attributes; cgroupId: number; n: number }>();
+    for (const c of table.connections()) {
+      const key = `${c.cgroupId}|${c.device}`;
+      const e = counts.get(key);
+      if (e) e.n++;
+      else counts.set(key, { attrs: { ...ctx.cgroups.attributes(c.cgroupId), [ATTR.rdmaDevice]: c.device, ...extra }, cgroupId: c.cgroupId, n: 1 });
+    }
+    for (const [key, s] of seen) {
+      if (counts.has(key)) continue;
+      if (ctx.cgroups.pathOf(s.cgroupId) === undefined) seen.delete(key);
+      else counts.set(key, { ...s, n: 0 });
+    }
+    for (const [key, { attrs, cgroupId, n }] of counts) {
+      seen.set(key, { attrs, cgroupId });
+      result.observe(n, attrs);
+    }
+  };
+  gauge.addCallback(callback);
+  const drain = setInterval(() => ring.drain(), RING_DRAIN_MS);
+  drain.unref();
+  return {
+    close: () => {
+      clearInterval(drain);
+      gauge.removeCallback(callback);
+      ring.drain();
+      ring.close();
+      table.close();
+    },
+  };
+}

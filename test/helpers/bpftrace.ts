@@ -1,0 +1,38 @@
+// Debian's bpftrace as the independent reference tracer in integration tests.
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+
+export interface Bpftrace {
+  /** events its programs were skipped for because another BPF program was running on that CPU */
+  misses(): number;
+  /** SIGINT (bpftrace prints its maps) and everything it printed */
+  stop(): Promise<string>;
+}
+
+const READY = 'kotel-bpftrace-ready';
+
+/** starts bpftrace and resolves once every probe is attached (its BEGIN probe runs after attaching) */
+export async function startBpftrace(script: string): Promise<Bpftrace> {
+  if (!fs.existsSync('/sys/kernel/tracing/events')) execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
+  const tracer = spawn('bpftrace', ['-e', `BEGIN { printf("${READY}\\n"); } ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  tracer.stdout.on('data', (d) => (out += d));
+  tracer.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => tracer.on('exit', r));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bpftrace did not start: ${out}`)), 30_000);
+    tracer.stdout.on('data', () => out.includes(READY) && (clearTimeout(timer), resolve()));
+    tracer.on('exit', (code) => reject(new Error(`bpftrace exited ${code}: ${out}`)));
+  });
+  return {
+    misses() {
+      const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { pids?: { pid: number }[]; recursion_misses?: number }[];
+      return progs.filter((p) => p.pids?.some((x) => x.pid === tracer.pid)).reduce((n, p) => n + (p.recursion_misses ?? 0), 0);
+    },
+    async stop() {
+      tracer.kill('SIGINT');
+      await exited;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// The scheduler family end to end: the real agent exports over OTLP gRPC to a receiver in this test.
+// Workloads (test/fixtures/workloads/sched-workload.c) run in their own cgroups; ground truth comes from the
+// workloads themselves (threads x seconds on one CPU, their own clock gaps, getrusage) and from bpftrace
+// running a runqlat-style script on the classic tracepoints over the same run.
+import { strict as assert } from 'node:assert';
+import { after, before, describe, test } from 'node:test';
+import * as path from 'node:path';
+import { startOtlpReceiver } from '../helpers/otlpReceiver';
+import { startBpftrace } from '../helpers/bpftrace';
+import { latest, waitForPoint, type Match, type Receiver } from '../helpers/points';
+import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
+import { startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
+import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
+import { BpfObject } from '../../agent/src/native';
+import { defaultBpfObjectDir } from '../../agent/src/paths';
+
+
+const SPIN_CPU = '1';
+const SPIN_SECONDS = 2;
+const SPINNERS = 4;
+const SLEEPS = 200;
+const MOVES = 50;
+
+async function workload(cg: TestCgroup, args: string[]) {
+  return JSON.parse((await runIn(cg, buildWorkload('sched-workload'), args)).trim());
+}
+
+/** a runqlat-style bpftrace script on the classic tracepoints, for threads named ksched-spin only */
+const RUNQLAT_BT = `
+tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new /args->comm == "ksched-spin"/ { @qt[args->pid] = nsecs; }
+tracepoint:sched:sched_switch {
+  if (args->prev_comm == "ksched-spin" && (args->prev_state & 0xff) == 0) { @qt[args->prev_pid] = nsecs; }
+  if (args->next_comm == "ksched-spin") {
+    $ts = @qt[args->next_pid];
+    if ($ts) { @count = count(); @sum = sum(nsecs - $ts); @h = hist(nsecs - $ts); }
+    delete(@qt[args->next_pid]);
+  }
+}
+END { clear(@qt); }`;
+
+/** bpftrace hist() lines "[4K, 8K)  12 |@@@|" → count per lower bound in ns */
+function parseHist(out: string): Map<number, number> {
+  const unit: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+  const buckets = new Map<number, number>();
+  for (const m of out.matchAll(/^\[(\d+)([KMG]?), [^)\]]+[)\]]\s+(\d+)/gm)) buckets.set(Number(m[1]) * unit[m[2]], Number(m[3]));
+  return buckets;
+}
+
+describe('scheduler family end to end (root, real kernel, real OTLP)', () => {
+  let receiver: Receiver;
+  let agent: AgentProcess;
+  const cgroups: Record<string, TestCgroup> = {};
+
+  before(async () => {
+    buildWorkload('sched-workload');
+    for (const name of ['sched-one', 'sched-four', 'sched-sleep', 'sched-move', 'sched-rung']) cgroups[name] = createCgroup(name);
+    receiver = await startOtlpReceiver();
+    const config = writeConfig(`
+families:
+  sched:
+    enabled: true
+otlp:
+  endpoint: "http://127.0.0.1:${receiver.grpcPort}"
+metrics:
+  interval: 1000
+prometheus:
+  enabled: false
+console:
+  enabled: false
+`);
+    agent = startAgent(['run', '--config', config, '--families', 'sched']);
+    await agent.waitFor(/kotel running/, 30_000);
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await receiver?.close();
+    for (const cg of Object.values(cgroups)) cg.remove();
+    removeWorkloads();
+  });
+
+  test('run-queue delay: N threads on one CPU add (N-1) x seconds of waiting, as the workload and bpftrace see it', async () => {
+    const one = await workload(cgroups['sched-one'], ['spin', '1', String(SPIN_SECONDS), SPIN_CPU]);
+    const tracer = await startBpftrace(RUNQLAT_BT);
+    // a sleeper in another cgroup at the same time, on the other CPU: its delays must not move
+    const [four, sleeper] = await Promise.all([
+      workload(cgroups['sched-four'], ['spin', String(SPINNERS), String(SPIN_SECONDS), SPIN_CPU]),
+      workload(cgroups['sched-sleep'], ['sleep', String(SLEEPS), '1000']),
+    ]);
+    const btMisses = tracer.misses();
+    const traced = await tracer.stop();
+    const btCount = Number(/@count: (\d+)/.exec(traced)?.[1]);
+    const btSum = Number(/@sum: (\d+)/.exec(traced)?.[1]) / 1e9;
+    assert.ok(btCount > 10, `bpftrace saw ${btCount} waits: ${traced}`);
+
+    const at = (cg: string) => ({ 'cgroup.path': cgroups[cg].path });
+    const pOne = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-one'), (p) => (p.count ?? 0) > 0, 'one-thread delays');
+    const pFour = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-four'), (p) => (p.count ?? 0) >= btCount, 'four-thread delays');
+    assert.equal(pFour.unit, 's');
+    assert.equal(pFour.kind, 'histogram');
+    assert.equal(pFour.attributes['cgroup.id'], cgroups['sched-four'].id);
+    assert.equal(pFour.attributes['cpu.id'], undefined, 'no cpu.id unless families.sched.perCpu');
+
+    // the CPU runs one thread at a time: N always-runnable threads wait (N-1) x T between them, on top of
+    // what other load on that CPU costs (the same for one thread: it cancels in the difference)
+    const expected = (SPINNERS - 1) * SPIN_SECONDS;
+    const moved = pFour.sum! - pOne.sum!;
+    assert.ok(moved > 0.8 * expected && moved < 1.2 * expected, `delay sum moved up by ${moved.toFixed(3)} s, expected ~${expected} s`);
+    // the workload's own account: time between two clock reads of a spinning thread is time off the CPU,
+    // which also holds interrupts and, in a VM, steal time (up to a few % of the run, not run-queue delay);
+    // kotel also has the waits shorter than the workload's 20 us gap threshold and the main thread's
+    for (const [p, w] of [[pOne, one], [pFour, four]] as const) {
+      const gaps = w.gapNs / 1e9;
+      assert.ok(p.sum! <= 1.01 * gaps + 0.02 && p.sum! > 0.9 * gaps - 0.05 * SPIN_SECONDS, `kotel ${p.sum} s vs the workload's gaps ${gaps} s`);
+    }
+
+    // the same waits through bpftrace: kotel's cgroup also holds the main thread's few waits and each
+    // spinner's first (before it is named); bpftrace's classic-tracepoint programs are skipped when
+    // another kprobe/tp BPF program runs on that CPU (bpf_prog_active), which the kernel counts as misses
+    assert.ok(pFour.count! >= btCount && pFour.count! <= btCount + btMisses + 10, `kotel count ${pFour.count} vs bpftrace ${btCount}; kotel ${pFour.counts} sum ${pFour.sum}; bpftrace ${[...parseHist(traced)]} sum ${btSum}`);
+    assert.ok(Math.abs(pFour.sum! - btSum) < 0.05 * btSum, `kotel sum ${pFour.sum} s vs bpftrace ${btSum} s`);
+    // bucket by bucket: bpftrace's [2^k, 2^(k+1)) ns is kotel's (2^k, 2^(k+1)] but for exact powers of two
+    const hist = parseHist(traced);
+    const bounds = pFour.bounds!;
+    const btCounts = new Array(bounds.length + 1).fill(0);
+    for (const [low, n] of hist) {
+      const k = bounds.findIndex((b) => (low * 2) / 1e9 <= b + 1e-15);
+      btCounts[k < 0 ? bounds.length : k] += n;
+    }
+    const diff = pFour.counts!.reduce((s, c, i) => s + Math.abs(c - btCounts[i]), 0);
+    assert.ok(diff <= 10 + 0.1 * btCount, `bucket counts differ by ${diff}: kotel ${pFour.counts} bpftrace ${btCounts}`);
+
+    // other cgroups don't move: the sleeper's waits are short
+    const pSleep = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-sleep'), (p) => (p.count ?? 0) >= SLEEPS, 'sleeper delays');
+    assert.ok(pSleep.sum! / pSleep.count! < (pFour.sum! / pFour.count!) / 4, `sleeper mean ${pSleep.sum! / pSleep.count!} s well below the spinners' ${pFour.sum! / pFour.count!} s`);
+
+    // context switches, against getrusage: sleeps are voluntary, a CPU shared by hogs preempts them
+    const vol = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-sleep'), 'context_switch.type': 'voluntary' }, (p) => (p.value ?? 0) >= SLEEPS, `${SLEEPS} voluntary switches`);
+    assert.equal(vol.unit, '{context_switch}');
+    assert.ok(vol.value! <= sleeper.nvcsw + 2, `voluntary ${vol.value} vs getrusage ${sleeper.nvcsw} (+ the exit switch)`);
+    const inv = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-four'), 'context_switch.type': 'involuntary' }, (p) => (p.value ?? 0) >= 0.95 * four.nivcsw, 'involuntary switches of the hogs');
+    assert.ok(four.nivcsw > 10, `the hogs were preempted ${four.nivcsw} times`);
+    assert.ok(inv.value! <= four.nivcsw + 5 + 0.02 * four.nivcsw, `involuntary ${inv.value} vs getrusage ${four.nivcsw}`);
+  });
+
+  test('migrations: a task moving itself between CPUs K times', async () => {
+    const res = await workload(cgroups['sched-move'], ['migrate', String(MOVES)]);
+    assert.equal(res.moves, MOVES);
+    // the first move is none when the task already runs on that CPU
+    const p = await waitForPoint(receiver, 'sched.migrations', { 'cgroup.path': cgroups['sched-move'].path }, (x) => (x.value ?? 0) >= MOVES - 1, `${MOVES - 1} migrations`);
+    assert.equal(p.unit, '{migration}');
+    assert.ok(p.value! <= MOVES + 5, `${p.value} migrations for ${MOVES} moves`);
+  });
+
+  test('self-metrics: every probe attached on tp_btf, nothing dropped', async () => {
+    for (const probe of ['sched_wakeup', 'sched_wakeup_new', 'sched_switch', 'sched_migrate_task']) {
+      const p = await waitForPoint(receiver, 'kotel.probe.attached', { 'kotel.probe': probe }, () => true, `${probe} attach status`);
+      assert.equal(p.value, 1);
+      assert.equal(p.attributes['kotel.hook'], 'tp_btf');
+    }
+    const drops = receiver.metrics().filter((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.family'] === 'sched');
+    assert.ok(drops.length > 0 && drops.every((p) => p.value === 0), 'no drops');
+    assert.doesNotMatch(agent.stderr(), /run-queue delay is incomplete/);
+  });
+
+  // Every rung of every probe, with every knob on, loads, attaches and measures on this kernel: a spinner
+  // pair gives run-queue delay, per-CPU entries and off-CPU time for sleeps, read straight from the maps.
+  for (const kind of ['tp_btf', 'raw_tp', 'tp'] as const) {
+    test(`the ${kind} rungs load, attach and measure (off-CPU and per-CPU on)`, async () => {
+      const suffix = { tp_btf: 'btf', raw_tp: 'raw', tp: 'tp' }[kind];
+      const ladders = Object.fromEntries(['sched_wakeup', 'sched_wakeup_new', 'sched_switch', 'sched_migrate_task'].map((p) => [p, [{ program: `${p}_${suffix}`, kind }]]));
+      const object = BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), { rodata: { targ_offcpu: true, targ_per_cpu: true }, ladders });
+      try {
+        for (const a of object.attachments) assert.ok(a.attached, `${a.probe} on ${kind}: ${a.failures.map((f) => f.reason).join('; ')}`);
+        const cg = cgroups['sched-rung'];
+        await workload(cg, ['spin', '2', '0.5', SPIN_CPU]);
+        await workload(cg, ['sleep', '20', '5000']);
+        const sums = (map: string) => {
+          const batch = object.readMap(map);
+          const out = new Map<number, { count: number; sumNs: number }>();
+          const stride = Math.ceil(object.mapInfo(map).valueSize / 8) * 8;
+          for (let i = 0; i < batch.count; i++) {
+            if (Number(batch.keys.readBigUInt64LE(i * 16)) !== cg.id) continue;
+            const kindOf = batch.keys.readUInt32LE(i * 16 + 8);
+            let count = 0;
+            let sumNs = 0;
+            for (let off = i * batch.valueStride; off < (i + 1) * batch.valueStride; off += stride) {
+              for (let s = 0; s < 42; s++) count += Number(batch.values.readBigUInt64LE(off + 8 * s));
+              sumNs += Number(batch.values.readBigUInt64LE(off + 8 * 42));
+            }
+            out.set(kindOf, { count, sumNs });
+          }
+          return out;
+        };
+        const runq = sums('sched_runq_hist');
+        const onSpinCpu = runq.get(Number(SPIN_CPU) + 1);
+        assert.ok(onSpinCpu && onSpinCpu.sumNs > 0.4e9, `${kind}: the pair waited ~0.5 s on cpu ${SPIN_CPU}: ${JSON.stringify([...runq])}`);
+        assert.equal(runq.get(0), undefined, 'per-CPU keys only');
+        const off = sums('sched_offcpu_hist').get(0);
+        assert.ok(off && off.count >= 20 && off.sumNs >= 20 * 5e6, `${kind}: 20 sleeps of 5 ms off CPU: ${JSON.stringify(off)}`);
+      } finally {
+        object.close();
+      }
+    });
+  }
+});
