@@ -7,6 +7,7 @@ import { familyStatus } from '../lib/discover';
 import type { LineChild } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 import { runWorkload, WORKLOAD_SPECS, type WorkloadSpec } from '../lib/workloads';
+import { rdmaVerbFigures } from './rdmaVerbs';
 
 type Config = 'off' | 'kotel' | 'bpftrace' | 'kotel-tcp';
 
@@ -86,6 +87,7 @@ export async function overheadSection(o: OverheadOptions): Promise<{ section: Se
     }
   }
   const rdma = familyStatus('rdma');
-  figures.push(notMeasured('rdma verbs loop: time per verb call, kotel on ÷ off', rdma.available ? 'the verbs-loop workload (libibverbs on the fake provider) is not wired into the bench yet' : `not measured: ${rdma.missing}`));
+  if (rdma.available) figures.push(...(await rdmaVerbFigures(o.reps)));
+  else figures.push(notMeasured('rdma verbs loop: time per verb call, kotel on ÷ off', `not measured: ${rdma.missing}`));
   return { section, underLoad };
 }

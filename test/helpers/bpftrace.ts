@@ -11,9 +11,21 @@ export interface Bpftrace {
 
 const READY = 'kotel-bpftrace-ready';
 
+interface ProgInfo {
+  id: number;
+  type: string;
+  recursion_misses?: number;
+}
+
+function programs(): ProgInfo[] {
+  return JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as ProgInfo[];
+}
+
 /** starts bpftrace and resolves once every probe is attached (its BEGIN probe runs after attaching) */
 export async function startBpftrace(script: string): Promise<Bpftrace> {
   if (!fs.existsSync('/sys/kernel/tracing/events')) execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
+  // bpftool here cannot tell which process owns a program, so bpftrace's are the ones that appear
+  const before = new Set(programs().map((p) => p.id));
   const tracer = spawn('bpftrace', ['-e', `BEGIN { printf("${READY}\\n"); } ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   tracer.stdout.on('data', (d) => (out += d));
@@ -24,10 +36,12 @@ export async function startBpftrace(script: string): Promise<Bpftrace> {
     tracer.stdout.on('data', () => out.includes(READY) && (clearTimeout(timer), resolve()));
     tracer.on('exit', (code) => reject(new Error(`bpftrace exited ${code}: ${out}`)));
   });
+  const mine = new Set(programs().filter((p) => !before.has(p.id) && (p.type === 'tracepoint' || p.type === 'kprobe')).map((p) => p.id));
   return {
     misses() {
-      const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { pids?: { pid: number }[]; recursion_misses?: number }[];
-      return progs.filter((p) => p.pids?.some((x) => x.pid === tracer.pid)).reduce((n, p) => n + (p.recursion_misses ?? 0), 0);
+      return programs()
+        .filter((p) => mine.has(p.id))
+        .reduce((n, p) => n + (p.recursion_misses ?? 0), 0);
     },
     async stop() {
       tracer.kill('SIGINT');

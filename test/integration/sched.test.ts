@@ -131,11 +131,14 @@ console:
     assert.ok(diff <= 10 + 0.1 * btCount, `bucket counts differ by ${diff}: kotel ${pFour.counts} bpftrace ${btCounts}`);
 
     // other cgroups don't move: the sleeper's waits are short
-    const pSleep = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-sleep'), (p) => (p.count ?? 0) >= SLEEPS, 'sleeper delays');
+    // (a wakeup that finds the sleeper still on its CPU, before it got to block, is no wait: a few of them)
+    const pSleep = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-sleep'), (p) => (p.count ?? 0) >= SLEEPS * 0.9, 'sleeper delays');
     assert.ok(pSleep.sum! / pSleep.count! < (pFour.sum! / pFour.count!) / 4, `sleeper mean ${pSleep.sum! / pSleep.count!} s well below the spinners' ${pFour.sum! / pFour.count!} s`);
 
     // context switches, against getrusage: sleeps are voluntary, a CPU shared by hogs preempts them
-    const vol = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-sleep'), 'context_switch.type': 'voluntary' }, (p) => (p.value ?? 0) >= SLEEPS, `${SLEEPS} voluntary switches`);
+    // the kernel's own count (getrusage nvcsw) is the truth; the workload slept SLEEPS times, each a switch
+    assert.ok(sleeper.nvcsw >= SLEEPS, `the sleeper blocked ${sleeper.nvcsw} times`);
+    const vol = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-sleep'), 'context_switch.type': 'voluntary' }, (p) => (p.value ?? 0) >= sleeper.nvcsw - 2, `~${sleeper.nvcsw} voluntary switches (getrusage)`);
     assert.equal(vol.unit, '{context_switch}');
     assert.ok(vol.value! <= sleeper.nvcsw + 2, `voluntary ${vol.value} vs getrusage ${sleeper.nvcsw} (+ the exit switch)`);
     const inv = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-four'), 'context_switch.type': 'involuntary' }, (p) => (p.value ?? 0) >= 0.95 * four.nivcsw, 'involuntary switches of the hogs');

@@ -149,7 +149,10 @@ bpf:
       await new Promise((r) => setTimeout(r, 25));
     }
     await bulk;
-    await new Promise((r) => setTimeout(r, 300));
+    // the socket outlives the process while its queued data drains: stop tracing only once it is closed
+    for (let i = 0; i < 100 && sh(`ip netns exec ${CLIENT_NS} ss -Htn exclude time-wait dst ${SERVER_ADDR}`).trim(); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const tracerMisses = tracer.misses();
     const traced = await tracer.stop();
     const count = Number(/@count: (\d+)/.exec(traced)?.[1]);
