@@ -19,21 +19,7 @@
 
 const volatile bool targ_qp_events = true; /* rdma_events ring buffer (spans, connection table) */
 
-KOTEL_EXPORT_TYPE(struct rdma_qp_event, rdma_qp_event);
-KOTEL_EXPORT_TYPE(struct rdma_object, rdma_object);
-KOTEL_EXPORT_TYPE(struct rdma_object_key, rdma_object_key);
-
 KOTEL_CG_MAP(rdma_verb_calls, __u64, RDMA_MAX_CGROUP_KEYS);
-KOTEL_CG_MAP(rdma_qp_transitions, __u64, RDMA_MAX_CGROUP_KEYS);
-KOTEL_CG_MAP(rdma_untracked, __u64, RDMA_MAX_CGROUP_KEYS);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RDMA_MAX_OBJECTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rdma_object_key);
-	__type(value, struct rdma_object);
-} rdma_objects SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -42,21 +28,7 @@ struct {
 	__type(value, struct rdma_call);
 } rdma_calls SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 * 1024 * 1024); /* families.rdma.ringBufferBytes */
-} rdma_events SEC(".maps");
-
-KOTEL_DROPS_MAP(rdma_drops);
-
 /* ---- helpers ---- */
-
-static __always_inline void count(void *map, __u32 kind)
-{
-	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .kind = kind };
-
-	kotel_counter_add(map, &key, 1, &rdma_drops);
-}
 
 static __always_inline int save_call(__u32 verb, __u64 arg0, __u64 arg1, __u32 arg2, __u32 qpn)
 {

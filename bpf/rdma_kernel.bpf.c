@@ -19,22 +19,9 @@
 
 const volatile bool targ_qp_events = true;
 
-KOTEL_EXPORT_TYPE(struct rdma_qp_event, rdma_qp_event);
-KOTEL_EXPORT_TYPE(struct rdma_object, rdma_object);
-KOTEL_EXPORT_TYPE(struct rdma_object_key, rdma_object_key);
 KOTEL_EXPORT_TYPE(struct rdma_gone_key, rdma_gone_key);
 
-KOTEL_CG_MAP(rdma_qp_transitions, __u64, RDMA_MAX_CGROUP_KEYS);
-KOTEL_CG_MAP(rdma_untracked, __u64, RDMA_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(rdma_cm_events, __u64, RDMA_MAX_CGROUP_KEYS);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RDMA_MAX_OBJECTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rdma_object_key);
-	__type(value, struct rdma_object);
-} rdma_objects SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -51,22 +38,8 @@ struct {
 	__type(value, struct rdma_kcall);
 } rdma_kcalls SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 * 1024 * 1024); /* families.rdma.ringBufferBytes */
-} rdma_events SEC(".maps");
-
-KOTEL_DROPS_MAP(rdma_drops);
-
 #define RT(name) bpf_core_enum_value(enum rdma_restrack_type___kotel, RDMA_RESTRACK_##name##___kotel)
 #define CONTAINER(ptr, type) ((type *)((void *)(ptr) - bpf_core_field_offset(type, res)))
-
-static __always_inline void count(void *map, __u32 kind)
-{
-	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .kind = kind };
-
-	kotel_counter_add(map, &key, 1, &rdma_drops);
-}
 
 /* enum rdma_resource (rdma.h) and the device of a restrack entry; 0 for types kotel does not count */
 static __always_inline __u32 res_info(struct rdma_restrack_entry___kotel *res, struct ib_device___kotel **dev)
