@@ -39,6 +39,20 @@ static __always_inline __u64 kotel_sock_cgroup_id(const struct sock *sk)
 	return BPF_CORE_READ(cgrp, kn, id);
 }
 
+/* kotel_sock_cgroup_id for a trusted BTF socket pointer (tp_btf arguments): the same fields through plain
+ * loads, which the verifier turns into fault-safe ones, instead of one bpf_probe_read_kernel call each. */
+static __always_inline __u64 kotel_sock_cgroup_id_btf(const struct sock *sk)
+{
+	struct cgroup *cgrp;
+
+	if (!bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		return kotel_sock_cgroup_id(sk); /* the pre-5.15 pointer is a scalar to the verifier */
+	cgrp = sk->sk_cgrp_data.cgroup;
+	if (!cgrp)
+		return 0;
+	return cgrp->kn->id;
+}
+
 /* The classic tcp:tcp_probe event gained the socket address (`skaddr`) only in recent kernels (present on
  * 6.18; absent on 5.x, whose format ends at sock_cookie). Without it the tp rung cannot name the socket's
  * cgroup: the caller reports cgroup 0 and skips per-socket stats. */

@@ -29,6 +29,7 @@
 #define FUTEX_CMD_MASK ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 
 #define EINTR 4
+#define E2BIG 7
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
 
@@ -80,6 +81,12 @@ static __always_inline struct lock_task_state *task_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/* bpf_get_current_cgroup_id() without the helper call: plain loads through the trusted current task. */
+static __always_inline __u64 current_cgroup_id(void)
+{
+	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+}
+
 static __always_inline void emit_wait(__u64 start, __u64 end, __u64 cgroup_id, __u64 addr, __u32 source,
 				      __u32 kind)
 {
@@ -127,8 +134,7 @@ static __always_inline int on_contention_begin(void *lock, __u32 flags)
 
 static __always_inline __u32 addr_class(__u64 addr)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 
 	if (mm && bpf_core_field_exists(mm->mmap_lock) &&
 	    addr == (__u64)(unsigned long)mm + bpf_core_field_offset(struct mm_struct, mmap_lock))
@@ -142,9 +148,9 @@ static __always_inline void addr_stat_add(__u64 addr, __u64 wait, __u32 flags)
 
 	if (!st) {
 		struct lock_addr_stat init = { .flags = flags, .class = addr_class(addr) };
+		long ret = bpf_map_update_elem(&lock_addrs, &addr, &init, BPF_NOEXIST);
 
-		bpf_map_update_elem(&lock_addrs, &addr, &init, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&lock_addrs, &addr);
+		st = ret == -E2BIG ? NULL : bpf_map_lookup_elem(&lock_addrs, &addr); /* full: no second lookup */
 		if (!st) {
 			kotel_count_drop(&locks_drops, KOTEL_DROP_MAP_FULL);
 			return;
@@ -175,7 +181,7 @@ static __always_inline int on_contention_end(void *lock)
 	if (flags & LCB_F_MUTEX)
 		flags &= ~LCB_F_SPIN;
 
-	key.cgroup_id = bpf_get_current_cgroup_id();
+	key.cgroup_id = current_cgroup_id();
 	key.kind = flags;
 	kotel_hist_add(&lock_contention_hist, &key, now - start, &locks_drops);
 	if (targ_top_locks)
@@ -292,7 +298,7 @@ static __always_inline int on_futex_exit(long id, long ret)
 		else if (err > 255)
 			err = 255;
 	}
-	key.cgroup_id = bpf_get_current_cgroup_id();
+	key.cgroup_id = current_cgroup_id();
 	key.kind = s->futex_kind | (err << 8);
 	kotel_hist_add(&futex_wait_hist, &key, now - start, &locks_drops);
 	if (targ_span_threshold_ns && now - start >= targ_span_threshold_ns)

@@ -9,7 +9,8 @@
  *
  * Verifier notes: raw_tp and classic-tp socket pointers are untrusted scalars, so every kernel read goes
  * through BPF_CORE_READ (bpf_probe_read_kernel); only the tp ctx fields are read directly (CO-RE relocated
- * offsets). On 6.18.44 all three rungs load and pass the verifier with every knob combination tried. */
+ * offsets). tp_btf sockets are BTF pointers: their hot-path fields are plain loads (the `btf` flag of the
+ * shared handlers picks the reader; the close path keeps BPF_CORE_READ, it runs once per socket). On 6.18.44 all three rungs load and pass the verifier with every knob combination tried. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -56,13 +57,14 @@ KOTEL_DROPS_MAP(tcp_drops);
 
 /* ---- tcp_probe: the hot path (every incoming segment on an established socket). ---- */
 
-static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us)
+static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us, bool btf)
 {
 	struct kotel_cg_key key = {};
 
 	if (!srtt_us) /* no RTT sample yet */
 		return 0;
-	key.cgroup_id = sk ? kotel_sock_cgroup_id(sk) : 0;
+	if (sk)
+		key.cgroup_id = btf ? kotel_sock_cgroup_id_btf(sk) : kotel_sock_cgroup_id(sk);
 	kotel_hist_add(&tcp_rtt_hist, &key, (__u64)srtt_us * 1000, &tcp_drops);
 
 	if (targ_close_events && sk) {
@@ -82,12 +84,19 @@ static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us
 	return 0;
 }
 
+/* tp_btf arguments are trusted BTF pointers: plain loads (made fault-safe by the verifier) instead of a
+ * bpf_probe_read_kernel call per field; bpf_skc_to_tcp_sock gives the tcp_sock view the verifier accepts. */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
+	struct tcp_sock *tp;
+
 	if (!targ_rtt)
 		return 0;
-	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	return handle_tcp_probe(sk, tp->srtt_us >> 3, true);
 }
 
 SEC("raw_tp/tcp_probe")
@@ -95,7 +104,7 @@ int BPF_PROG(tcp_probe_raw, struct sock *sk, const struct sk_buff *skb)
 {
 	if (!targ_rtt)
 		return 0;
-	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
+	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3, false);
 }
 
 SEC("tp/tcp/tcp_probe")
@@ -104,7 +113,7 @@ int tcp_probe_tp(struct trace_event_raw_tcp_probe *ctx)
 	if (!targ_rtt)
 		return 0;
 	/* The classic event's srtt is already srtt_us >> 3. */
-	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt);
+	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt, false);
 }
 
 /* ---- inet_sock_set_state: lifecycle, connect latency, live sockets, close events. ---- */
@@ -187,7 +196,7 @@ static __always_inline void connect_add(__u64 cgroup_id, __u32 kind, struct tcp_
 	kotel_hist_add(&tcp_connect_hist, &key, now - info->start_ns, &tcp_drops);
 }
 
-static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	__u64 skaddr = (unsigned long)sk;
 	struct tcp_sock_info *info;
@@ -198,7 +207,10 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		return 0;
 	now = bpf_ktime_get_ns();
 	info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
-	cgroup_id = info ? info->cgroup_id : kotel_sock_cgroup_id(sk);
+	if (info)
+		cgroup_id = info->cgroup_id;
+	else
+		cgroup_id = btf ? kotel_sock_cgroup_id_btf(sk) : kotel_sock_cgroup_id(sk);
 
 	if (newstate == TCP_CLOSE) {
 		if (targ_lifecycle) {
@@ -260,9 +272,9 @@ int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate,
 {
 	if (!targ_lifecycle && !targ_close_events)
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	return handle_set_state(sk, oldstate, newstate);
+	return handle_set_state(sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
@@ -273,7 +285,7 @@ int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
 	/* Also fires for SCTP, DCCP and the MPTCP master socket; MPTCP subflows are IPPROTO_TCP. */
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	return handle_set_state(sk, oldstate, newstate);
+	return handle_set_state(sk, oldstate, newstate, false);
 }
 
 SEC("tp/sock/inet_sock_set_state")
@@ -283,16 +295,16 @@ int inet_sock_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	return handle_set_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return handle_set_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 }
 
 /* ---- tcp_retransmit_skb ---- */
 
-static __always_inline int handle_retransmit(const struct sock *sk, __u32 state)
+static __always_inline int handle_retransmit(const struct sock *sk, __u32 state, bool btf)
 {
 	struct kotel_cg_key key = {};
 
-	key.cgroup_id = kotel_sock_cgroup_id(sk);
+	key.cgroup_id = btf ? kotel_sock_cgroup_id_btf(sk) : kotel_sock_cgroup_id(sk);
 	key.kind = state;
 	kotel_counter_add(&tcp_retransmits, &key, 1, &tcp_drops);
 
@@ -313,7 +325,7 @@ int BPF_PROG(tcp_retransmit_skb_btf, const struct sock *sk, const struct sk_buff
 {
 	if (!targ_retransmits)
 		return 0;
-	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+	return handle_retransmit(sk, sk->__sk_common.skc_state, true);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
@@ -321,7 +333,7 @@ int BPF_PROG(tcp_retransmit_skb_raw, const struct sock *sk, const struct sk_buff
 {
 	if (!targ_retransmits)
 		return 0;
-	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state), false);
 }
 
 SEC("tp/tcp/tcp_retransmit_skb")
@@ -329,7 +341,7 @@ int tcp_retransmit_skb_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	if (!targ_retransmits)
 		return 0;
-	return handle_retransmit((const struct sock *)ctx->skaddr, ctx->state);
+	return handle_retransmit((const struct sock *)ctx->skaddr, ctx->state, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
