@@ -27,6 +27,11 @@ export async function startBpftrace(script: string): Promise<Bpftrace> {
   // bpftool here cannot tell which process owns a program, so bpftrace's are the ones that appear
   const before = new Set(programs().map((p) => p.id));
   const tracer = spawn('bpftrace', ['-e', `BEGIN { printf("${READY}\\n"); } ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // a test that fails before stop() must not leave bpftrace running, nor hang on its pipes
+  tracer.unref();
+  (tracer.stdout as unknown as { unref(): void }).unref();
+  (tracer.stderr as unknown as { unref(): void }).unref();
+  process.once('exit', () => tracer.kill('SIGKILL'));
   let out = '';
   tracer.stdout.on('data', (d) => (out += d));
   tracer.stderr.on('data', (d) => (out += d));
