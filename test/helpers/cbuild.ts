@@ -22,3 +22,16 @@ export function buildWorkload(name: string): string {
 export function removeWorkloads(): void {
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
 }
+
+/** compiles a C program with bpf/ on the include path (the ABI headers), runs it, returns its stdout:
+ * records written by the host compiler, the independent side of a BPF record layout */
+export function runC(src: string): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-c-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'prog.c'), src);
+    execFileSync('cc', ['-I', path.resolve(WORKLOAD_DIR, '..', '..', '..', 'bpf'), '-o', path.join(dir, 'prog'), path.join(dir, 'prog.c')]);
+    return execFileSync(path.join(dir, 'prog'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

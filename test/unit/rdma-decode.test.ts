@@ -2,11 +2,9 @@
 // real rdma.bpf.o reports from its BTF, then fed to the QP table with a real tracer and an in-memory span
 // exporter: spans, transitions, the connection tuple and the console table. Opening the object needs root.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { runC } from '../helpers/cbuild';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { BpfObject } from '../../agent/src/native';
@@ -20,8 +18,7 @@ const notRoot = process.getuid?.() !== 0 ? 'opening a BPF object needs root' : f
 
 /** a QP's life from C: create, INIT (port 1), RTR (dest QPN 0x100001, dest GID), RTS, destroy */
 function recordsFromC(): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdma-'));
-  const src = `
+  return runC(`
 #include <linux/types.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,10 +39,7 @@ int main(void) {
   e[4].kind = RDMA_QP_DESTROY; e[4].state = 3;
   fwrite(e, sizeof(e), 1, stdout);
   return 0;
-}`;
-  fs.writeFileSync(path.join(dir, 'rec.c'), src);
-  execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-o', path.join(dir, 'rec'), path.join(dir, 'rec.c')]);
-  return execFileSync(path.join(dir, 'rec'));
+}`);
 }
 
 test('verb-call keys map to rdma.verb and error.type', () => {

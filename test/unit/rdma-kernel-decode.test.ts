@@ -3,11 +3,9 @@
 // field offsets the real rdma_kernel.bpf.o reports from its BTF, and fed to the same QP table and object
 // counting as the user path. Also: ib_core detection, kprobe target resolution, netlink seeding.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { runC } from '../helpers/cbuild';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { BpfObject } from '../../agent/src/native';
@@ -29,8 +27,7 @@ function host(files: Record<string, string>): HostFiles {
 /** what rdma_kernel.bpf.c writes for a kernel-verbs QP (NVMe-oF target, say): create at restrack add,
  * RTR with the destination at _ib_modify_qp, destroy at restrack del; then a gone key */
 function recordsFromC(): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdmak-'));
-  const src = `
+  return runC(`
 #include <linux/types.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,10 +50,7 @@ int main(void) {
   fwrite(e, sizeof(e), 1, stdout);
   fwrite(&g, sizeof(g), 1, stdout);
   return 0;
-}`;
-  fs.writeFileSync(path.join(dir, 'rec.c'), src);
-  execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-o', path.join(dir, 'rec'), path.join(dir, 'rec.c')]);
-  return execFileSync(path.join(dir, 'rec'));
+}`);
 }
 
 test('ib_core detection names the reason in words', () => {

@@ -2,11 +2,9 @@
 // field offsets the real tcp.bpf.o reports from its BTF: the two sides of the ABI must agree. Opening the
 // object loads it (no program attached), which needs root.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { runC } from '../helpers/cbuild';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { BpfObject } from '../../agent/src/native';
 import { formatAddress, makeCloseDecoder } from '../../agent/src/probes/tcp/connectionSpans';
@@ -16,8 +14,7 @@ const notRoot = process.getuid?.() !== 0 ? 'opening a BPF object needs root' : f
 
 /** two records from C: an IPv4 client connection and a failed IPv6 connect */
 function recordsFromC(): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-tcp-'));
-  const src = `
+  return runC(`
 #include <linux/types.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,10 +34,7 @@ int main(void) {
   e[1].tuple.sport = 1; e[1].tuple.dport = 2; e[1].tuple.family = AF_INET6;
   fwrite(e, sizeof(e), 1, stdout);
   return 0;
-}`;
-  fs.writeFileSync(path.join(dir, 'rec.c'), src);
-  execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-o', path.join(dir, 'rec'), path.join(dir, 'rec.c')]);
-  return execFileSync(path.join(dir, 'rec'));
+}`);
 }
 
 test('IPv6 addresses are formatted per RFC 5952', () => {
