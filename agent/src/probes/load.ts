@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
 import { BpfObject, type AttachReport } from '../native';
 import { defaultBpfObjectDir } from '../paths';
-import type { Family } from './types';
+import type { Family, MapShape } from './types';
 
 export interface LoadedFamily {
   family: Family;
@@ -33,9 +33,16 @@ function expectedSize(object: BpfObject, shape: string | number): number {
 }
 
 /** throws an Error naming the map when the object lacks a map or its key/value sizes differ */
+/** every map a family reads: its kernel-metric maps (their shape follows from the metric type) and `maps` */
+function expectedMaps(family: Family): Record<string, MapShape> {
+  const shapes: Record<string, MapShape> = {};
+  for (const m of family.kernelMetrics) shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? 'kotel_hist' : 8 };
+  return { ...shapes, ...family.maps };
+}
+
 export function checkMaps(family: Family, object: BpfObject): void {
   const names = new Set(object.mapNames());
-  for (const [map, shape] of Object.entries(family.maps)) {
+  for (const [map, shape] of Object.entries(expectedMaps(family))) {
     if (!names.has(map)) throw new Error(`BPF object ${object.path} has no map ${map}: rebuild with npm run build`);
     const info = object.mapInfo(map);
     for (const part of ['key', 'value'] as const) {

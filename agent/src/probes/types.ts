@@ -59,6 +59,7 @@ export interface Family {
   /** optional pre-check before loading: why the family cannot work on this host (one line), or undefined */
   unavailable?(config: KotelConfig): string | undefined;
   openOptions(config: KotelConfig): OpenOptions;
+  /** maps read besides the kernel-metric maps (whose shapes follow from kernelMetrics) */
   maps: Record<string, MapShape>;
   /** per-CPU array indexed by enum kotel_drop_reason */
   dropsMap: string;

@@ -44,8 +44,6 @@ export const locksFamily: Family = {
     };
   },
   maps: {
-    lock_contention_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
-    futex_wait_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
     lock_addrs: { key: 8, value: 'lock_addr_stat' },
   },
   dropsMap: 'locks_drops',

@@ -29,9 +29,6 @@ export const rdmaFamily: Family = {
     };
   },
   maps: {
-    rdma_verb_calls: { key: 'kotel_cg_key', value: 8 },
-    rdma_qp_transitions: { key: 'kotel_cg_key', value: 8 },
-    rdma_untracked: { key: 'kotel_cg_key', value: 8 },
     rdma_objects: { key: 'rdma_object_key', value: 'rdma_object' },
   },
   dropsMap: 'rdma_drops',

@@ -91,9 +91,6 @@ export const rdmaKernelFamily: Family = {
     };
   },
   maps: {
-    rdma_qp_transitions: { key: 'kotel_cg_key', value: 8 },
-    rdma_untracked: { key: 'kotel_cg_key', value: 8 },
-    rdma_cm_events: { key: 'kotel_cg_key', value: 8 },
     rdma_objects: { key: 'rdma_object_key', value: 'rdma_object' },
     rdma_gone: { key: 'rdma_gone_key', value: 8 },
   },

@@ -35,10 +35,6 @@ export const schedFamily: Family = {
     };
   },
   maps: {
-    sched_runq_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
-    sched_offcpu_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
-    sched_switches: { key: 'kotel_cg_key', value: 8 },
-    sched_migrations: { key: 'kotel_cg_key', value: 8 },
     sched_task_by_pid: { key: 4, value: 'sched_task' },
   },
   dropsMap: 'sched_drops',

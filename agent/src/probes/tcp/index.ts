@@ -34,10 +34,6 @@ export const tcpFamily: Family = {
     };
   },
   maps: {
-    tcp_rtt_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
-    tcp_connect_hist: { key: 'kotel_cg_key', value: 'kotel_hist' },
-    tcp_retransmits: { key: 'kotel_cg_key', value: 8 },
-    tcp_lifecycle: { key: 'kotel_cg_key', value: 8 },
     tcp_socks: { key: 8, value: 'tcp_sock_info' },
   },
   dropsMap: 'tcp_drops',
