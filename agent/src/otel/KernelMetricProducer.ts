@@ -13,7 +13,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { CgroupResolver } from '../host/cgroups';
-import type { BpfObject } from '../native';
+import type { BpfObject, MapInfo } from '../native';
 import { perCpuLayout, readU64, sumU64Fields } from '../probes/mapValues';
 import type { KernelMetric } from '../probes/types';
 import { subtractHistogram, toOtelHistogram } from './histogram';
@@ -25,6 +25,41 @@ export interface KernelMetricSource {
 }
 
 const SCOPE = { name: 'kotel.kernel' };
+
+/** an object's map infos and the offsets of the shared key and histogram layouts: fixed once it is loaded,
+ * so looked up once instead of at every collection */
+interface ObjectShapes {
+  mapInfo(map: string): MapInfo;
+  key(): { cgOff: number; kindOff: number };
+  hist(): { slotsOff: number; nSlots: number; sumOff: number };
+}
+
+const shapeCache = new WeakMap<BpfObject, ObjectShapes>();
+
+function once<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}
+
+function shapesOf(object: BpfObject): ObjectShapes {
+  let shapes = shapeCache.get(object);
+  if (!shapes) {
+    const infos = new Map<string, MapInfo>();
+    shapes = {
+      mapInfo: (map) => infos.get(map) ?? infos.set(map, object.mapInfo(map)).get(map)!,
+      key: once(() => {
+        const k = object.layout('kotel_cg_key');
+        return { cgOff: k.fields.cgroup_id.offset, kindOff: k.fields.kind.offset };
+      }),
+      hist: once(() => {
+        const h = object.layout('kotel_hist');
+        return { slotsOff: h.fields.slots.offset, nSlots: h.fields.slots.size / 8, sumOff: h.fields.sum_ns.offset };
+      }),
+    };
+    shapeCache.set(object, shapes);
+  }
+  return shapes;
+}
 
 type Cumulative = number | Histogram;
 
@@ -56,21 +91,16 @@ export class KernelMetricProducer implements MetricProducer {
 
   private read(source: KernelMetricSource, spec: KernelMetric, now: HrTime): MetricData {
     const { object } = source;
-    const info = object.mapInfo(spec.map);
+    const shapes = shapesOf(object);
+    const info = shapes.mapInfo(spec.map);
     const batch = object.readMap(spec.map);
-    const keyLayout = object.layout('kotel_cg_key');
-    const cgOff = keyLayout.fields.cgroup_id.offset;
-    const kindOff = keyLayout.fields.kind.offset;
+    const { cgOff, kindOff } = shapes.key();
     const cpu = perCpuLayout(info, batch);
     const descriptor = { name: spec.metric.name, description: spec.metric.description, unit: spec.metric.unit, valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT };
     const delta = this.temporality === AggregationTemporality.DELTA;
 
     const points: DataPoint<number | Histogram>[] = [];
-    let histLayout: { slotsOff: number; nSlots: number; sumOff: number } | undefined;
-    if (spec.type === 'histogram') {
-      const h = object.layout('kotel_hist');
-      histLayout = { slotsOff: h.fields.slots.offset, nSlots: h.fields.slots.size / 8, sumOff: h.fields.sum_ns.offset };
-    }
+    const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
     const scratch = new Float64Array(histLayout ? histLayout.nSlots : 1);
     const sumScratch = new Float64Array(1);
 
