@@ -63,4 +63,29 @@ static __always_inline const struct sock *kotel_tcp_probe_tp_sk(struct trace_eve
 	return (const struct sock *)0;
 }
 
+/* The classic tcp:tcp_retransmit_skb event was an event of the class tcp_event_sk_skb (record struct
+ * trace_event_raw_tcp_event_sk_skb; `state` since 4.20) until it became a TRACE_EVENT of its own with an `err`
+ * field (struct trace_event_raw_tcp_retransmit_skb: on 6.12 and 6.18, not on Debian's 6.1, seen in the kernel
+ * matrix). Both start with skbaddr, skaddr, state; CO-RE relocates whichever the kernel has. */
+struct trace_event_raw_tcp_event_sk_skb___kotel {
+	const void *skaddr;
+	int state;
+} __attribute__((preserve_access_index));
+
+/* Probe reads, not direct ctx loads: clang merges the two flavours into one load through a computed ctx
+ * pointer, which the verifier refuses ("dereference of modified ctx ptr"). Retransmits are rare. */
+static __always_inline const struct sock *kotel_tcp_retransmit_tp_sk(void *ctx, __u32 *state)
+{
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *e = ctx;
+
+		*state = BPF_CORE_READ(e, state);
+		return (const struct sock *)BPF_CORE_READ(e, skaddr);
+	}
+	struct trace_event_raw_tcp_event_sk_skb___kotel *e = ctx;
+
+	*state = BPF_CORE_READ(e, state);
+	return (const struct sock *)BPF_CORE_READ(e, skaddr);
+}
+
 #endif

@@ -69,7 +69,7 @@ static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *
 {
 	static const struct kotel_hist zero = {};
 	struct kotel_hist *h;
-	__u32 slot;
+	__u64 slot;
 
 	h = bpf_map_lookup_elem(hist_map, key);
 	if (!h) {
@@ -81,8 +81,13 @@ static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *
 		if (!h)
 			return;
 	}
+	/* The 6.1 verifier drops all bounds at kotel_log2's `r |= (v >> 1)` (an OR with a non-constant
+	 * source; 6.12 keeps them), and clang makes the clamp on a zero-extended copy of the 32-bit slot,
+	 * indexing with another copy, or drops this check as provably redundant: "R2 unbounded memory access"
+	 * on 6.1. A 64-bit slot behind a compiler barrier is checked and used in one register. */
 	slot = kotel_hist_slot(v);
-	if (slot >= KOTEL_HIST_SLOTS) /* never true; the verifier needs the bound spelled out */
+	barrier_var(slot);
+	if (slot >= KOTEL_HIST_SLOTS)
 		return;
 	h->slots[slot] += 1;
 	h->sum_ns += v;

@@ -178,6 +178,7 @@ static __always_inline void on_del(struct rdma_restrack_entry___kotel *res)
 
 static __always_inline void on_modify(struct ib_qp___kotel *qp, struct ib_qp_attr___kotel *attr, __u32 mask, int ret)
 {
+	struct ib_device___kotel *dev;
 	struct rdma_qp_event *e;
 	__u32 state;
 
@@ -202,7 +203,9 @@ static __always_inline void on_modify(struct ib_qp___kotel *qp, struct ib_qp_att
 	} else if (mask & IB_QP_PORT_BIT) {
 		e->port = BPF_CORE_READ_BITFIELD_PROBED(attr, port_num);
 	}
-	bpf_core_read_str(e->device, sizeof(e->device), &qp->device->name);
+	/* qp is a scalar on the kretprobe rung: no direct loads (qp->device), only probe reads */
+	dev = BPF_CORE_READ(qp, device);
+	bpf_core_read_str(e->device, sizeof(e->device), &dev->name);
 	rdma_ring_submit(&rdma_events, e);
 }
 

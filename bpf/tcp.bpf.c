@@ -337,11 +337,15 @@ int BPF_PROG(tcp_retransmit_skb_raw, const struct sock *sk, const struct sk_buff
 }
 
 SEC("tp/tcp/tcp_retransmit_skb")
-int tcp_retransmit_skb_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int tcp_retransmit_skb_tp(void *ctx)
 {
+	const struct sock *sk;
+	__u32 state;
+
 	if (!targ_retransmits)
 		return 0;
-	return handle_retransmit((const struct sock *)ctx->skaddr, ctx->state, false);
+	sk = kotel_tcp_retransmit_tp_sk(ctx, &state);
+	return handle_retransmit(sk, state, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
