@@ -105,9 +105,9 @@ static __always_inline struct rdma_qp_event *qp_event_start(__u32 kind, struct i
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->qp = (__u64)qp;
 	e->tgid = owner_tgid(&qp->res);
+	e->cgroup_id = e->tgid ? bpf_get_current_cgroup_id() : 0;
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->kind = kind;
 	e->qpn = BPF_CORE_READ(qp, qp_num);
@@ -119,7 +119,7 @@ static __always_inline void on_add(struct rdma_restrack_entry___kotel *res, bool
 {
 	struct ib_device___kotel *dev = 0;
 	struct rdma_object_key key = { .ptr = (__u64)res };
-	struct rdma_object obj = { .cgroup_id = bpf_get_current_cgroup_id() };
+	struct rdma_object obj = {};
 	__u32 type;
 
 	/* after the call (fexit): count only what the kernel tracks; before it (kprobe), valid is not set yet */
@@ -129,6 +129,9 @@ static __always_inline void on_add(struct rdma_restrack_entry___kotel *res, bool
 	if (!type)
 		return;
 	obj.type = type;
+	/* kernel users (no owning task: ib_core's GSI QP, NVMe-oF, ...) are the kernel's, cgroup 0, not the cgroup
+	 * of whichever process made the device */
+	obj.cgroup_id = owner_tgid(res) ? bpf_get_current_cgroup_id() : 0;
 	obj.handle = BPF_CORE_READ(res, id);
 	bpf_core_read_str(obj.device, sizeof(obj.device), &dev->name);
 	if (bpf_map_update_elem(&rdma_objects, &key, &obj, BPF_ANY))

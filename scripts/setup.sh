@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine: system packages (apt), npm packages, then the build
 # (BPF objects, native addon, TypeScript). `npm start`, `npm test` and `npm run bench` run it first.
-# Usage: scripts/setup.sh [run|test|bench]   (what the packages are for; default run)
+# Usage: scripts/setup.sh [run|test|bench]   (what the packages are for, scripts/packages.txt; default run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-build_pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config g++ make python3 libibverbs-dev)
-test_pkgs=(iproute2 nftables bpftrace util-linux ibverbs-utils ibverbs-providers python3-pyverbs)
-bench_pkgs=(bpftrace linux-perf)
-pkgs=("${build_pkgs[@]}")
-[ "$purpose" = test ] && pkgs+=("${test_pkgs[@]}")
-[ "$purpose" = bench ] && pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
+case "$purpose" in
+  run | test | bench) ;;
+  *) echo "kotel setup: unknown purpose '$purpose': use run, test or bench" >&2; exit 2 ;;
+esac
+# scripts/packages.txt: one line per package, by purpose; test and bench add theirs to run's.
+mapfile -t pkgs < <(grep -v '^#' scripts/packages.txt | while read -r for pkg _; do
+  case "$for" in run | "$purpose") echo "$pkg" ;; esac
+done | sort -u)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -34,3 +36,8 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
 fi
 
 bash scripts/build.sh
+
+# the kernel matrix (test/integration/kernel-matrix.test.ts): Debian's kernels from the Debian archive, cached
+if [ "$purpose" = test ]; then
+  bash test/kernels/fetch.sh 6.1 6.1-rt 6.12 6.12-rt
+fi

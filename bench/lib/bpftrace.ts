@@ -1,7 +1,9 @@
 // The bpftrace equivalent of the kotel families: bench/bpftrace/<family>.bt scripts, concatenated.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tool } from '../../test/helpers/tools';
 import { BENCH_SRC } from './paths';
 import { spawnLines, sleep, type LineChild } from './proc';
 
@@ -12,7 +14,7 @@ export function bpftraceScript(family: string): string | undefined {
 
 export function ensureTracefs(): void {
   if (!fs.existsSync('/sys/kernel/tracing/events')) {
-    require('node:child_process').execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
+    execFileSync(tool('mount', 'bench'), ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
   }
 }
 

@@ -1,6 +1,7 @@
 // Processes: run a command, read a process's CPU time and RSS from /proc.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import { tool } from '../../test/helpers/tools';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -30,6 +31,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** a bare command name must be on PATH, else one line names its Debian package; paths are run as they are */
+function commandPath(cmd: string): string {
+  return cmd.includes('/') ? cmd : tool(cmd, 'bench');
+}
+
 export function sh(cmd: string): string {
   return execFileSync('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
@@ -37,7 +43,7 @@ export function sh(cmd: string): string {
 /** runs a command to completion; rejects with its stderr on a non-zero exit */
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const child = spawn(commandPath(cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -56,7 +62,7 @@ export interface LineChild {
 }
 
 export function spawnLines(cmd: string, args: string[], opts: { stdin?: boolean } = {}): LineChild {
-  const child = spawn(cmd, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(commandPath(cmd), args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -100,6 +100,7 @@ OpenSpec ParseSpec(const Napi::CallbackInfo& info) {
       spec.ladders.push_back(ls);
     }
   }
+  spec.preallocateHashMaps = o.Get("preallocateHashMaps").ToBoolean().Value();
   Napi::Value lo = o.Get("loadOnly");
   if (lo.IsArray()) {
     Napi::Array a = lo.As<Napi::Array>();
@@ -305,6 +306,11 @@ Napi::Value BpfObjectWrap::MapInfo(const Napi::CallbackInfo& info) {
   o.Set("valueSize", bpf_map__value_size(m));
   o.Set("maxEntries", bpf_map__max_entries(m));
   o.Set("percpu", IsPercpu(t));
+  // the flags the kernel created the map with (after load), else the object's
+  bpf_map_info ki = {};
+  uint32_t len = sizeof(ki);
+  int fd = bpf_map__fd(m);
+  o.Set("flags", fd >= 0 && bpf_obj_get_info_by_fd(fd, &ki, &len) == 0 ? ki.map_flags : bpf_map__map_flags(m));
   return o;
 }
 

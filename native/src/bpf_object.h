@@ -51,6 +51,7 @@ struct OpenSpec {
   std::vector<std::pair<std::string, uint32_t>> maxEntries;
   std::vector<LadderSpec> ladders;
   std::vector<std::string> loadOnly;
+  bool preallocateHashMaps = false;
 };
 
 struct RungFailure {

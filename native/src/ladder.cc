@@ -281,6 +281,16 @@ bpf_object* OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<s
     int err = bpf_map__set_max_entries(m, n);
     if (err) ThrowBpfError(env, "bpf_map__set_max_entries", -err, "map '" + name + "' max_entries " + std::to_string(n));
   }
+  if (spec.preallocateHashMaps) {
+    bpf_map* m;
+    bpf_object__for_each_map(m, raw) {
+      // task/inode/sk storage need the flag; only hash maps have a preallocated form
+      bpf_map_type t = bpf_map__type(m);
+      uint32_t flags = bpf_map__map_flags(m);
+      if ((t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_PERCPU_HASH) && (flags & BPF_F_NO_PREALLOC))
+        bpf_map__set_map_flags(m, flags & ~BPF_F_NO_PREALLOC);
+    }
+  }
   if (trial) {
     bpf_map* m;
     bpf_object__for_each_map(m, raw) {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { scaled } from './timing';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'agent', 'src', 'cli.js');
 
@@ -11,6 +12,7 @@ export interface AgentProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  /** timeoutMs is stretched by scaled() */
   waitFor(pattern: RegExp, timeoutMs: number, stream?: 'stdout' | 'stderr'): Promise<RegExpExecArray>;
   /** SIGTERM, then the exit code */
   stop(): Promise<number | null>;
@@ -43,7 +45,8 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentPr
     child,
     stdout: () => out,
     stderr: () => err,
-    async waitFor(pattern, timeoutMs, stream = 'stderr') {
+    async waitFor(pattern, unscaledMs, stream = 'stderr') {
+      const timeoutMs = scaled(unscaledMs);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const m = pattern.exec(stream === 'stderr' ? err : out);

@@ -1,6 +1,8 @@
 // Debian's bpftrace as the independent reference tracer in integration tests.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { tool } from './tools';
+import { scaled } from './timing';
 
 export interface Bpftrace {
   /** events its programs were skipped for because another BPF program was running on that CPU */
@@ -18,15 +20,15 @@ interface ProgInfo {
 }
 
 function programs(): ProgInfo[] {
-  return JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as ProgInfo[];
+  return JSON.parse(execFileSync(tool('bpftool'), ['-j', 'prog', 'show'], { encoding: 'utf8' })) as ProgInfo[];
 }
 
 /** starts bpftrace and resolves once every probe is attached (its BEGIN probe runs after attaching) */
 export async function startBpftrace(script: string): Promise<Bpftrace> {
-  if (!fs.existsSync('/sys/kernel/tracing/events')) execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
+  if (!fs.existsSync('/sys/kernel/tracing/events')) execFileSync(tool('mount'), ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
   // bpftool here cannot tell which process owns a program, so bpftrace's are the ones that appear
   const before = new Set(programs().map((p) => p.id));
-  const tracer = spawn('bpftrace', ['-e', `BEGIN { printf("${READY}\\n"); } ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tracer = spawn(tool('bpftrace'), ['-e', `BEGIN { printf("${READY}\\n"); } ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   // a test that fails before stop() must not leave bpftrace running, nor hang on its pipes
   tracer.unref();
   (tracer.stdout as unknown as { unref(): void }).unref();
@@ -37,7 +39,7 @@ export async function startBpftrace(script: string): Promise<Bpftrace> {
   tracer.stderr.on('data', (d) => (out += d));
   const exited = new Promise((r) => tracer.on('exit', r));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bpftrace did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`bpftrace did not start: ${out}`)), scaled(30_000));
     tracer.stdout.on('data', () => out.includes(READY) && (clearTimeout(timer), resolve()));
     tracer.on('exit', (code) => reject(new Error(`bpftrace exited ${code}: ${out}`)));
   });

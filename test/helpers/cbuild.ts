@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tool } from './tools';
 
 export const WORKLOAD_DIR = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workloads');
 
@@ -13,7 +14,7 @@ export function buildWorkload(name: string): string {
   const out = path.join(BUILD_DIR, name);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', out, path.join(WORKLOAD_DIR, `${name}.c`)], { stdio: 'inherit' });
+    execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', out, path.join(WORKLOAD_DIR, `${name}.c`)], { stdio: 'inherit' });
   }
   return out;
 }
@@ -29,7 +30,7 @@ export function runC(src: string): Buffer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-c-'));
   try {
     fs.writeFileSync(path.join(dir, 'prog.c'), src);
-    execFileSync('cc', ['-I', path.resolve(WORKLOAD_DIR, '..', '..', '..', 'bpf'), '-o', path.join(dir, 'prog'), path.join(dir, 'prog.c')]);
+    execFileSync(tool('cc'), ['-I', path.resolve(WORKLOAD_DIR, '..', '..', '..', 'bpf'), '-o', path.join(dir, 'prog'), path.join(dir, 'prog.c')]);
     return execFileSync(path.join(dir, 'prog'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Two test hosts on this machine: network namespaces joined by a veth pair, made and removed by the test.
 // Traffic stays inside them (10.77.0.1 <-> 10.77.0.2 exist only in these namespaces).
 import { execFileSync } from 'node:child_process';
+import { explainShellError } from './tools';
 
 export const CLIENT_NS = 'kotel-cli';
 export const SERVER_NS = 'kotel-srv';
@@ -8,7 +9,11 @@ export const CLIENT_ADDR = '10.77.0.1';
 export const SERVER_ADDR = '10.77.0.2';
 
 export function sh(cmd: string, input?: string): string {
-  return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw explainShellError(err);
+  }
 }
 
 export function createTestHosts(): void {

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
+import { scaled } from './timing';
 
 export type AttrValue = string | number | boolean;
 
@@ -73,7 +74,7 @@ export interface OtlpReceiver {
   requests(): { metrics: number; traces: number };
   /** clears what was received */
   reset(): void;
-  /** polls fn every 25 ms until it returns something other than undefined/false */
+  /** polls fn every 25 ms until it returns something other than undefined/false; timeoutMs is stretched by scaled() */
   waitFor<T>(fn: () => T | undefined | false, timeoutMs: number, what: string): Promise<T>;
   close(): Promise<void>;
 }
@@ -349,7 +350,8 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       counts.metrics = 0;
       counts.traces = 0;
     },
-    async waitFor<T>(fn: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+    async waitFor<T>(fn: () => T | undefined | false, unscaledMs: number, what: string): Promise<T> {
+      const timeoutMs = scaled(unscaledMs);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const v = fn();

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { startOtlpReceiver, type DecodedSpan } from '../helpers/otlpReceiver';
 import { latest, type Match, type Receiver } from '../helpers/points';
 import { createCgroup, type TestCgroup } from '../helpers/cgroup';
 import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
+import { tool } from '../helpers/tools';
 import {
   buildRdmaFixtures,
   FAKE_DEVICE,
@@ -21,7 +21,9 @@ import {
   PYVERBS_SCRIPT,
   RDMA_WORKLOAD,
   type WorkloadTally,
+  VerbsWorkload,
 } from '../helpers/rdma';
+import { scaled } from '../helpers/timing';
 
 
 function waitValue(receiver: Receiver, name: string, match: Match, want: number, what: string) {
@@ -38,38 +40,10 @@ async function settled(receiver: Receiver, name: string, match: Match, what: str
   assert.ok(v === undefined || v === 0, `${what}: ${name} ${JSON.stringify(match)} is ${v}, expected 0 or no point`);
 }
 
-/** a workload run in a cgroup; `hold` keeps its objects alive until release() */
-class Workload {
-  readonly child: ChildProcess;
-  private out = '';
-  private err = '';
-  readonly exited: Promise<number | null>;
-
+/** a workload on the fake HCA, in a cgroup */
+class Workload extends VerbsWorkload {
   constructor(cg: TestCgroup, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = cg.spawn(cmd, args, { env: { ...fakeVerbsEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d) => (this.out += d));
-    this.child.stderr!.on('data', (d) => (this.err += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', resolve));
-  }
-
-  async ready(word = 'ready'): Promise<void> {
-    for (let i = 0; i < 400 && !this.out.includes(word); i++) {
-      if (this.child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!this.out.includes(word)) throw new Error(`workload not ${word}: ${this.err}`);
-  }
-
-  /** --wait: lets it start its verbs */
-  start(): void {
-    this.child.stdin!.write('start\n');
-  }
-
-  async finish(): Promise<string> {
-    this.child.stdin!.end('go\n');
-    const code = await this.exited;
-    if (code !== 0) throw new Error(`workload exited ${code}: ${this.err}`);
-    return this.out;
+    super(cg, cmd, args, { ...fakeVerbsEnv(), ...env });
   }
 }
 
@@ -77,7 +51,7 @@ const RESOURCES = ['context', 'pd', 'cq', 'mr', 'qp'] as const;
 /** where Debian's libibverbs1 installs the library */
 const SYSTEM_LIB_DIR = '/usr/lib/x86_64-linux-gnu';
 
-describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: 180_000 }, () => {
+describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_000) }, () => {
   let receiver: Receiver;
   let agent: AgentProcess;
   let promPort: number;
@@ -234,7 +208,7 @@ console:
   test('ibv_devinfo (ibverbs-utils) opens and closes the device: counted', async () => {
     const id = cgroups['rdma-devinfo'].id;
     const out = await new Promise<string>((resolve, reject) => {
-      const c = cgroups['rdma-devinfo'].spawn('ibv_devinfo', [], { env: fakeVerbsEnv() });
+      const c = cgroups['rdma-devinfo'].spawn(tool('ibv_devinfo'), [], { env: fakeVerbsEnv() });
       let s = '';
       c.stdout!.on('data', (d) => (s += d));
       c.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`ibv_devinfo exited ${code}`))));
@@ -248,7 +222,7 @@ console:
   test('python3-pyverbs creates and destroys a QP: counted, one span', async () => {
     const id = cgroups['rdma-py'].id;
     const out = await new Promise<string>((resolve, reject) => {
-      const c = cgroups['rdma-py'].spawn('/usr/bin/python3', [PYVERBS_SCRIPT], { env: fakeVerbsEnv() });
+      const c = cgroups['rdma-py'].spawn(tool('/usr/bin/python3'), [PYVERBS_SCRIPT], { env: fakeVerbsEnv() });
       let s = '';
       let e = '';
       c.stdout!.on('data', (d) => (s += d));

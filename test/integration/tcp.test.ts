@@ -3,10 +3,13 @@
 // protobuf. Workloads run in their own cgroups (and, for shaping and SYN drops, in network namespaces
 // made here); their own accounts, `ss -ti` and nftables counters are the ground truth.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import * as path from 'node:path';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { startBpftrace } from '../helpers/bpftrace';
+import { scaled, TIME_SCALE } from '../helpers/timing';
+import { tool } from '../helpers/tools';
 import { latest, waitForPoint, bucketOf, type Match, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
@@ -140,17 +143,26 @@ bpf:
     sh(`tc -n ${CLIENT_NS} qdisc replace dev kotel-c root tbf rate 4mbit burst 16kb latency 150ms`);
     // independent tracer: Debian's bpftrace on the classic tcp_probe tracepoint, the client socket only
     const tracer = await startBpftrace(`tracepoint:tcp:tcp_probe /args->dport == ${port} && args->srtt > 0/ { @count = count(); @sum_us = sum(args->srtt); }`);
-    let done = false;
-    const bulk = runWorkload(cgroups.rtt, CLIENT_NS, ['bulk', SERVER_ADDR, String(port), '3']).finally(() => (done = true));
+    // one sampling shell in the namespace: one exec per sample (an emulated guest manages a few per second)
+    const sampler = spawn(tool('ip'), ['netns', 'exec', CLIENT_NS, 'sh', '-c', `while :; do ss -tin dst ${SERVER_ADDR}; sleep 0.025; done`], { stdio: ['ignore', 'pipe', 'ignore'] });
     const samples: number[] = [];
-    while (!done) {
-      const m = / rtt:([\d.]+)\//.exec(sh(`ip netns exec ${CLIENT_NS} ss -tin dst ${SERVER_ADDR}`));
-      if (m) samples.push(Number(m[1]) / 1000);
-      await new Promise((r) => setTimeout(r, 25));
+    let ssOut = '';
+    sampler.stdout.on('data', (d) => {
+      const lines = (ssOut + d).split('\n');
+      ssOut = lines.pop()!;
+      for (const l of lines) {
+        const m = / rtt:([\d.]+)\//.exec(l);
+        if (m) samples.push(Number(m[1]) / 1000);
+      }
+    });
+    try {
+      // longer on a slow machine: ss needs the time for its 20 samples (the RTT is the queue's, not the run's)
+      await runWorkload(cgroups.rtt, CLIENT_NS, ['bulk', SERVER_ADDR, String(port), String(3 * TIME_SCALE)]);
+    } finally {
+      sampler.kill();
     }
-    await bulk;
     // the socket outlives the process while its queued data drains: stop tracing only once it is closed
-    for (let i = 0; i < 100 && sh(`ip netns exec ${CLIENT_NS} ss -Htn exclude time-wait dst ${SERVER_ADDR}`).trim(); i++) {
+    for (const end = Date.now() + scaled(5000); Date.now() < end && sh(`ip netns exec ${CLIENT_NS} ss -Htn exclude time-wait dst ${SERVER_ADDR}`).trim(); ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const tracerMisses = tracer.misses();
@@ -161,8 +173,10 @@ bpf:
 
     // Both tracers can be skipped when another BPF program is running on that CPU; the kernel counts
     // those misses (bpftrace's in its program's recursion_misses, kotel's in kotel.events.dropped).
-    const rtt = await waitForPoint(receiver, 'tcp.rtt', { 'cgroup.path': cgroups.rtt.path }, (p) => Math.abs(p.count! - count) <= tracerMisses, `${count} RTT samples, as bpftrace counted (it missed ${tracerMisses})`);
-    const kotelMisses = latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'tcp', 'kotel.drop.reason': 'bpf_recursion' })?.value ?? 0;
+    const kotelMissed = () => latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'tcp', 'kotel.drop.reason': 'bpf_recursion' })?.value ?? 0;
+    // the point that the checks below accept, not an earlier export still short of the last samples
+    const rtt = await waitForPoint(receiver, 'tcp.rtt', { 'cgroup.path': cgroups.rtt.path }, (p) => p.count! - count <= tracerMisses && count - p.count! <= kotelMissed(), `${count} RTT samples, as bpftrace counted (it missed ${tracerMisses})`);
+    const kotelMisses = kotelMissed();
     assert.equal(rtt.unit, 's');
     if (tracerMisses === 0 && kotelMisses === 0) {
       assert.equal(rtt.count, count, 'exactly the events bpftrace saw');
@@ -193,8 +207,14 @@ bpf:
     assert.equal(retrans.value, droppedSyns());
     assert.equal(retrans.unit, '{segment}');
     const connect = await waitForPoint(receiver, 'tcp.connect.duration', { ...syn, 'error.type': undefined }, (p) => p.count === 1, 'one connect duration');
+    // The workload's clock runs from its connect() call to node's callback; the kernel's from SYN to ESTABLISHED,
+    // inside it. Under emulation (KOTEL_TEST_EMULATED: qemu TCG) the user-space part alone takes ~100 ms.
+    if (process.env.KOTEL_TEST_EMULATED) {
+      assert.ok(connect.sum! >= 1 && connect.sum! <= res.connectMs / 1000, `kotel ${connect.sum} s: the 1 s SYN timeout, within the workload's ${res.connectMs} ms`);
+      return;
+    }
     const k = bucketOf(connect.bounds!, res.connectMs / 1000);
-    assert.equal(connect.counts![k], 1, `the ${res.connectMs} ms connect is in bucket ${k} (<= ${connect.bounds![k]} s)`);
+    assert.equal(connect.counts![k], 1, `the ${res.connectMs} ms connect is in bucket ${k} (<= ${connect.bounds![k]} s); kotel: ${connect.sum} s, buckets ${connect.counts}`);
     assert.ok(Math.abs(connect.sum! - res.connectMs / 1000) < 0.05, `sum ${connect.sum}s ~ ${res.connectMs}ms`);
   });
 
@@ -226,6 +246,8 @@ bpf:
     const runs = await waitForPoint(receiver, 'kotel.bpf.run.count', { 'kotel.family': 'tcp', 'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string }, (p) => (p.value ?? 0) > 0, 'tcp_probe run count');
     const time = latest(receiver, 'kotel.bpf.run.duration', { 'kotel.program': runs.attributes['kotel.program'] as string });
     assert.equal(time?.unit, 's');
-    assert.ok((time?.value ?? 0) > 0 && time!.value! / runs.value! < 1e-5, `per-run cost ${time?.value! / runs.value!} s is positive and below 10 µs`);
+    assert.ok((time?.value ?? 0) > 0, 'run time is positive');
+    // under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest) every instruction costs ~10x: no budget to check
+    if (!process.env.KOTEL_TEST_EMULATED) assert.ok(time!.value! / runs.value! < 1e-5, `per-run cost ${time?.value! / runs.value!} s is below 10 µs`);
   });
 });

@@ -33,7 +33,7 @@ function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[
     for (const [slot, n] of Object.entries(slots)) values.writeBigUInt64LE(BigInt(n), cpu * HIST.size + Number(slot) * 8);
     values.writeBigUInt64LE(BigInt(perCpuSum[cpu]), cpu * HIST.size + SLOTS * 8);
   });
-  const info: MapInfo = { name: 'h', type: 'percpu_hash', keySize: KEY.size, valueSize: HIST.size, maxEntries: 16, percpu: true };
+  const info: MapInfo = { name: 'h', type: 'percpu_hash', keySize: KEY.size, valueSize: HIST.size, maxEntries: 16, percpu: true, flags: 1 };
   const batch: MapBatch = { count: 1, keys, values, valueStride: stride };
   return {
     mapInfo: () => info,
@@ -90,7 +90,7 @@ test('a per-CPU kernel histogram exports through a real MeterProvider with exact
 test('delta temporality exports differences between collections', async () => {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
   let n = 5;
-  const info: MapInfo = { name: 'c', type: 'percpu_hash', keySize: 16, valueSize: 8, maxEntries: 16, percpu: true };
+  const info: MapInfo = { name: 'c', type: 'percpu_hash', keySize: 16, valueSize: 8, maxEntries: 16, percpu: true, flags: 1 };
   const object = {
     mapInfo: () => info,
     layout: () => KEY,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { native, type BpfObject } from '../../agent/src/native';
+import { tool } from '../helpers/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURE_DIR = path.join(ROOT, 'test', 'fixtures', 'bpf');
@@ -49,7 +50,7 @@ function hostLayouts(): Record<string, { size: number; fields: Record<string, { 
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'layout.c'), src);
     const exe = path.join(dir, 'layout');
-    execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-I', FIXTURE_DIR, '-o', exe, path.join(dir, 'layout.c')]);
+    execFileSync(tool('cc'), ['-I', path.join(ROOT, 'bpf'), '-I', FIXTURE_DIR, '-o', exe, path.join(dir, 'layout.c')]);
     const out: ReturnType<typeof hostLayouts> = {};
     for (const line of execFileSync(exe, { encoding: 'utf8' }).trim().split('\n')) {
       const p = line.split(' ');
@@ -65,7 +66,7 @@ function hostLayouts(): Record<string, { size: number; fields: Record<string, { 
 describe('native layout()', { skip: notRoot }, () => {
   let obj: BpfObject;
   before(() => {
-    execFileSync('make', ['-s', '-C', FIXTURE_DIR]);
+    execFileSync(tool('make'), ['-s', '-C', FIXTURE_DIR]);
     obj = native.BpfObject.open(FIXTURE, { ladders: {} });
   });
   after(() => obj?.close());

@@ -38,6 +38,8 @@ export interface OpenOptions {
   ladders: Record<string, Rung[]>;
   /** programs to load without attaching (attached later with attachUprobe) */
   loadOnly?: string[];
+  /** clear BPF_F_NO_PREALLOC on every hash map before load (kernels before 6.1: see host/kernelRelease.ts) */
+  preallocateHashMaps?: boolean;
 }
 
 export interface RungFailure {
@@ -81,6 +83,8 @@ export interface MapInfo {
   maxEntries: number;
   /** per-CPU map: each value in readMap is valueSize rounded up to 8, times possibleCpus() */
   percpu: boolean;
+  /** map_flags as the kernel created the map (BPF_F_NO_PREALLOC = 1, ...) */
+  flags: number;
 }
 
 export interface MapBatch {

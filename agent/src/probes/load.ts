@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
 import { BpfObject, type AttachReport } from '../native';
+import { needsPreallocatedHashMaps } from '../host/kernelRelease';
 import { defaultBpfObjectDir } from '../paths';
 import type { Family, MapShape } from './types';
 
@@ -73,7 +74,7 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
     }
     let object: BpfObject | undefined;
     try {
-      object = BpfObject.open(objectPath(config, family), family.openOptions(config));
+      object = BpfObject.open(objectPath(config, family), { ...family.openOptions(config), preallocateHashMaps: needsPreallocatedHashMaps() });
       checkMaps(family, object);
     } catch (err) {
       object?.close();

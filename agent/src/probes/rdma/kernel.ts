@@ -12,7 +12,8 @@ import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
 import { cmEventAttributes, qpStateName, resourceName, ringBufferBytes } from './names';
 import { ObjectTable, type LiveObject } from './objects';
 import { QpTable, startQpEvents, sysfsGid } from './qps';
-import { cgroupIdOfPid, seedFromNetlink, seedKey, type SeededObject } from './seed';
+import { seedFromNetlink, seedKey, type SeededObject } from './seed';
+import { cgroupIdOfPid } from '../../host/cgroups';
 
 export const SOURCE = 'ib_core';
 const CM_EVENTS = ['send_req', 'send_rep', 'send_rtu', 'send_rej', 'disconnect', 'qp_create', 'qp_destroy', 'id_destroy'];
@@ -106,7 +107,8 @@ export const rdmaKernelFamily: Family = {
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
     let seeds = new Seeds(ctx, []);
     if (rdma.seedFromNetlink) {
-      const seeded = seedFromNetlink((pid) => cgroupIdOfPid(ctx.cgroups.mount, pid));
+      // kernel users (ib_core's GSI QP, NVMe-oF, ...) have no pid: cgroup 0, the kernel's, as in the BPF path
+      const seeded = seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)));
       if (seeded.ok) {
         seeds = new Seeds(ctx, seeded.objects);
         ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);

@@ -2,7 +2,6 @@
 // tool (`rdma -j resource show <type>`). Seeds are counted in rdma.resource.count until the kernel deletes
 // them (rdma_gone map: deletes of objects kotel did not see added, by device, type and restrack id).
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import type { LiveObject } from './objects';
 
 /** `rdma resource show` object → enum rdma_resource (bpf/rdma.h, rdma_kernel.h) and its id field */
@@ -35,27 +34,6 @@ export function parseResources(json: string, type: number, idField: string, cgro
     out.push({ id, type, device: r.ifname, tgid: pid ?? 0, cgroupId: cgroupOf(pid) });
   }
   return out;
-}
-
-/** cgroup id (the cgroup2 directory's inode) of a process; the root cgroup's for kernel users */
-export function cgroupIdOfPid(mount: string | undefined, pid: number | undefined): number {
-  if (!mount) return 0;
-  let rel = '/';
-  if (pid !== undefined) {
-    const line = (() => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
-      } catch {
-        return undefined;
-      }
-    })();
-    if (line) rel = line.slice(3);
-  }
-  try {
-    return fs.statSync(mount + rel).ino;
-  } catch {
-    return 0;
-  }
 }
 
 export type SeedResult = { ok: true; objects: SeededObject[] } | { ok: false; reason: string };
