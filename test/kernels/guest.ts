@@ -296,3 +296,15 @@ export async function runInGuest(
   else fs.rmSync(dir, { recursive: true, force: true });
   return result;
 }
+
+/** how a guest run ended, in a few words */
+export function verdict(r: GuestResult): string {
+  if (r.timedOut) return r.code === null ? 'TIMEOUT' : `TIMEOUT (exit ${r.code})`;
+  if (r.code === null) return 'NO EXIT CODE (guest died: see console)';
+  return `exit ${r.code}`;
+}
+
+/** the last `lines` lines of text, trailing blanks dropped */
+export function tail(text: string, lines: number): string {
+  return text.replace(/\s+$/, '').split('\n').slice(-lines).join('\n');
+}

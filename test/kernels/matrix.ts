@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KERNELS, runInGuest, type GuestResult } from './guest';
+import { KERNELS, runInGuest, tail, verdict, type GuestResult } from './guest';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REPORTER = path.join(__dirname, 'matrix-reporter.js');
@@ -161,16 +161,6 @@ export function summarize(jsonl: string): FileResult[] {
   return [...files.values()];
 }
 
-function verdictOf(r: GuestResult): string {
-  if (r.timedOut) return 'TIMEOUT';
-  if (r.code === null) return 'GUEST DIED';
-  return `exit ${r.code}`;
-}
-
-function tail(text: string, n: number): string {
-  return text.replace(/\s+$/, '').split('\n').slice(-n).join('\n');
-}
-
 async function runKernel(kernel: string, a: Args, snap: string): Promise<KernelResult> {
   const outDir = fs.mkdtempSync(path.join(a.save ?? '/tmp', a.save ? `${kernel}-` : `kotel-matrix-${kernel}-`));
   let r: GuestResult;
@@ -192,7 +182,7 @@ async function runKernel(kernel: string, a: Args, snap: string): Promise<KernelR
   const command = r.guestStart !== undefined && r.guestEnd !== undefined ? r.guestEnd - r.guestStart : undefined;
   const failed = files.reduce((n, f) => n + f.fail, 0);
   const ok = !r.timedOut && r.code === 0 && failed === 0 && files.length > 0;
-  const res: KernelResult = { kernel, verdict: verdictOf(r), ok, files, seconds: r.seconds, command };
+  const res: KernelResult = { kernel, verdict: verdict(r), ok, files, seconds: r.seconds, command };
 
   if (a.output) process.stdout.write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   process.stdout.write(`== ${kernel}: ${res.verdict}, boot + run ${r.seconds.toFixed(0)} s` +

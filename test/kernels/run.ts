@@ -19,7 +19,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KERNELS, runInGuest, type GuestResult } from './guest';
+import { KERNELS, runInGuest, tail, verdict, type GuestResult } from './guest';
 
 interface Args {
   kernels: string[];
@@ -75,17 +75,6 @@ export function parseArgs(argv: string[]): Args {
   if (i >= argv.length || rest.length === 0) usage('no command given (after --)');
   a.command = rest.join(' ');
   return a;
-}
-
-function tail(text: string, lines: number): string {
-  const all = text.replace(/\s+$/, '').split('\n');
-  return all.slice(-lines).join('\n');
-}
-
-function verdict(r: GuestResult): string {
-  if (r.timedOut) return r.code === null ? 'TIMEOUT' : `TIMEOUT (exit ${r.code})`;
-  if (r.code === null) return 'NO EXIT CODE (guest died: see console)';
-  return `exit ${r.code}`;
 }
 
 async function main(): Promise<void> {
