@@ -11,7 +11,13 @@
  * The pending wait of a task lives in task storage (freed with the task, so a thread killed while it waits
  * leaves nothing behind). A mutex can fire several contention_begin (optimistic spinning, then sleeping)
  * before one contention_end: the first begin's time and flags are kept, as perf lock contention does; an
- * end for another lock (a nested contention in an interrupt) or without a begin is ignored. */
+ * end for another lock (a nested contention in an interrupt) or without a begin is ignored.
+ *
+ * An end can be missed: an interrupt's contention_end while this CPU runs the contention_end program is
+ * skipped by the kernel (counted as the program's recursion miss, exported as bpf_recursion), and the
+ * interrupt's begin, recorded, stays pending. A spinning wait cannot outlast a context switch of its task,
+ * so a spinning wait still pending after one is such a leftover: the next begin replaces it. The loader
+ * attaches each end before its begin, so no begin is recorded whose end was not yet watched. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -57,6 +63,7 @@ struct lock_task_state {
 	__u64 lock_addr;
 	__u64 futex_start; /* 0: no futex wait pending */
 	__u64 futex_uaddr;
+	__u64 lock_switches; /* the task's context switches when lock_start was set */
 	__u32 lock_flags;
 	__u32 futex_kind;
 };
@@ -113,9 +120,23 @@ static __always_inline void emit_wait(__u64 start, __u64 end, __u64 cgroup_id, _
 
 /* ---- kernel locks: lock:contention_begin / lock:contention_end ---- */
 
+static __always_inline __u64 context_switches(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return t->nvcsw + t->nivcsw;
+}
+
+/* raw spinlocks and (non-RT) rwlocks: the waiter spins with preemption off; mutexes spin, then sleep */
+static __always_inline bool spinning_wait(__u32 flags)
+{
+	return (flags & LCB_F_SPIN) && !(flags & LCB_F_MUTEX);
+}
+
 static __always_inline int on_contention_begin(void *lock, __u32 flags)
 {
 	struct lock_task_state *s;
+	__u64 switches;
 
 	if (!targ_contention)
 		return 0;
@@ -124,10 +145,13 @@ static __always_inline int on_contention_begin(void *lock, __u32 flags)
 		kotel_count_drop(&locks_drops, KOTEL_DROP_MAP_FULL);
 		return 0;
 	}
-	if (s->lock_start) /* already waiting: keep the first begin */
+	switches = context_switches();
+	/* already waiting: keep the first begin, unless it is a spinning wait whose end was missed */
+	if (s->lock_start && !(spinning_wait(s->lock_flags) && s->lock_switches != switches))
 		return 0;
 	s->lock_addr = (__u64)(unsigned long)lock;
 	s->lock_flags = flags;
+	s->lock_switches = switches;
 	s->lock_start = bpf_ktime_get_ns();
 	return 0;
 }

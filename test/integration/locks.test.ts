@@ -130,7 +130,7 @@ console:
     };
     const counted = (pts: DecodedPoint[]) => pts.reduce((a, p) => a + p.count!, 0);
     const points = await receiver
-      .waitFor(() => (counted(newest()) >= (n - kotelLost()) * 0.95 - 2 ? newest() : undefined), 20_000, `~${n} contentions as bpftrace counted`)
+      .waitFor(() => (counted(newest()) >= (n - kotelLost()) * 0.995 - 2 ? newest() : undefined), 20_000, `~${n} contentions as bpftrace counted`)
       .catch(() => newest());
     const count = counted(points);
     const sum = points.reduce((a, p) => a + p.sum!, 0);
@@ -138,12 +138,11 @@ console:
     // protection; a classic-tracepoint program is skipped while any other kprobe/tracepoint program or a
     // map syscall runs on that CPU), and the kernel counts those misses; each one's run time lands in the
     // other's measured window.
-    // Known gap: in about one run in three kotel counts up to ~2% fewer contentions than bpftrace without
-    // exporting a loss (seen: 10209 vs 10376, nothing lost on either side). Suspect: bpf_task_storage_get at
-    // contention_end returning NULL while the storage is busy (a miss kotel cannot tell from "no begin").
-    // Until that is found the lower bound allows 5%; the upper bound is exact.
+    // A missed end (an interrupt's contention_end nested in this CPU's end program, skipped and counted as
+    // bpf_recursion) leaves that wait pending until its task next switches: kotel may then miss the task's
+    // few contentions in between, uncounted (seen before it healed: 6915 vs 8099, 3 lost; since: at most 1).
     const lost = kotelLost();
-    assert.ok(count >= (n - lost) * 0.95 - 2 && count <= n + btMisses + 2, `kotel ${count} vs bpftrace ${n} (kotel lost ${lost}, bpftrace missed ${btMisses})`);
+    assert.ok(count >= (n - lost) * 0.995 - 2 && count <= n + btMisses + 2, `kotel ${count} vs bpftrace ${n} (kotel lost ${lost}, bpftrace missed ${btMisses})`);
     assert.ok(Math.abs(sum - ns / 1e9) <= (ns / 1e9) * 0.15, `kotel ${sum}s vs bpftrace ${ns / 1e9}s`);
     const kinds = new Set(points.map((p) => p.attributes['lock.kind']));
     assert.ok(kinds.has('rwsem_write') || kinds.has('rwsem_read'), `mmap_lock is an rwsem: ${[...kinds]}`);

@@ -34,7 +34,8 @@ export interface OpenOptions {
   /** max_entries overrides by map name, applied before load. Unknown names throw. */
   maxEntries?: Record<string, number>;
   /** probe name -> rungs in order of preference; the first rung that loads and attaches wins. Programs
-   * in no ladder and not in `loadOnly` are not loaded. */
+   * in no ladder and not in `loadOnly` are not loaded. The chosen rungs are attached in the ladders'
+   * order. */
   ladders: Record<string, Rung[]>;
   /** programs to load without attaching (attached later with attachUprobe) */
   loadOnly?: string[];

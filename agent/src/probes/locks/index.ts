@@ -19,14 +19,16 @@ export const locksFamily: Family = {
   enabled: (config) => config.families.locks.enabled,
   openOptions: (config) => {
     const locks = config.families.locks;
+    // ladders attach in this order: each end before its begin, so that no wait is recorded whose end
+    // could come before the end program is attached (it would stay pending)
     const ladders: Record<string, ReturnType<typeof tracepointLadder>> = {};
     if (locks.contention) {
-      ladders.contention_begin = tracepointLadder('contention_begin');
       ladders.contention_end = tracepointLadder('contention_end');
+      ladders.contention_begin = tracepointLadder('contention_begin');
     }
     if (locks.futex) {
-      ladders.futex_enter = tracepointLadder('futex_enter');
       ladders.futex_exit = tracepointLadder('futex_exit');
+      ladders.futex_enter = tracepointLadder('futex_enter');
     }
     return {
       rodata: {
