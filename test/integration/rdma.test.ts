@@ -3,6 +3,7 @@
 // stand-in for the HCA only) lets the unmodified library run the whole control path. Ground truth: the
 // workload's own tally, ibv_devinfo (ibverbs-utils) and a python3-pyverbs client.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -60,7 +61,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
 
   before(async () => {
     buildRdmaFixtures();
-    for (const name of ['rdma-a', 'rdma-b', 'rdma-pre', 'rdma-devinfo', 'rdma-py', 'rdma-load', 'rdma-ctr']) cgroups[name] = createCgroup(name);
+    for (const name of ['rdma-a', 'rdma-b', 'rdma-pre', 'rdma-devinfo', 'rdma-py', 'rdma-load', 'rdma-ctr', 'rdma-ovl']) cgroups[name] = createCgroup(name);
     // a workload that opened its device and created its objects before the agent started
     pre = new Workload(cgroups['rdma-pre'], RDMA_WORKLOAD, ['--hold', '--qps', '2', '--mrs', '2']);
     await pre.ready();
@@ -202,6 +203,47 @@ console:
       await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': cg.id, 'rdma.verb': 'modify_qp', 'error.type': 'EINVAL' }, 1, 'own library failing modify');
     } finally {
       fs.rmSync(libDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a process whose libibverbs comes through an overlay mount (a container image layer), started after the agent: counted exactly, then let go so it unmounts', async () => {
+    const cg = cgroups['rdma-ovl'];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdma-ovl-'));
+    const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => path.join(dir, d));
+    for (const d of [lower, upper, work, merged]) fs.mkdirSync(d);
+    let mounted = false;
+    let w: Workload | undefined;
+    try {
+      for (const f of fs.readdirSync(SYSTEM_LIB_DIR).filter((n) => n.startsWith('libibverbs.so.1'))) fs.copyFileSync(path.join(SYSTEM_LIB_DIR, f), path.join(lower, f));
+      execFileSync(tool('mount'), ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+      mounted = true;
+      w = new Workload(cg, RDMA_WORKLOAD, ['--wait', '--hold', '--qps', '2', '--mrs', '3'], { LD_LIBRARY_PATH: merged });
+      await w.ready('loaded');
+      const maps = fs.readFileSync(`/proc/${w.child.pid}/maps`, 'utf8');
+      assert.match(maps, new RegExp(`${merged}/libibverbs\\.so\\.1`), 'the workload maps the library through the overlay');
+      assert.doesNotMatch(maps, new RegExp(`${SYSTEM_LIB_DIR}/libibverbs|${lower}/`), 'neither the host library nor the lower layer directly');
+      await agent.waitFor(new RegExp(`rdma: attached to another ${merged}/libibverbs`), 20_000);
+      w.start();
+      await w.ready();
+      const want = { context: 1, pd: 1, cq: 1, mr: 3, qp: 2 };
+      for (const r of RESOURCES) await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': r, 'rdma.device': FAKE_DEVICE }, want[r], 'overlay library, holding');
+      const tally = parseTally(await w.finish());
+      for (const r of RESOURCES) await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': r }, 0, 'overlay library, after teardown');
+      for (const [verb, n] of Object.entries(tally.calls)) {
+        await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': cg.id, 'rdma.verb': verb, 'error.type': undefined }, n, `overlay library ${verb}`);
+      }
+      await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': cg.id, 'rdma.verb': 'modify_qp', 'error.type': 'EINVAL' }, 1, 'overlay library failing modify');
+      await agent.waitFor(new RegExp(`rdma: detached from ${merged}/libibverbs`), 20_000);
+      execFileSync(tool('umount'), [merged]);
+      mounted = false;
+    } finally {
+      if (w && w.child.exitCode === null && w.child.signalCode === null) {
+        w.child.kill();
+        await w.exited;
+      }
+      // after a failure only: the strict unmount above is the check that the agent lets go of the mount
+      if (mounted) execFileSync(tool('umount'), ['--lazy', merged]);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
