@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* RDMA family, kernel path: hooks in ib_core and rdma_cm for hosts with RDMA. Every verbs object, from user
- * space (uverbs) or kernel users (ULPs, rdma_cm), passes rdma_restrack_add/del; QP state changes pass
- * _ib_modify_qp; the rdma_cma tracepoints mark connection-manager steps. Records and the shared maps are
+ * space (uverbs) or kernel users (ULPs, rdma_cm), passes rdma_restrack_add and rdma_restrack_del (or
+ * rdma_restrack_commit_del); QP state changes pass
+ * _ib_modify_qp (the rdma_cma tracepoints are rdma_cm.bpf.c's, a family of their own: rdma_cm is another
+ * module, often loaded later). Records and the shared maps are
  * the user path's (rdma.h, decoded by the same TypeScript); kernel-only maps in rdma_kernel.h. The ib_core
  * structs come from rdma_kernel_types.h (CO-RE, relocated against the module BTF at load).
  *
- * Programs: restrack_add_fexit / _kprobe, restrack_del_fentry / _kprobe, modify_qp_fexit or
- * modify_qp_kentry + modify_qp_kret, and cm_<event>_btf / _raw / _tp. Targets are set by the loader (the
+ * Programs: restrack_add_fexit / _kprobe, restrack_del_fentry / _kprobe, restrack_commit_del_fentry /
+ * _kprobe, modify_qp_fexit or
+ * modify_qp_kentry + modify_qp_kret. Targets are set by the loader (the
  * kallsyms name of a kprobe may carry a .constprop suffix). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,8 +23,6 @@
 const volatile bool targ_qp_events = true;
 
 KOTEL_EXPORT_TYPE(struct rdma_gone_key, rdma_gone_key);
-
-KOTEL_CG_MAP(rdma_cm_events, __u64, RDMA_MAX_CGROUP_KEYS);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -242,6 +243,24 @@ int BPF_KPROBE(restrack_del_kprobe, struct rdma_restrack_entry___kotel *res)
 	return 0;
 }
 
+/* Kernels with the two-phase delete (Debian's 6.1 and 6.12 have it; upstream since 6.13) remove PDs, CQs,
+ * QPs and SRQs with rdma_restrack_begin_del, then rdma_restrack_commit_del once the driver destroyed the
+ * object (rdma_restrack_abort_del if it could not): they never pass rdma_restrack_del. At commit_del's
+ * entry the entry is still valid, with its task. */
+SEC("fentry")
+int BPF_PROG(restrack_commit_del_fentry, struct rdma_restrack_entry___kotel *res)
+{
+	on_del(res);
+	return 0;
+}
+
+SEC("kprobe")
+int BPF_KPROBE(restrack_commit_del_kprobe, struct rdma_restrack_entry___kotel *res)
+{
+	on_del(res);
+	return 0;
+}
+
 /* ---- _ib_modify_qp(qp, attr, attr_mask, udata): fexit, or kprobe + kretprobe ---- */
 
 SEC("fexit")
@@ -278,72 +297,6 @@ int BPF_KRETPROBE(modify_qp_kret, int ret)
 	call = *c;
 	bpf_map_delete_elem(&rdma_kcalls, &tid);
 	on_modify((void *)call.qp, (void *)call.attr, call.mask, ret);
-	return 0;
-}
-
-/* ---- rdma_cma tracepoints: counted by event (tp_btf -> raw_tp -> tracepoint) ---- */
-
-#define CM_EVENT(name, ev)                                                     \
-	SEC("tp_btf/cm_" #name)                                                \
-	int BPF_PROG(cm_##name##_btf)                                          \
-	{                                                                      \
-		count(&rdma_cm_events, ev);                                    \
-		return 0;                                                      \
-	}                                                                      \
-	SEC("raw_tp/cm_" #name)                                                \
-	int BPF_PROG(cm_##name##_raw)                                          \
-	{                                                                      \
-		count(&rdma_cm_events, ev);                                    \
-		return 0;                                                      \
-	}                                                                      \
-	SEC("tp/rdma_cma/cm_" #name)                                           \
-	int cm_##name##_tp(void *ctx)                                          \
-	{                                                                      \
-		count(&rdma_cm_events, ev);                                    \
-		return 0;                                                      \
-	}
-
-CM_EVENT(send_req, RDMA_CM_SEND_REQ)
-CM_EVENT(send_rep, RDMA_CM_SEND_REP)
-CM_EVENT(send_rtu, RDMA_CM_SEND_RTU)
-CM_EVENT(send_rej, RDMA_CM_SEND_REJ)
-CM_EVENT(disconnect, RDMA_CM_DISCONNECT)
-CM_EVENT(qp_destroy, RDMA_CM_QP_DESTROY)
-CM_EVENT(id_destroy, RDMA_CM_ID_DESTROY)
-
-/* cm_qp_create(id_priv, pd, qp_init_attr, rc): failures by errno */
-static __always_inline void cm_qp_create(int rc)
-{
-	__u32 err = rc < 0 ? (__u32)-rc & 0xffff : 0;
-
-	count(&rdma_cm_events, RDMA_CM_QP_CREATE | err << 8);
-}
-
-SEC("tp_btf/cm_qp_create")
-int BPF_PROG(cm_qp_create_btf, void *id_priv, void *pd, void *init_attr, int rc)
-{
-	cm_qp_create(rc);
-	return 0;
-}
-
-SEC("raw_tp/cm_qp_create")
-int BPF_PROG(cm_qp_create_raw, void *id_priv, void *pd, void *init_attr, int rc)
-{
-	cm_qp_create(rc);
-	return 0;
-}
-
-/* the tracefs record of cm_qp_create: TP_STRUCT__entry after the 8-byte common header */
-struct cm_qp_create_rec {
-	__u64 common;
-	__u32 cm_id, pd_id, tos, qp_num, send_wr, recv_wr;
-	int rc;
-};
-
-SEC("tp/rdma_cma/cm_qp_create")
-int cm_qp_create_tp(struct cm_qp_create_rec *ctx)
-{
-	cm_qp_create(ctx->rc);
 	return 0;
 }
 

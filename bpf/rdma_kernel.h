@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* RDMA family, kernel path (rdma_kernel.bpf.c, hooks in ib_core and rdma_cm): maps and records shared with
+/* RDMA family, kernel path (rdma_kernel.bpf.c, hooks in ib_core): maps and records shared with
  * agent/src/probes/rdma/kernel*.ts. Records and most maps are the user path's (rdma.h), so one decoder
  * and one table serve both:
  *   rdma_objects        key struct rdma_object_key {tgid = 0, ptr = the rdma_restrack_entry's address},
@@ -12,7 +12,6 @@
  * Kernel path only:
  *   rdma_gone           key struct rdma_gone_key, value __u64 (1): the deletes counted in rdma_untracked,
  *                       by identity, so user space can take them off the objects it seeded from netlink.
- *   rdma_cm_events      rdma_cma tracepoint hits; kind = enum rdma_cm_event | errno << 8 (cm_qp_create).
  *   rdma_kcalls         kprobe fallback only: _ib_modify_qp arguments by thread, entry -> return. */
 #ifndef KOTEL_RDMA_KERNEL_H
 #define KOTEL_RDMA_KERNEL_H
@@ -29,17 +28,6 @@
 #define IB_QP_AV_BIT (1 << 7)
 #define IB_QP_DEST_QPN_BIT (1 << 20)
 #define IB_AH_GRH_FLAG 1
-
-enum rdma_cm_event {
-	RDMA_CM_SEND_REQ = 1,
-	RDMA_CM_SEND_REP = 2,
-	RDMA_CM_SEND_RTU = 3,
-	RDMA_CM_SEND_REJ = 4,
-	RDMA_CM_DISCONNECT = 5,
-	RDMA_CM_QP_CREATE = 6,
-	RDMA_CM_QP_DESTROY = 7,
-	RDMA_CM_ID_DESTROY = 8,
-};
 
 struct rdma_gone_key {
 	__u32 type; /* enum rdma_resource */

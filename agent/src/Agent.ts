@@ -11,7 +11,8 @@ import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
 import { createTelemetry } from './otel/telemetry';
 import { CgroupSweep } from './probes/cgroupSweep';
-import { loadFamilies, type LoadResult } from './probes/load';
+import { loadFamilies, type LoadedFamily, type LoadResult } from './probes/load';
+import { watchModules } from './probes/moduleWatch';
 import { families } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
 import { registerSelfMetrics } from './self/selfMetrics';
@@ -35,6 +36,8 @@ export class Agent {
     return this.load;
   }
 
+  private stopModuleWatch?: () => void;
+
   async start(): Promise<void> {
     const missing = missingBpfPrivileges();
     if (missing) throw new UserError(missing);
@@ -50,11 +53,12 @@ export class Agent {
     if (load.loaded.length === 0) {
       this.logger.error('no probe family could be loaded; only self-metrics will be exported (see `kotel probes`)');
     }
-    const sources = load.loaded.map(({ family, object }) => ({ family: family.name, object, metrics: family.kernelMetrics }));
+    // read at each collection: families whose modules appear later join load.loaded
+    const sources = () => load.loaded.map(({ family, object }) => ({ family: family.name, object, metrics: family.kernelMetrics }));
     const drops = new UserDrops();
     let self: ReturnType<typeof registerSelfMetrics> | undefined;
     this.telemetry = createTelemetry(this.config, {
-      producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(() => sources, cgroups, temporality, startTime),
+      producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(sources, cgroups, temporality, startTime),
       logger: this.logger,
       onExportResult: (signal, ok, items) => self?.exportResult(signal, ok, items),
     });
@@ -63,10 +67,12 @@ export class Agent {
     const tracer = this.telemetry.tracerProvider.getTracer('kotel');
     self = registerSelfMetrics(meter, load, drops);
 
-    for (const { family, object } of load.loaded) {
-      if (!family.start) continue;
-      this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: this.telemetry.console }));
-    }
+    const console = this.telemetry.console;
+    const startFamily = ({ family, object }: LoadedFamily) => {
+      if (family.start) this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console }));
+    };
+    load.loaded.forEach(startFamily);
+    this.stopModuleWatch = watchModules(this.config, load, this.logger, startFamily);
     // sweep less often than exports, so a removed cgroup's last values are exported before its entries go
     this.stopSweep = new CgroupSweep(load.loaded, cgroups, this.logger).start(Math.max(60_000, 3 * this.config.metrics.interval));
     const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
@@ -80,6 +86,7 @@ export class Agent {
 
   private async stop(): Promise<void> {
     this.stopSweep?.();
+    this.stopModuleWatch?.();
     for (const r of this.runtimes.splice(0)) {
       try {
         r.close();

@@ -3,13 +3,14 @@
 // field offsets the real rdma_kernel.bpf.o reports from its BTF, and fed to the same QP table and object
 // counting as the user path. Also: ib_core detection, kprobe target resolution, netlink seeding.
 import { strict as assert } from 'node:assert';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runC } from '../helpers/cbuild';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { BpfObject } from '../../agent/src/native';
-import { ibCoreUnavailable, kprobeTarget, type HostFiles } from '../../agent/src/probes/rdma/ibCore';
+import { ibCoreUnavailable, kprobeTarget, rdmaCmUnavailable, type HostFiles } from '../../agent/src/probes/rdma/ibCore';
 import { kernelLadders, Seeds, SOURCE } from '../../agent/src/probes/rdma/kernel';
 import { cmEventAttributes } from '../../agent/src/probes/rdma/names';
 import { countObjects } from '../../agent/src/probes/rdma/objects';
@@ -53,11 +54,17 @@ int main(void) {
 }`);
 }
 
-test('ib_core detection names the reason in words', () => {
+test('ib_core and rdma_cm detection names the reason in words', () => {
   assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' })), 'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)');
   assert.match(ibCoreUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n' }))!, /modprobe ib_core/);
   assert.match(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/vmlinux': '' }))!, /CONFIG_DEBUG_INFO_BTF_MODULES/);
   assert.equal(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/ib_core': '' })), undefined);
+  assert.equal(rdmaCmUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n', '/sys/module/ib_core': '' })), 'rdma_cm not loaded: `modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)');
+  const dep = `/lib/modules/${os.release()}/modules.dep`;
+  assert.match(rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko.xz: kernel/drivers/infiniband/core/iw_cm.ko.xz\n' }))!, /^rdma_cm not loaded: `modprobe rdma_cm`/, 'no kernel config, but modules.dep lists it');
+  assert.match(rdmaCmUnavailable(host({}))!, /no RDMA on this host/);
+  assert.match(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))!, /^rdma_cm has no BTF .*CONFIG_DEBUG_INFO_BTF_MODULES/);
+  assert.equal(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/rdma_cm': '' })), undefined);
 });
 
 test('kprobe targets: the plain name, else a .constprop clone; never an .isra clone', () => {
@@ -70,7 +77,11 @@ test('kprobe targets: the plain name, else a .constprop clone; never an .isra cl
   assert.deepEqual(ladders._ib_modify_qp.map((r) => `${r.kind}:${r.program}@${r.target}`), ['fexit:modify_qp_fexit@_ib_modify_qp', 'kretprobe:modify_qp_kret@_ib_modify_qp.constprop.0']);
   assert.deepEqual(ladders['_ib_modify_qp:entry'].map((r) => r.target), ['_ib_modify_qp.constprop.0']);
   assert.deepEqual(ladders.rdma_restrack_add.map((r) => r.kind), ['fexit', 'kprobe']);
-  assert.deepEqual(ladders['rdma_cma/cm_send_req'].map((r) => r.program), ['cm_send_req_btf', 'cm_send_req_raw', 'cm_send_req_tp']);
+  assert.equal(ladders.rdma_restrack_commit_del, undefined, 'no two-phase delete in this kernel');
+  assert.ok(Object.keys(ladders).indexOf('rdma_restrack_del') < Object.keys(ladders).indexOf('rdma_restrack_add'), 'deletes attach first');
+  const twoPhase = kernelLadders(ks('rdma_restrack_add', 'rdma_restrack_del', 'rdma_restrack_commit_del', '_ib_modify_qp'));
+  assert.deepEqual(twoPhase.rdma_restrack_commit_del.map((r) => `${r.kind}:${r.program}@${r.target}`), ['fentry:restrack_commit_del_fentry@rdma_restrack_commit_del', 'kprobe:restrack_commit_del_kprobe@rdma_restrack_commit_del']);
+  assert.ok(Object.keys(twoPhase).indexOf('rdma_restrack_commit_del') < Object.keys(twoPhase).indexOf('rdma_restrack_add'), 'deletes attach first');
 });
 
 test('rdma_cma event keys map to rdma.cm.event and error.type', () => {

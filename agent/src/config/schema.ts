@@ -92,7 +92,7 @@ export interface KotelConfig {
   resource: { attributes: string };
   sdk: { disabled: boolean };
   log: { level: LogLevel };
-  bpf: { runTimeStats: boolean; objectDir: string };
+  bpf: { runTimeStats: boolean; objectDir: string; moduleWatchInterval: number };
 }
 
 /** Probe families known to the schema (the `--families` flag accepts these). */
@@ -136,7 +136,7 @@ const RAW_SCHEMA: SchemaNode = {
       maxObjects: { doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel; more are counted as map_full drops.', format: 'int', min: 1, default: 262144 },
       maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the RDMA counters are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
       ringBufferBytes: { doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096; bursts beyond it are counted as ringbuf_full drops.', format: 'int', min: 4096, default: 4194304 },
-      kernel: { doc: 'Also hook the kernel verbs layer (ib_core restrack, _ib_modify_qp, rdma_cma tracepoints) where ib_core is loaded; reported as unavailable, with the reason, elsewhere.', format: 'bool', default: true },
+      kernel: { doc: 'Also hook the kernel verbs layer (families rdma_kernel: ib_core restrack and _ib_modify_qp; rdma_cm: the rdma_cma tracepoints) where those modules are loaded; reported as unavailable, with the reason, elsewhere, and loaded when the modules appear.', format: 'bool', default: true },
       seedFromNetlink: { doc: 'Kernel path: count the RDMA objects that exist when kotel starts, from RDMA netlink (`rdma -j resource show`, iproute2).', format: 'bool', default: true },
     },
     locks: {
@@ -254,6 +254,11 @@ const RAW_SCHEMA: SchemaNode = {
       doc: "Directory holding the compiled BPF objects; empty: the package's bpf/.output.",
       format: 'string',
       default: '',
+    },
+    moduleWatchInterval: {
+      doc: 'Interval between two checks for the kernel modules of families that could not load without them (ib_core, rdma_cm); such a family loads when its modules appear. 0: never (ms).',
+      format: 'ms',
+      default: 10000,
     },
   },
 };

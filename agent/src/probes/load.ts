@@ -17,6 +17,8 @@ export interface LoadedFamily {
 export interface FamilyFailure {
   family: Family;
   reason: string;
+  /** unavailable: its pre-check said why (e.g. a module not loaded); load_failed: open, load or maps failed */
+  code: 'unavailable' | 'load_failed';
 }
 
 export interface LoadResult {
@@ -69,7 +71,7 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
     const absent = family.unavailable?.(config);
     if (absent) {
       logger.warn(`family ${family.name} unavailable: ${absent}`);
-      result.failed.push({ family, reason: absent });
+      result.failed.push({ family, reason: absent, code: 'unavailable' });
       continue;
     }
     let object: BpfObject | undefined;
@@ -80,7 +82,7 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
       object?.close();
       const reason = err instanceof Error ? err.message : String(err);
       logger.error(`family ${family.name} unavailable: ${reason}`);
-      result.failed.push({ family, reason });
+      result.failed.push({ family, reason, code: 'load_failed' });
       continue;
     }
     for (const a of object.attachments) {

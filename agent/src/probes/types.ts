@@ -58,6 +58,8 @@ export interface Family {
   enabled(config: KotelConfig): boolean;
   /** optional pre-check before loading: why the family cannot work on this host (one line), or undefined */
   unavailable?(config: KotelConfig): string | undefined;
+  /** kernel modules it hooks: unavailable at start, the family is loaded when they appear (bpf.moduleWatchInterval) */
+  modules?: string[];
   openOptions(config: KotelConfig): OpenOptions;
   /** maps read besides the kernel-metric maps (whose shapes follow from kernelMetrics) */
   maps: Record<string, MapShape>;

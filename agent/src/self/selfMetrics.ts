@@ -24,7 +24,7 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
           result.observe(a.attached ? 1 : 0, attrs);
         }
       }
-      for (const { family } of load.failed) result.observe(0, { [ATTR.family]: family.name, [ATTR.probe]: '*', [ATTR.errorType]: 'load_failed' });
+      for (const { family, code } of load.failed) result.observe(0, { [ATTR.family]: family.name, [ATTR.probe]: '*', [ATTR.errorType]: code });
     });
 
   meter

@@ -33,16 +33,31 @@ export function infinibandConfig(host: HostFiles = realHost): 'y' | 'm' | 'n' | 
 
 /** undefined when ib_core can be hooked here; otherwise why not, in one line */
 export function ibCoreUnavailable(host: HostFiles = realHost): string | undefined {
-  const loaded = host.exists('/sys/module/ib_core') || host.exists('/sys/kernel/btf/ib_core');
+  return moduleUnavailable('ib_core', 'load an RDMA driver or `modprobe ib_core`', host);
+}
+
+/** undefined when rdma_cm (the rdma_cma tracepoints) can be hooked here; otherwise why not, in one line */
+export function rdmaCmUnavailable(host: HostFiles = realHost): string | undefined {
+  return moduleUnavailable('rdma_cm', '`modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)', host);
+}
+
+/** the running kernel ships `module` as a loadable module (modules.dep; for hosts without a readable config) */
+function isModule(module: string, host: HostFiles): boolean {
+  const dep = host.read(`/lib/modules/${os.release()}/modules.dep`);
+  return dep !== undefined && new RegExp(`/${module}\\.ko(\\.[a-z]+)?:`).test(dep);
+}
+
+function moduleUnavailable(module: string, howToLoad: string, host: HostFiles): string | undefined {
+  const loaded = host.exists(`/sys/module/${module}`) || host.exists(`/sys/kernel/btf/${module}`);
   if (!loaded) {
     const config = infinibandConfig(host);
-    if (config === 'n') return 'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)';
-    if (config === 'm') return 'ib_core not loaded: load an RDMA driver or `modprobe ib_core`';
+    if (config === 'n') return `${module} not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)`;
+    if (config === 'm' || isModule(module, host)) return `${module} not loaded: ${howToLoad}`;
     if (config === 'y') return undefined; // built in: its BTF is in vmlinux
-    return 'ib_core not loaded (no /sys/module/ib_core): no RDMA on this host';
+    return `${module} not loaded (no /sys/module/${module}): no RDMA on this host`;
   }
-  if (!host.exists('/sys/kernel/btf/ib_core') && host.exists('/sys/kernel/btf/vmlinux')) {
-    return 'ib_core has no BTF (/sys/kernel/btf/ib_core missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)';
+  if (!host.exists(`/sys/kernel/btf/${module}`) && host.exists('/sys/kernel/btf/vmlinux')) {
+    return `${module} has no BTF (/sys/kernel/btf/${module} missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)`;
   }
   return undefined;
 }

@@ -1,22 +1,20 @@
 // RDMA family, kernel path (bpf/rdma_kernel.bpf.c, ABI in bpf/rdma_kernel.h): ib_core's restrack add/del
-// and _ib_modify_qp, and the rdma_cma tracepoints, for hosts with RDMA. A family of its own (rdma_kernel)
+// (and commit_del) and _ib_modify_qp, for hosts with RDMA (the rdma_cma tracepoints: cm.ts). A family of its own (rdma_kernel)
 // so the user path loads where this one cannot; selected when ib_core is there (ibCore.ts). Its records
 // and maps are the user path's, decoded by the same code; series carry rdma.source = ib_core.
 import { ATTR, RDMA } from '../../otel/semconv';
-import { tracepointLadder } from '../ladder';
 import { RecordReader } from '../record';
 import type { Rung } from '../../native';
 import type { Family, FamilyContext, FamilyRuntime } from '../types';
 import { connectionTable } from './connectionTable';
 import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
-import { cmEventAttributes, qpStateName, resourceName, ringBufferBytes } from './names';
+import { qpStateName, resourceName, ringBufferBytes } from './names';
 import { ObjectTable, type LiveObject } from './objects';
 import { QpTable, startQpEvents, sysfsGid } from './qps';
 import { seedFromNetlink, seedKey, type SeededObject } from './seed';
 import { cgroupIdOfPid } from '../../host/cgroups';
 
 export const SOURCE = 'ib_core';
-const CM_EVENTS = ['send_req', 'send_rep', 'send_rtu', 'send_rej', 'disconnect', 'qp_create', 'qp_destroy', 'id_destroy'];
 
 /** fentry/fexit first (BTF name), kprobe fallback at the kallsyms name; probes with no kprobe-able
  * symbol (only .isra clones, whose arguments differ) keep the fentry rung only */
@@ -25,14 +23,23 @@ export function kernelLadders(kallsyms: string | undefined): Record<string, Rung
     const target = kprobeTarget(fn, kallsyms);
     return target ? [{ program, kind, target }] : [];
   };
+  // deletes attach before adds (ladders attach in order): an object made and destroyed in between would
+  // stay counted as live
   const ladders: Record<string, Rung[]> = {
-    rdma_restrack_add: [{ program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' }, ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe')],
     rdma_restrack_del: [{ program: 'restrack_del_fentry', kind: 'fentry', target: 'rdma_restrack_del' }, ...kp('rdma_restrack_del', 'restrack_del_kprobe', 'kprobe')],
-    _ib_modify_qp: [{ program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' }, ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe')],
   };
+  // the two-phase delete of PDs, CQs, QPs and SRQs, where the kernel has it (bpf/rdma_kernel.bpf.c)
+  if (kprobeTarget('rdma_restrack_commit_del', kallsyms))
+    ladders.rdma_restrack_commit_del = [
+      { program: 'restrack_commit_del_fentry', kind: 'fentry', target: 'rdma_restrack_commit_del' },
+      ...kp('rdma_restrack_commit_del', 'restrack_commit_del_kprobe', 'kprobe'),
+    ];
+  Object.assign(ladders, {
+    rdma_restrack_add: [{ program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' }, ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe')],
+    _ib_modify_qp: [{ program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' }, ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe')],
+  });
   const entry = kp('_ib_modify_qp', 'modify_qp_kentry', 'kprobe');
   if (entry.length) ladders['_ib_modify_qp:entry'] = entry;
-  for (const e of CM_EVENTS) ladders[`rdma_cma/cm_${e}`] = tracepointLadder(`cm_${e}`);
   return ladders;
 }
 
@@ -76,6 +83,7 @@ export const rdmaKernelFamily: Family = {
   name: 'rdma_kernel',
   enabled: (config) => config.families.rdma.enabled && config.families.rdma.kernel,
   unavailable: () => ibCoreUnavailable(),
+  modules: ['ib_core'],
   openOptions: (config) => {
     const rdma = config.families.rdma;
     return {
@@ -84,7 +92,6 @@ export const rdmaKernelFamily: Family = {
         rdma_gone: rdma.maxObjects,
         rdma_qp_transitions: rdma.maxCgroupKeys,
         rdma_untracked: rdma.maxCgroupKeys,
-        rdma_cm_events: rdma.maxCgroupKeys,
         rdma_events: ringBufferBytes(rdma.ringBufferBytes),
       },
       rodata: { targ_qp_events: true },
@@ -99,7 +106,6 @@ export const rdmaKernelFamily: Family = {
   kernelMetrics: [
     { type: 'counter', map: 'rdma_qp_transitions', metric: RDMA.transitions, kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: SOURCE }) },
     { type: 'counter', map: 'rdma_untracked', metric: RDMA.untracked, kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: SOURCE }) },
-    { type: 'counter', map: 'rdma_cm_events', metric: RDMA.cmEvents, kindAttributes: cmEventAttributes },
   ],
   start(ctx): FamilyRuntime {
     const rdma = ctx.config.families.rdma;
