@@ -229,37 +229,26 @@ int BPF_KPROBE(restrack_add_kprobe, struct rdma_restrack_entry___kotel *res)
 	return 0;
 }
 
-SEC("fentry")
-int BPF_PROG(restrack_del_fentry, struct rdma_restrack_entry___kotel *res)
-{
-	on_del(res);
-	return 0;
-}
+/* An object's delete, at the entry of fn: fentry, kprobe fallback. Kernels with the two-phase delete
+ * (Debian's 6.1 and 6.12 have it) remove PDs, CQs, QPs and SRQs with rdma_restrack_begin_del, then
+ * rdma_restrack_commit_del once the driver destroyed the object (rdma_restrack_abort_del if it could not):
+ * those never pass rdma_restrack_del. At commit_del's entry the entry is still valid, with its task. */
+#define RESTRACK_DELETE(fn)                                                             \
+	SEC("fentry")                                                                   \
+	int BPF_PROG(fn##_fentry, struct rdma_restrack_entry___kotel *res)              \
+	{                                                                               \
+		on_del(res);                                                            \
+		return 0;                                                               \
+	}                                                                               \
+	SEC("kprobe")                                                                   \
+	int BPF_KPROBE(fn##_kprobe, struct rdma_restrack_entry___kotel *res)            \
+	{                                                                               \
+		on_del(res);                                                            \
+		return 0;                                                               \
+	}
 
-SEC("kprobe")
-int BPF_KPROBE(restrack_del_kprobe, struct rdma_restrack_entry___kotel *res)
-{
-	on_del(res);
-	return 0;
-}
-
-/* Kernels with the two-phase delete (Debian's 6.1 and 6.12 have it; upstream since 6.13) remove PDs, CQs,
- * QPs and SRQs with rdma_restrack_begin_del, then rdma_restrack_commit_del once the driver destroyed the
- * object (rdma_restrack_abort_del if it could not): they never pass rdma_restrack_del. At commit_del's
- * entry the entry is still valid, with its task. */
-SEC("fentry")
-int BPF_PROG(restrack_commit_del_fentry, struct rdma_restrack_entry___kotel *res)
-{
-	on_del(res);
-	return 0;
-}
-
-SEC("kprobe")
-int BPF_KPROBE(restrack_commit_del_kprobe, struct rdma_restrack_entry___kotel *res)
-{
-	on_del(res);
-	return 0;
-}
+RESTRACK_DELETE(restrack_del)
+RESTRACK_DELETE(restrack_commit_del)
 
 /* ---- _ib_modify_qp(qp, attr, attr_mask, udata): fexit, or kprobe + kretprobe ---- */
 
