@@ -20,11 +20,11 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 
 test('a family whose module appears after start is loaded, started and reported then', { skip: notRoot && 'needs root' }, async () => {
   let moduleLoaded = false;
-  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : 'kotel_stand_in not loaded: `modprobe kotel_stand_in`') };
+  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded: `modprobe kotel_stand_in`' }) };
   const config = loadConfig({ env: { KOTEL_BPF_MODULE_WATCH_INTERVAL: '50' } });
   const { logger, lines } = captureLogger('info');
   const load = loadFamilies(config, [family], logger);
-  assert.deepEqual(load.failed.map((f) => [f.family.name, f.code, f.reason]), [['locks', 'unavailable', 'kotel_stand_in not loaded: `modprobe kotel_stand_in`']]);
+  assert.deepEqual(load.failed.map((f) => [f.family.name, f.code, f.reason]), [['locks', 'module_not_loaded', 'kotel_stand_in not loaded: `modprobe kotel_stand_in`']]);
   const started: LoadedFamily[] = [];
   const stop = watchModules(config, load, logger, (l) => started.push(l));
   try {
@@ -45,7 +45,7 @@ test('a family whose module appears after start is loaded, started and reported 
 
 test('a family that still fails once its module appeared stays failed, with the load error', { skip: notRoot && 'needs root' }, async () => {
   let moduleLoaded = false;
-  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : 'kotel_stand_in not loaded') };
+  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded' }) };
   const config = loadConfig({ env: { KOTEL_BPF_MODULE_WATCH_INTERVAL: '50', KOTEL_BPF_OBJECT_DIR: '/nonexistent' } });
   const { logger } = captureLogger('info');
   const load = loadFamilies(config, [family], logger);

@@ -133,7 +133,7 @@ bpf: { moduleWatchInterval: 500 }
     assert.match(agent.stderr(), /family rdma_cm unavailable: rdma_cm not loaded: `modprobe rdma_cm`/);
     const attached = (probe: string) => latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': probe })?.value;
     await receiver.waitFor(() => attached('*') === 0 || undefined, 20_000, 'kotel.probe.attached 0 for the unavailable family');
-    assert.equal(latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': '*' })?.attributes['error.type'], 'unavailable');
+    assert.equal(latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': '*' })?.attributes['error.type'], 'module_not_loaded');
     sh('modprobe', ['-a', 'rdma_cm', 'rdma_ucm']);
     await agent.waitFor(/family rdma_cm running \(8 probes attached\)/, 30_000);
     assert.match(agent.stderr(), /rdma_cm\/rdma_cma\/cm_send_req: attached tp_btf/);

@@ -45,7 +45,7 @@ function check(only?: string): LoadCheckRow[] {
     const absent = family.unavailable?.(config);
     let options: OpenOptions;
     try {
-      if (absent) throw new Error(absent);
+      if (absent) throw new Error(absent.reason);
       options = family.openOptions(config);
     } catch (err) {
       rows.push({ family: family.name, rung: 0, knobs: {}, preallocated: false, probe: '*', kind: '', attached: false, reason: (err as Error).message });

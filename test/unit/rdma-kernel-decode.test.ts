@@ -55,16 +55,20 @@ int main(void) {
 }
 
 test('ib_core and rdma_cm detection names the reason in words', () => {
-  assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' })), 'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)');
-  assert.match(ibCoreUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n' }))!, /modprobe ib_core/);
-  assert.match(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/vmlinux': '' }))!, /CONFIG_DEBUG_INFO_BTF_MODULES/);
-  assert.equal(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/ib_core': '' })), undefined);
-  assert.equal(rdmaCmUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n', '/sys/module/ib_core': '' })), 'rdma_cm not loaded: `modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)');
+  assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' }))?.reason, 'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)');
+  assert.match(ibCoreUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n' }))?.reason ?? '', /modprobe ib_core/);
+  assert.match(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '', /CONFIG_DEBUG_INFO_BTF_MODULES/);
+  assert.equal(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/ib_core': '' }))?.reason, undefined);
+  assert.equal(rdmaCmUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n', '/sys/module/ib_core': '' }))?.reason, 'rdma_cm not loaded: `modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)');
   const dep = `/lib/modules/${os.release()}/modules.dep`;
-  assert.match(rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko.xz: kernel/drivers/infiniband/core/iw_cm.ko.xz\n' }))!, /^rdma_cm not loaded: `modprobe rdma_cm`/, 'no kernel config, but modules.dep lists it');
-  assert.match(rdmaCmUnavailable(host({}))!, /no RDMA on this host/);
-  assert.match(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))!, /^rdma_cm has no BTF .*CONFIG_DEBUG_INFO_BTF_MODULES/);
-  assert.equal(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/rdma_cm': '' })), undefined);
+  assert.match(rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko.xz: kernel/drivers/infiniband/core/iw_cm.ko.xz\n' }))?.reason ?? '', /^rdma_cm not loaded: `modprobe rdma_cm`/, 'no kernel config, but modules.dep lists it');
+  assert.match(rdmaCmUnavailable(host({}))?.reason ?? '', /no RDMA on this host/);
+  assert.match(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '', /^rdma_cm has no BTF .*CONFIG_DEBUG_INFO_BTF_MODULES/);
+  assert.equal(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/rdma_cm': '' }))?.reason, undefined);
+  // error.type of kotel.probe.attached
+  assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' }))?.code, 'no_rdma');
+  assert.equal(rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko: \n' }))?.code, 'module_not_loaded');
+  assert.equal(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))?.code, 'module_without_btf');
 });
 
 test('kprobe targets: the plain name, else a .constprop clone; never an .isra clone', () => {

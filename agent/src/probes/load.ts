@@ -17,8 +17,10 @@ export interface LoadedFamily {
 export interface FamilyFailure {
   family: Family;
   reason: string;
-  /** unavailable: its pre-check said why (e.g. a module not loaded); load_failed: open, load or maps failed */
-  code: 'unavailable' | 'load_failed';
+  /** error.type of kotel.probe.attached: the pre-check's code (module_not_loaded, ...) or load_failed */
+  code: string;
+  /** refused by its pre-check (not tried): may load later, when its modules appear */
+  precheck: boolean;
 }
 
 export interface LoadResult {
@@ -70,8 +72,8 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
     }
     const absent = family.unavailable?.(config);
     if (absent) {
-      logger.warn(`family ${family.name} unavailable: ${absent}`);
-      result.failed.push({ family, reason: absent, code: 'unavailable' });
+      logger.warn(`family ${family.name} unavailable: ${absent.reason}`);
+      result.failed.push({ family, ...absent, precheck: true });
       continue;
     }
     let object: BpfObject | undefined;
@@ -82,7 +84,7 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
       object?.close();
       const reason = err instanceof Error ? err.message : String(err);
       logger.error(`family ${family.name} unavailable: ${reason}`);
-      result.failed.push({ family, reason, code: 'load_failed' });
+      result.failed.push({ family, reason, code: 'load_failed', precheck: false });
       continue;
     }
     for (const a of object.attachments) {

@@ -8,22 +8,22 @@ import { loadFamilies, type LoadedFamily, type LoadResult } from './load';
 
 /** starts the checks; returns stop() */
 export function watchModules(config: KotelConfig, load: LoadResult, logger: Logger, start: (loaded: LoadedFamily) => void): () => void {
-  const waiting = () => load.failed.filter((f) => f.code === 'unavailable' && f.family.modules?.length);
+  const waiting = () => load.failed.filter((f) => f.precheck && f.family.modules?.length);
   if (config.bpf.moduleWatchInterval <= 0 || waiting().length === 0) return () => {};
   for (const { family } of waiting()) logger.info(`family ${family.name}: loaded when ${family.modules!.join(', ')} appears (checked every ${config.bpf.moduleWatchInterval} ms)`);
   const timer = setInterval(() => {
     for (const failure of waiting()) {
       const { family } = failure;
       // its own pre-check, not just /sys/module: a module's BTF is registered a moment after its sysfs entry
-      const reason = family.unavailable?.(config);
-      if (reason) {
-        failure.reason = reason;
+      const absent = family.unavailable?.(config);
+      if (absent) {
+        Object.assign(failure, absent);
         continue;
       }
       load.failed.splice(load.failed.indexOf(failure), 1);
       logger.info(`family ${family.name}: ${family.modules!.join(', ')} appeared: loading`);
       const late = loadFamilies(config, [family], logger);
-      load.failed.push(...late.failed.map((f) => ({ ...f, code: 'load_failed' as const })));
+      load.failed.push(...late.failed.map((f) => ({ ...f, precheck: false })));
       for (const loaded of late.loaded) {
         load.loaded.push(loaded);
         try {

@@ -52,12 +52,19 @@ export interface FamilyRuntime {
   close(): void;
 }
 
+/** why a family cannot load here: one line for the log and `kotel probes`, a code for error.type */
+export interface Unavailable {
+  reason: string;
+  /** e.g. no_rdma, module_not_loaded, module_without_btf */
+  code: string;
+}
+
 export interface Family {
   /** one basename across the stack: bpf/<name>.bpf.c, agent/src/probes/<name>/ */
   name: string;
   enabled(config: KotelConfig): boolean;
-  /** optional pre-check before loading: why the family cannot work on this host (one line), or undefined */
-  unavailable?(config: KotelConfig): string | undefined;
+  /** optional pre-check before loading: why the family cannot work on this host, or undefined */
+  unavailable?(config: KotelConfig): Unavailable | undefined;
   /** kernel modules it hooks: unavailable at start, the family is loaded when they appear (bpf.moduleWatchInterval) */
   modules?: string[];
   openOptions(config: KotelConfig): OpenOptions;

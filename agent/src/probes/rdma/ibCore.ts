@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import type { Unavailable } from '../types';
 
 export interface HostFiles {
   exists(path: string): boolean;
@@ -31,13 +32,13 @@ export function infinibandConfig(host: HostFiles = realHost): 'y' | 'm' | 'n' | 
   return /^# CONFIG_INFINIBAND is not set$/m.test(config) ? 'n' : undefined;
 }
 
-/** undefined when ib_core can be hooked here; otherwise why not, in one line */
-export function ibCoreUnavailable(host: HostFiles = realHost): string | undefined {
+/** undefined when ib_core can be hooked here; otherwise why not */
+export function ibCoreUnavailable(host: HostFiles = realHost): Unavailable | undefined {
   return moduleUnavailable('ib_core', 'load an RDMA driver or `modprobe ib_core`', host);
 }
 
-/** undefined when rdma_cm (the rdma_cma tracepoints) can be hooked here; otherwise why not, in one line */
-export function rdmaCmUnavailable(host: HostFiles = realHost): string | undefined {
+/** undefined when rdma_cm (the rdma_cma tracepoints) can be hooked here; otherwise why not */
+export function rdmaCmUnavailable(host: HostFiles = realHost): Unavailable | undefined {
   return moduleUnavailable('rdma_cm', '`modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)', host);
 }
 
@@ -47,17 +48,17 @@ function isModule(module: string, host: HostFiles): boolean {
   return dep !== undefined && new RegExp(`/${module}\\.ko(\\.[a-z]+)?:`).test(dep);
 }
 
-function moduleUnavailable(module: string, howToLoad: string, host: HostFiles): string | undefined {
+function moduleUnavailable(module: string, howToLoad: string, host: HostFiles): Unavailable | undefined {
   const loaded = host.exists(`/sys/module/${module}`) || host.exists(`/sys/kernel/btf/${module}`);
   if (!loaded) {
     const config = infinibandConfig(host);
-    if (config === 'n') return `${module} not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)`;
-    if (config === 'm' || isModule(module, host)) return `${module} not loaded: ${howToLoad}`;
+    if (config === 'n') return { code: 'no_rdma', reason: `${module} not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)` };
+    if (config === 'm' || isModule(module, host)) return { code: 'module_not_loaded', reason: `${module} not loaded: ${howToLoad}` };
     if (config === 'y') return undefined; // built in: its BTF is in vmlinux
-    return `${module} not loaded (no /sys/module/${module}): no RDMA on this host`;
+    return { code: 'no_rdma', reason: `${module} not loaded (no /sys/module/${module}): no RDMA on this host` };
   }
   if (!host.exists(`/sys/kernel/btf/${module}`) && host.exists('/sys/kernel/btf/vmlinux')) {
-    return `${module} has no BTF (/sys/kernel/btf/${module} missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)`;
+    return { code: 'module_without_btf', reason: `${module} has no BTF (/sys/kernel/btf/${module} missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)` };
   }
   return undefined;
 }
