@@ -10,13 +10,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startOtlpReceiver, type DecodedPoint } from '../helpers/otlpReceiver';
 import { startBpftrace } from '../helpers/bpftrace';
-import { latest, waitForPoint, bucketOf, type Match, type Receiver } from '../helpers/points';
+import { latest, waitForPoint, type Match, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
 import { BpfObject, type HookKind } from '../../agent/src/native';
 import { tracepointLadder } from '../../agent/src/probes/ladder';
 import { tool } from '../helpers/tools';
-import { scaled } from '../helpers/timing';
+import { scaled, TIME_SCALE } from '../helpers/timing';
 
 const SOURCE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workloads', 'locks-workload.c');
 /** the binary's name is the comm the spans carry */
@@ -25,6 +25,22 @@ const COMM = 'kotel-lockwl';
  * WRITE), which kotel names as perf lock contention does */
 const RWSEM = os.version().includes('PREEMPT_RT') ? 'rwlock_rt' : 'rwsem';
 
+
+/** kotel's futex histogram against the workload's own long lock calls (waitNs): a call's kernel wait is its
+ * user-side time less its way into and out of futex() (up to 3% + 0.2 ms here, scaled on slow machines), so
+ * for every bound above half the hold time, the waits kotel has beyond it number between the calls longer
+ * than it by that margin and the calls longer than it */
+function assertTails(p: DecodedPoint, waitNs: number[], fromS: number, what: string): void {
+  const slackS = 0.0002 * TIME_SCALE;
+  const bounds = p.bounds!;
+  for (let k = 0; k < bounds.length; k++) {
+    if (bounds[k] < fromS) continue;
+    const tail = p.counts!.slice(k + 1).reduce((a, b) => a + b, 0);
+    const most = waitNs.filter((d) => d / 1e9 > bounds[k]).length;
+    const least = waitNs.filter((d) => (d / 1e9) * 0.97 - slackS > bounds[k]).length;
+    assert.ok(tail >= least && tail <= most, `${what}: ${tail} waits beyond ${bounds[k]}s, the workload's calls say ${least}..${most}: kotel ${p.counts}; workload ${waitNs.map((d) => (d / 1e6).toFixed(1)).join(' ')} ms`);
+  }
+}
 
 describe('locks family end to end (root, real kernel, real OTLP)', () => {
   let receiver: Receiver;
@@ -77,11 +93,8 @@ console:
     assert.equal(p.unit, 's');
     assert.equal(p.kind, 'histogram');
     assert.equal(p.attributes['cgroup.id'], cgroups['locks-mutex'].id);
-    // the long waits sit in the bucket of the workload's own mean wait, and nowhere above it
-    const mean = res.longWaitNs / res.longWaits / 1e9;
-    const k = bucketOf(p.bounds!, mean);
-    assert.equal(p.counts![k], waiters * rounds, `${waiters * rounds} waits of ~${mean}s in bucket ${k} (<= ${p.bounds![k]}s): ${p.counts}`);
-    assert.equal(p.counts!.slice(k + 1).reduce((a, b) => a + b, 0), 0, 'nothing longer');
+    // the long waits sit in the buckets of the workload's own lock calls
+    assertTails(p, res.waitNs, holdMs / 2 / 1e3, 'mutex waits');
     // kernel time in futex() is the lock call minus its user-space part: a little less, never more
     const userS = res.longWaitNs / 1e9;
     assert.ok(p.sum! <= userS && p.sum! > userS * 0.97, `kotel sum ${p.sum}s vs the workload's ${userS}s`);
@@ -96,8 +109,7 @@ console:
       const pts = ['lock_pi', 'lock_pi2'].map((op) => latest(receiver, 'futex.wait.duration', { ...cg, 'futex.op': op, 'error.type': undefined })).filter((x) => x);
       return pts.find((x) => x!.count === waiters * rounds);
     }, 20_000, 'the PI waits');
-    const k = bucketOf(p.bounds!, res.longWaitNs / res.longWaits / 1e9);
-    assert.equal(p.counts![k], waiters * rounds, `${waiters * rounds} waits of ~${res.longWaitNs / res.longWaits / 1e9}s in bucket ${k} (<= ${p.bounds![k]}s): ${p.counts}; workload ${JSON.stringify(res)}`);
+    assertTails(p, res.waitNs, holdMs / 2 / 1e3, 'PI waits');
   });
 
   test('futex waits: timed condition waits that time out are FUTEX_WAIT_BITSET with error.type ETIMEDOUT', async () => {

@@ -210,10 +210,13 @@ console:
     const cg = cgroups['rdma-ovl'];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdma-ovl-'));
     const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => path.join(dir, d));
-    for (const d of [lower, upper, work, merged]) fs.mkdirSync(d);
     let mounted = false;
     let w: Workload | undefined;
+    // the layers on a tmpfs of their own: an overlay's upper layer cannot be an overlay (as /tmp is in the
+    // kernel-matrix guests)
+    execFileSync(tool('mount'), ['-t', 'tmpfs', 'kotel-ovl', dir]);
     try {
+      for (const d of [lower, upper, work, merged]) fs.mkdirSync(d);
       for (const f of fs.readdirSync(SYSTEM_LIB_DIR).filter((n) => n.startsWith('libibverbs.so.1'))) fs.copyFileSync(path.join(SYSTEM_LIB_DIR, f), path.join(lower, f));
       execFileSync(tool('mount'), ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
       mounted = true;
@@ -243,6 +246,7 @@ console:
       }
       // after a failure only: the strict unmount above is the check that the agent lets go of the mount
       if (mounted) execFileSync(tool('umount'), ['--lazy', merged]);
+      execFileSync(tool('umount'), ['--lazy', dir]);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -133,12 +133,12 @@ console:
       }
     }
 
-    // the same waits through bpftrace: kotel's cgroup also holds the main thread's few waits and each
-    // spinner's first (before it is named); bpftrace's classic-tracepoint programs are skipped when
+    // the same waits through bpftrace: kotel's cgroup also holds the waits before the workload named itself
+    // (the shell's before exec, the loader's); bpftrace's classic-tracepoint programs are skipped when
     // another kprobe/tp BPF program runs on that CPU (bpf_prog_active), which the kernel counts as misses
     // Under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest, root over 9p) the workload's main thread alone
-    // waits ~20 times (8-64 us each, seen in a 6.1 guest) while it starts up: no bound on those extra waits there.
-    const extra = process.env.KOTEL_TEST_EMULATED ? Infinity : 10;
+    // waits ~20 times (8-64 us each, seen in a 6.1 guest) while it starts up: three times that is allowed there.
+    const extra = process.env.KOTEL_TEST_EMULATED ? 60 : 10;
     assert.ok(pFour.count! >= btCount && pFour.count! <= btCount + btMisses + extra, `kotel count ${pFour.count} vs bpftrace ${btCount}; kotel ${pFour.counts} sum ${pFour.sum}; bpftrace ${[...parseHist(traced)]} sum ${btSum}`);
     assert.ok(Math.abs(pFour.sum! - btSum) < 0.05 * btSum, `kotel sum ${pFour.sum} s vs bpftrace ${btSum} s`);
     // bucket by bucket: bpftrace's [2^k, 2^(k+1)) ns is kotel's (2^k, 2^(k+1)] but for exact powers of two
