@@ -67,9 +67,9 @@ export class Agent {
     const tracer = this.telemetry.tracerProvider.getTracer('kotel');
     self = registerSelfMetrics(meter, load, drops);
 
-    const console = this.telemetry.console;
+    const report = this.telemetry.console;
     const startFamily = ({ family, object }: LoadedFamily) => {
-      if (family.start) this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console }));
+      if (family.start) this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: report }));
     };
     load.loaded.forEach(startFamily);
     this.stopModuleWatch = watchModules(this.config, load, this.logger, startFamily);
