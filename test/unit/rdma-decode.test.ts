@@ -12,6 +12,8 @@ import { connectionTable } from '../../agent/src/probes/rdma/connectionTable';
 import { formatGid, verbCallAttributes } from '../../agent/src/probes/rdma/names';
 import { countObjects } from '../../agent/src/probes/rdma/objects';
 import { makeQpEventDecoder, QpTable } from '../../agent/src/probes/rdma/qps';
+import { RdmaDevices } from '../../agent/src/probes/rdma/devices';
+import { fakeSysfs } from '../helpers/sysfs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const notRoot = process.getuid?.() !== 0 ? 'opening a BPF object needs root' : false;
@@ -61,6 +63,7 @@ test('GIDs print as sysfs does; live objects count by cgroup, device and type', 
 
 test('QP events from C decode with the BTF layout of rdma.bpf.o into one span with the tuple', { skip: notRoot }, () => {
   const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', 'rdma.bpf.o'), { ladders: {} });
+  let sysfs: ReturnType<typeof fakeSysfs> | undefined;
   try {
     const layout = object.layout('rdma_qp_event');
     const buf = recordsFromC();
@@ -68,15 +71,15 @@ test('QP events from C decode with the BTF layout of rdma.bpf.o into one span wi
     const decode = makeQpEventDecoder(layout);
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const gids: string[] = [];
     const cgroups = new CgroupResolver(undefined);
-    const table = new QpTable(provider.getTracer('t'), cgroups, (dev, port, index) => (gids.push(`${dev}/${port}/${index}`), 'fe80:0000:0000:0000:0200:0000:0000:0001'), true);
+    // the source GID is read from sysfs at the sgid index (3)
+    sysfs = fakeSysfs({ mlx5_0: { '1/3': 'fe80:0000:0000:0000:0200:0000:0000:0001', '1/0': 'fe80:0000:0000:0000:0200:0000:0000:00ff' } });
+    const table = new QpTable(provider.getTracer('t'), cgroups, new RdmaDevices(sysfs.root, () => assert.fail('mlx5_0 is a device')), true);
     const rtr = decode(buf, 2 * layout.size);
     assert.equal(rtr.destQpn, 0x100001);
     assert.equal(rtr.dgid, 'fe80:0000:0000:0000:0200:0000:0000:0002');
     assert.equal(rtr.sgidIndex, 3);
     for (let i = 0; i < 4; i++) table.apply(decode(buf, i * layout.size));
-    assert.deepEqual(gids, ['mlx5_0/1/3'], 'source GID read from sysfs at the sgid index');
     const conns = table.connections();
     assert.equal(conns.length, 1);
     assert.deepEqual(
@@ -100,5 +103,6 @@ test('QP events from C decode with the BTF layout of rdma.bpf.o into one span wi
     assert.equal(table.connections().length, 0);
   } finally {
     object.close();
+    sysfs?.remove();
   }
 });

@@ -15,6 +15,8 @@ import { kernelLadders, Seeds, SOURCE } from '../../agent/src/probes/rdma/kernel
 import { cmEventAttributes } from '../../agent/src/probes/rdma/names';
 import { countObjects } from '../../agent/src/probes/rdma/objects';
 import { makeQpEventDecoder, QpTable } from '../../agent/src/probes/rdma/qps';
+import { RdmaDevices } from '../../agent/src/probes/rdma/devices';
+import { fakeSysfs } from '../helpers/sysfs';
 import { RecordReader } from '../../agent/src/probes/record';
 import { parseResources, seedFromNetlink } from '../../agent/src/probes/rdma/seed';
 
@@ -112,6 +114,7 @@ test('netlink seeds: parsed from `rdma -j resource show`, dropped when deleted o
 
 test('kernel QP records from C decode with the BTF layout of rdma_kernel.bpf.o into one ib_core span', { skip: notRoot }, () => {
   const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', 'rdma_kernel.bpf.o'), { ladders: {} });
+  const sysfs = fakeSysfs({ mlx5_1: { '1/1': '0000:0000:0000:0000:0000:ffff:0a00:0001' } });
   try {
     const layout = object.layout('rdma_qp_event');
     const goneLayout = object.layout('rdma_gone_key');
@@ -120,10 +123,9 @@ test('kernel QP records from C decode with the BTF layout of rdma_kernel.bpf.o i
     const decode = makeQpEventDecoder(layout);
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const gids: string[] = [];
-    const table = new QpTable(provider.getTracer('t'), new CgroupResolver(undefined), (dev, port, index) => (gids.push(`${dev}/${port}/${index}`), '0000:0000:0000:0000:0000:ffff:0a00:0001'), true, SOURCE);
+    // the source GID from sysfs at the sgid index (1)
+    const table = new QpTable(provider.getTracer('t'), new CgroupResolver(undefined), new RdmaDevices(sysfs.root, () => assert.fail('mlx5_1 is a device')), true, SOURCE);
     for (let i = 0; i < 2; i++) table.apply(decode(buf, i * layout.size));
-    assert.deepEqual(gids, ['mlx5_1/1/1']);
     const [conn] = table.connections();
     assert.deepEqual(
       { ...conn },
@@ -145,5 +147,6 @@ test('kernel QP records from C decode with the BTF layout of rdma_kernel.bpf.o i
     assert.deepEqual(countObjects([{ tgid: 0, cgroupId: 1, type: 7, device: 'mlx5_1' }]).map((c) => c.n), [1]);
   } finally {
     object.close();
+    sysfs.remove();
   }
 });

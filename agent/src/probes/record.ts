@@ -36,11 +36,11 @@ export class RecordReader<F extends string> {
     const off = base + this.offsets[f];
     return buf.subarray(off, off + this.sizes[f]);
   }
-  /** NUL-terminated string field (comm) */
+  /** NUL-terminated string field (comm, device names): bounded by the field, made printable */
   str(buf: Buffer, base: number, f: F): string {
     const b = this.bytes(buf, base, f);
     const end = b.indexOf(0);
-    return b.toString('latin1', 0, end < 0 ? b.length : end);
+    return printable(b.subarray(0, end < 0 ? b.length : end));
   }
 }
 
@@ -52,4 +52,17 @@ export function* batchRecords(batch: Buffer, count: number): Generator<{ offset:
     yield { offset: off + 8, length };
     off += 8 + Math.ceil(length / 8) * 8;
   }
+}
+
+/** characters a terminal or a log viewer acts on: C0 and C1 controls, DEL, bidirectional overrides and
+ * line/paragraph separators */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** bytes a traced process chose (its comm, names in its memory) as text safe to export and print: UTF-8
+ * (invalid sequences as U+FFFD), the characters above as \xNN or \uNNNN */
+export function printable(bytes: Buffer): string {
+  return bytes.toString('utf8').replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }

@@ -9,7 +9,8 @@ import { findLibrary, resolveVerbs, uprobeLadders } from './library';
 import { startLibraryScan } from './libraryScan';
 import { qpStateName, resourceName, ringBufferBytes, verbCallAttributes } from './names';
 import { ObjectTable } from './objects';
-import { QpTable, startQpEvents, sysfsGid } from './qps';
+import { QpTable, startQpEvents } from './qps';
+import { RdmaDevices } from './devices';
 
 export const rdmaFamily: Family = {
   name: 'rdma',
@@ -39,9 +40,10 @@ export const rdmaFamily: Family = {
   ],
   start(ctx) {
     const rdma = ctx.config.families.rdma;
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, (dev, port, index) => sysfsGid(rdma.sysfsRoot, dev, port, index), rdma.qpSpans);
+    const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma', 'invalid_value'));
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans);
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [ATTR.rdmaSource]: 'libibverbs' })];
-    closers.push(new ObjectTable(ctx, (tgid) => qps.processGone(tgid)).observe());
+    closers.push(new ObjectTable(ctx, devices, (tgid) => qps.processGone(tgid)).observe());
     const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups));
     if (removeSection) closers.push({ close: removeSection });
     if (rdma.libraryScanInterval > 0) closers.push(startLibraryScan(ctx, findLibrary(rdma.library), rdma.libraryScanInterval));

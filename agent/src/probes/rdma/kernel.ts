@@ -10,7 +10,8 @@ import { connectionTable } from './connectionTable';
 import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
 import { qpStateName, resourceName, ringBufferBytes } from './names';
 import { ObjectTable, type LiveObject } from './objects';
-import { QpTable, startQpEvents, sysfsGid } from './qps';
+import { QpTable, startQpEvents } from './qps';
+import { RdmaDevices } from './devices';
 import { seedFromNetlink, seedKey, type SeededObject } from './seed';
 import { cgroupIdOfPid } from '../../host/cgroups';
 
@@ -109,7 +110,8 @@ export const rdmaKernelFamily: Family = {
   ],
   start(ctx): FamilyRuntime {
     const rdma = ctx.config.families.rdma;
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, (dev, port, index) => sysfsGid(rdma.sysfsRoot, dev, port, index), rdma.qpSpans, SOURCE);
+    const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma_kernel', 'invalid_value'));
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, SOURCE);
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
     let seeds = new Seeds(ctx, []);
     if (rdma.seedFromNetlink) {
@@ -123,7 +125,7 @@ export const rdmaKernelFamily: Family = {
       }
     }
     // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
-    closers.push(new ObjectTable(ctx, () => undefined, () => true, SOURCE, (tracked) => seeds.live(tracked)).observe());
+    closers.push(new ObjectTable(ctx, devices, () => undefined, () => true, SOURCE, (tracked) => seeds.live(tracked)).observe());
     const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups).map((l, i) => (i === 0 ? l.replace('RDMA connections', 'RDMA connections (ib_core)') : l)));
     if (removeSection) closers.push({ close: removeSection });
     return { close: () => closers.forEach((c) => c.close()) };

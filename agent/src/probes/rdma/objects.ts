@@ -6,6 +6,7 @@ import type { ObservableResult } from '@opentelemetry/api';
 import { ATTR, RDMA } from '../../otel/semconv';
 import { RecordReader } from '../record';
 import type { FamilyContext } from '../types';
+import type { RdmaDevices } from './devices';
 import { resourceName } from './names';
 
 export interface LiveObject {
@@ -45,6 +46,8 @@ export class ObjectTable {
 
   constructor(
     private readonly ctx: FamilyContext,
+    /** device names checked against the host's devices (devices.ts) */
+    private readonly devices: Pick<RdmaDevices, 'name'>,
     private readonly onProcessGone: (tgid: number) => void,
     private readonly alive: (tgid: number) => boolean = processAlive,
     /** rdma.source of the series: 'libibverbs' (uprobes) or 'ib_core' (kernel path) */
@@ -77,7 +80,7 @@ export class ObjectTable {
         cgroupId: this.value.u64(batch.values, base, 'cgroup_id'),
         type: this.value.u32(batch.values, base, 'type'),
         handle: this.value.u32(batch.values, base, 'handle'),
-        device: this.value.str(batch.values, base, 'device'),
+        device: this.devices.name(this.value.str(batch.values, base, 'device')),
       });
     }
     if (deadKeys.length) {

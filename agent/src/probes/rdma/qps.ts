@@ -1,8 +1,6 @@
 // The live QP table, fed by the rdma_events ring buffer (one record per QP create, state change and
 // destroy): one span per QP from create to destroy with an event per transition, the connection tuple
 // once the QP reaches RTR with a destination, and rdma.connection.count / the console's connection table.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Attributes, ObservableResult, Span, Tracer } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
@@ -10,6 +8,7 @@ import type { TypeLayout } from '../../native';
 import { ATTR, RDMA } from '../../otel/semconv';
 import { batchRecords, RecordReader } from '../record';
 import type { FamilyContext, FamilyRuntime } from '../types';
+import type { RdmaDevices } from './devices';
 import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';
 
 const FIELDS = [
@@ -112,15 +111,6 @@ interface LiveQp {
 /** connected states: the QP has a destination and has not been reset or put in error */
 const CONNECTED = new Set([2, 3, 4, 5]);
 
-/** reads a GID from sysfs (<root>/class/infiniband/<dev>/ports/<port>/gids/<index>); undefined if absent */
-export function sysfsGid(root: string, device: string, port: number, index: number): string | undefined {
-  try {
-    return fs.readFileSync(path.join(root, 'class/infiniband', device, 'ports', String(port), 'gids', String(index)), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
 export class QpTable {
   private readonly live = new Map<string, LiveQp>();
   /** monotonic → wall offset for the records being applied (set per batch by the consumer) */
@@ -129,7 +119,8 @@ export class QpTable {
   constructor(
     private readonly tracer: Tracer,
     private readonly cgroups: CgroupResolver,
-    private readonly readGid: (device: string, port: number, index: number) => string | undefined,
+    /** device names checked against the host's devices, and their GIDs (devices.ts) */
+    private readonly devices: Pick<RdmaDevices, 'name' | 'gid'>,
     private readonly spans: boolean,
     /** rdma.source on spans: which path saw the QP (libibverbs uprobes or ib_core hooks) */
     private readonly source = 'libibverbs',
@@ -140,6 +131,7 @@ export class QpTable {
   }
 
   apply(ev: QpEvent): void {
+    ev.device = this.devices.name(ev.device);
     const key = `${ev.tgid}:${ev.qp}`;
     const time = epochNsToHrTime(ev.tsNs + this.offsetNs);
     let qp = this.live.get(key);
@@ -160,7 +152,7 @@ export class QpTable {
       if (ev.state === QPS_RTR && ev.destQpn !== undefined && ev.dgid !== undefined) {
         qp.dstQpn = ev.destQpn;
         qp.dstGid = ev.dgid;
-        qp.srcGid = ev.sgidIndex !== undefined ? this.readGid(qp.device, qp.port || 1, ev.sgidIndex) : undefined;
+        qp.srcGid = ev.sgidIndex !== undefined ? this.devices.gid(qp.device, qp.port || 1, ev.sgidIndex) : undefined;
         const tuple: Attributes = { [QP_ATTR.dstQpn]: qp.dstQpn, [QP_ATTR.dstGid]: qp.dstGid };
         if (qp.srcGid) tuple[QP_ATTR.srcGid] = qp.srcGid;
         if (qp.port) tuple[QP_ATTR.port] = qp.port;
