@@ -166,9 +166,42 @@ static __always_inline __u32 addr_class(__u64 addr)
 	return LOCK_CLASS_UNKNOWN;
 }
 
+/* PREEMPT_RT builds rw_semaphore on rwbase_rt: a writer first takes the rtmutex inside it, a contention of
+ * its own at that address (LCB_F_RT, before the rwbase's). Flavors for CO-RE: they exist only on RT. */
+struct rt_mutex_base___kotel {
+	int _unused;
+} __attribute__((preserve_access_index));
+struct rwbase_rt___kotel {
+	struct rt_mutex_base___kotel rtmutex;
+} __attribute__((preserve_access_index));
+struct rw_semaphore___kotel_rt {
+	struct rwbase_rt___kotel rwbase;
+} __attribute__((preserve_access_index));
+
+/* the waiting task's mmap_lock when addr is the rtmutex inside it (RT), else addr: one top-locks entry */
+static __always_inline __u64 rt_rwsem_of(__u64 addr)
+{
+	struct mm_struct *mm;
+	__u64 lock;
+
+	if (!bpf_core_field_exists(struct rw_semaphore___kotel_rt, rwbase) || !bpf_core_field_exists(struct mm_struct, mmap_lock))
+		return addr;
+	mm = bpf_get_current_task_btf()->mm;
+	if (!mm)
+		return addr;
+	lock = (__u64)(unsigned long)mm + bpf_core_field_offset(struct mm_struct, mmap_lock);
+	if (addr == lock + bpf_core_field_offset(struct rw_semaphore___kotel_rt, rwbase) +
+			    bpf_core_field_offset(struct rwbase_rt___kotel, rtmutex))
+		return lock;
+	return addr;
+}
+
 static __always_inline void addr_stat_add(__u64 addr, __u64 wait, __u32 flags)
 {
-	struct lock_addr_stat *st = bpf_map_lookup_elem(&lock_addrs, &addr);
+	struct lock_addr_stat *st;
+
+	addr = rt_rwsem_of(addr);
+	st = bpf_map_lookup_elem(&lock_addrs, &addr);
 
 	if (!st) {
 		struct lock_addr_stat init = { .flags = flags, .class = addr_class(addr) };

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startOtlpReceiver, type DecodedPoint } from '../helpers/otlpReceiver';
-import { startBpftrace } from '../helpers/bpftrace';
+import { missBound, startBpftrace } from '../helpers/bpftrace';
 import { latest, waitForPoint, type Match, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
@@ -129,6 +129,7 @@ console:
     const res = await run('locks-mmap', ['mmap', '4', '2']);
     await new Promise((r) => setTimeout(r, scaled(300)));
     const btMisses = tracer.misses();
+    const btMissBound = (seen: number) => missBound(btMisses, seen);
     const traced = await tracer.stop();
     const n = Number(/@n: (\d+)/.exec(traced)?.[1]);
     const ns = Number(/@ns: (\d+)/.exec(traced)?.[1]);
@@ -157,7 +158,7 @@ console:
     // bpf_recursion) leaves that wait pending until its task next switches: kotel may then miss the task's
     // few contentions in between, uncounted (seen before it healed: 6915 vs 8099, 3 lost; since: at most 1).
     const lost = kotelLost();
-    assert.ok(count >= (n - lost) * 0.995 - 2 && count <= n + btMisses + 2, `kotel ${count} vs bpftrace ${n} (kotel lost ${lost}, bpftrace missed ${btMisses})`);
+    assert.ok(count >= (n - lost) * 0.995 - 2 && count <= n + btMissBound(n) + 2, `kotel ${count} vs bpftrace ${n} (kotel lost ${lost}, bpftrace missed ${btMisses}, at most ${btMissBound(n)})`);
     assert.ok(Math.abs(sum - ns / 1e9) <= (ns / 1e9) * 0.15, `kotel ${sum}s vs bpftrace ${ns / 1e9}s`);
     const kinds = new Set(points.map((p) => p.attributes['lock.kind']));
     assert.ok(kinds.has(`${RWSEM}_write`) || kinds.has(`${RWSEM}_read`), `mmap_lock is an rwsem (${RWSEM}): ${[...kinds]}`);
@@ -170,7 +171,9 @@ console:
     }, 20_000, 'mmap_lock among the top locks');
     assert.equal(top.unit, '{contention}');
     assert.match(String(top.attributes['lock.address']), /^0x[0-9a-f]+$/);
-    assert.ok(String(top.attributes['lock.kind']).startsWith(RWSEM), `${top.attributes['lock.kind']}`);
+    // on PREEMPT_RT the entry also holds the waits on the rtmutex inside mmap_lock: its kind may be theirs
+    const topKind = String(top.attributes['lock.kind']);
+    assert.ok(topKind.startsWith(RWSEM) || (RWSEM === 'rwlock_rt' && topKind === 'rt_mutex'), topKind);
   });
 
   test('spans: one lock.wait per futex wait above the threshold, with pid, thread, comm, kind and duration', async () => {
