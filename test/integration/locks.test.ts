@@ -133,7 +133,7 @@ console:
     const traced = await tracer.stop();
     const n = Number(/@n: (\d+)/.exec(traced)?.[1]);
     const ns = Number(/@ns: (\d+)/.exec(traced)?.[1]);
-    assert.ok(res.mapUnmapCycles > 1000 && n > 100, `workload ${JSON.stringify(res)}, bpftrace saw ${n} contentions: ${traced}`);
+    assert.ok(res.mapUnmapCycles > 100 && n > 100, `workload ${JSON.stringify(res)}, bpftrace saw ${n} contentions: ${traced}`);
 
     const total = () => receiver.metrics().filter((p) => p.name === 'lock.contention.duration' && p.attributes['cgroup.path'] === cg.path);
     // kotel's own losses, as it exports them: BPF recursion and pending-wait slots it could not create
