@@ -27,11 +27,12 @@ const RWSEM = os.version().includes('PREEMPT_RT') ? 'rwlock_rt' : 'rwsem';
 
 
 /** kotel's futex histogram against the workload's own long lock calls (waitNs): a call's kernel wait is its
- * user-side time less its way into and out of futex() (up to 3% + 0.2 ms here, scaled on slow machines), so
- * for every bound above half the hold time, the waits kotel has beyond it number between the calls longer
- * than it by that margin and the calls longer than it */
+ * user-side time less its way into and out of futex() (up to 3% + 0.5 ms here, scaled on slow machines:
+ * a call in an emulated RT guest spent 3.2 ms of its 36.7 outside the wait), so for every bound above half
+ * the hold time, the waits kotel has beyond it number between the calls longer than it by that margin and
+ * the calls longer than it */
 function assertTails(p: DecodedPoint, waitNs: number[], fromS: number, what: string): void {
-  const slackS = 0.0002 * TIME_SCALE;
+  const slackS = 0.0005 * TIME_SCALE;
   const bounds = p.bounds!;
   for (let k = 0; k < bounds.length; k++) {
     if (bounds[k] < fromS) continue;
