@@ -242,7 +242,10 @@ bpf:
     }
     const drops = receiver.metrics().filter((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.family'] === 'tcp');
     assert.ok(drops.length > 0, 'drop counters are exported');
-    assert.ok(drops.every((p) => p.value === 0), 'no drops');
+    // a program skipped while the same program runs on that CPU (tcp_probe in a softirq over one in a
+    // task: seen in a 6.12 guest) is the kernel's recursion guard, counted, not kotel losing its data
+    const lost = drops.filter((p) => p.value !== 0).map((p) => `${p.attributes['kotel.drop.reason']} ${p.value}`);
+    assert.ok(drops.every((p) => p.value === 0 || p.attributes['kotel.drop.reason'] === 'bpf_recursion'), `no drops but bpf_recursion: ${lost.join(', ')}`);
     // bpf.runTimeStats is on: the kernel's run time and count per program are exported
     const runs = await waitForPoint(receiver, 'kotel.bpf.run.count', { 'kotel.family': 'tcp', 'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string }, (p) => (p.value ?? 0) > 0, 'tcp_probe run count');
     const time = latest(receiver, 'kotel.bpf.run.duration', { 'kotel.program': runs.attributes['kotel.program'] as string });
