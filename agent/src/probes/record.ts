@@ -44,6 +44,35 @@ export class RecordReader<F extends string> {
   }
 }
 
+/** what eachRecord needs of a family's context */
+export interface RecordSink {
+  drops: { add(family: string, reason: string, n?: number): void };
+  logger: { warn(msg: string): void };
+}
+
+const warned = new WeakSet<RecordSink>();
+
+/** handle(base) for each record of a ring-buffer batch that is at least `size` bytes. A shorter record, or
+ * one handle() throws on, is a `decode` drop of `family`: this runs in a libuv callback, where a throw
+ * would end the agent (the first such error is logged). */
+export function eachRecord(sink: RecordSink, family: string, batch: Buffer, count: number, size: number, handle: (base: number) => void): void {
+  for (const rec of batchRecords(batch, count)) {
+    if (rec.length < size) {
+      sink.drops.add(family, 'decode');
+      continue;
+    }
+    try {
+      handle(rec.offset);
+    } catch (err) {
+      sink.drops.add(family, 'decode');
+      if (!warned.has(sink)) {
+        warned.add(sink);
+        sink.logger.warn(`${family}: a ring-buffer record could not be handled (counted as a decode drop): ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
 /** iterates the records of a ring-buffer batch: [u32 len][u32 0][record][pad to 8] */
 export function* batchRecords(batch: Buffer, count: number): Generator<{ offset: number; length: number }> {
   let off = 0;

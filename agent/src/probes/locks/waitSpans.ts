@@ -5,7 +5,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR, LOCKS } from '../../otel/semconv';
-import { batchRecords, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
 import { futexAttributes, LOCK_SOURCE_FUTEX, lockKindName } from './kinds';
@@ -17,12 +17,7 @@ export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols)
   const r = new RecordReader(layout, FIELDS, 'lock_wait_event');
   const ring = ctx.object.openRingBuffer('lock_events', (batch, count) => {
     const offset = monotonicOffsetNs();
-    for (const rec of batchRecords(batch, count)) {
-      if (rec.length < layout.size) {
-        ctx.drops.add('locks', 'decode');
-        continue;
-      }
-      const base = rec.offset;
+    eachRecord(ctx, 'locks', batch, count, layout.size, (base) => {
       const kind = r.u32(batch, base, 'kind');
       const addr = r.big64(batch, base, 'addr');
       const futex = r.u32(batch, base, 'source') === LOCK_SOURCE_FUTEX;
@@ -38,7 +33,7 @@ export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols)
       };
       const span = ctx.tracer.startSpan(LOCKS.span, { startTime: monotonicToHrTime(r.big64(batch, base, 'start_ns'), offset), attributes });
       span.end(monotonicToHrTime(r.big64(batch, base, 'end_ns'), offset));
-    }
+    });
   });
   return {
     close: () => {

@@ -6,7 +6,7 @@ import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
 import { ATTR, RDMA } from '../../otel/semconv';
-import { batchRecords, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { RdmaDevices } from './devices';
 import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';
@@ -241,13 +241,7 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
   const decode = makeQpEventDecoder(layout);
   const ring = ctx.object.openRingBuffer('rdma_events', (batch, count) => {
     table.offsetNs = monotonicOffsetNs();
-    for (const rec of batchRecords(batch, count)) {
-      if (rec.length < layout.size) {
-        ctx.drops.add(family, 'decode');
-        continue;
-      }
-      table.apply(decode(batch, rec.offset));
-    }
+    eachRecord(ctx, family, batch, count, layout.size, (base) => table.apply(decode(batch, base)));
   });
   const gauge = ctx.meter.createObservableUpDownCounter(RDMA.connections.name, {
     unit: RDMA.connections.unit,
@@ -274,7 +268,16 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
     }
   };
   gauge.addCallback(callback);
-  const drain = setInterval(() => ring.drain(), RING_DRAIN_MS);
+  let drainFailed = false;
+  const drain = setInterval(() => {
+    try {
+      ring.drain();
+    } catch (err) {
+      // a timer callback that throws would end the agent; the next drain tries again
+      if (!drainFailed) ctx.logger.warn(`${family}: draining rdma_events failed: ${(err as Error).message}`);
+      drainFailed = true;
+    }
+  }, RING_DRAIN_MS);
   drain.unref();
   return {
     close: () => {

@@ -6,7 +6,7 @@ import type { CgroupResolver } from '../../host/cgroups';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR, TCP } from '../../otel/semconv';
 import type { TypeLayout } from '../../native';
-import { batchRecords, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { errnoName, tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
 
@@ -111,14 +111,10 @@ export function startConnectionSpans(ctx: FamilyContext): FamilyRuntime {
   const decode = makeCloseDecoder(layout, ctx.cgroups);
   const ring = ctx.object.openRingBuffer('tcp_events', (batch, count) => {
     const offset = monotonicOffsetNs();
-    for (const rec of batchRecords(batch, count)) {
-      if (rec.length < layout.size) {
-        ctx.drops.add('tcp', 'decode');
-        continue;
-      }
-      const ev = decode(batch, rec.offset);
+    eachRecord(ctx, 'tcp', batch, count, layout.size, (base) => {
+      const ev = decode(batch, base);
       if (!ev.listener) emitSpan(ctx.tracer, ev, offset);
-    }
+    });
   });
   return {
     close: () => {
