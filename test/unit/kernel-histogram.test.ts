@@ -124,3 +124,56 @@ test('delta temporality exports differences between collections', async () => {
   assert.equal(points[1].attributes.kind, 2);
   await provider.shutdown();
 });
+
+/** a per-CPU counter map stand-in whose entries the test sets: cgroup id -> value (one CPU holds it) */
+function counterObject(entries: Map<number, number>): BpfObject {
+  const info: MapInfo = { name: 'c', type: 'percpu_hash', keySize: 16, valueSize: 8, maxEntries: 16, percpu: true, flags: 1 };
+  return {
+    mapInfo: () => info,
+    layout: () => KEY,
+    readMap: (): MapBatch => {
+      const keys = Buffer.alloc(16 * entries.size);
+      const values = Buffer.alloc(16 * entries.size);
+      [...entries].forEach(([cg, v], i) => {
+        keys.writeBigUInt64LE(BigInt(cg), i * 16);
+        values.writeBigUInt64LE(BigInt(v), i * 16);
+      });
+      return { count: entries.size, keys, values, valueStride: 16 };
+    },
+  } as unknown as BpfObject;
+}
+
+test('an entry deleted and made again (cgroup sweep) starts over: never a negative delta, a new start time', async () => {
+  const entries = new Map([[7, 10]]);
+  const object = counterObject(entries);
+  const metrics = [{ type: 'counter' as const, map: 'c', metric: { name: 'test.count', unit: '{x}', description: 'd' } }];
+  const cgroups = new CgroupResolver(undefined);
+  const start = hrTime();
+  const delta = new KernelMetricProducer(() => [{ family: 'test', object, metrics }], cgroups, AggregationTemporality.DELTA, start);
+  const cumulative = new KernelMetricProducer(() => [{ family: 'test', object, metrics }], cgroups, AggregationTemporality.CUMULATIVE, start);
+  const read = async (p: KernelMetricProducer) => {
+    const m = (await p.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as SumMetricData;
+    return m.dataPoints.map((d) => ({ value: d.value, start: d.startTime, end: d.endTime, cg: d.attributes['cgroup.id'] }));
+  };
+  const [d1, c1] = [await read(delta), await read(cumulative)];
+  assert.deepEqual([d1[0].value, c1[0].value], [10, 10]);
+  assert.deepEqual(c1[0].start, start);
+  entries.set(7, 3); // swept, then 3 more
+  entries.set(8, 2); // a cgroup that appeared since
+  await new Promise((r) => setTimeout(r, 5));
+  const [d2, c2] = [await read(delta), await read(cumulative)];
+  assert.deepEqual(d2.map((p) => [p.cg, p.value]), [[7, 3], [8, 2]], 'the reset entry exports what it holds, not 3 - 10');
+  assert.deepEqual(d2[0].start, d1[0].end, 'delta from the previous collection');
+  assert.deepEqual(c2.map((p) => [p.cg, p.value]), [[7, 3], [8, 2]]);
+  assert.deepEqual(c2[0].start, c1[0].end, 'the cumulative series started over after the last collection');
+  assert.deepEqual(c2[1].start, c1[0].end, 'a new series counts from the collection before it appeared');
+  entries.set(7, 5);
+  entries.delete(8);
+  const [d3, c3] = [await read(delta), await read(cumulative)];
+  assert.deepEqual(d3.map((p) => [p.cg, p.value]), [[7, 2]]);
+  assert.deepEqual(c3[0].start, c2[0].start, 'the same series keeps its start');
+  // cgroup 8's entry is gone: it is forgotten, and if it comes back it starts over
+  entries.set(8, 1);
+  const d4 = await read(delta);
+  assert.deepEqual(d4.map((p) => [p.cg, p.value]), [[7, 0], [8, 1]]);
+});

@@ -63,8 +63,26 @@ function shapesOf(object: BpfObject): ObjectShapes {
 
 type Cumulative = number | Histogram;
 
+/** a kernel map entry starts over when it is deleted and made again (cgroup sweep, a full map's eviction):
+ * any part of its cumulative value going down */
+function isReset(now: Cumulative, before: Cumulative): boolean {
+  if (typeof now === 'number') return now < (before as number);
+  const b = before as Histogram;
+  return now.count < b.count || (now.sum ?? 0) < (b.sum ?? 0) || now.buckets.counts.some((c, i) => c < (b.buckets.counts[i] ?? 0));
+}
+
+interface Series {
+  value: Cumulative;
+  /** the collection that read it */
+  time: HrTime;
+  /** since when the cumulative value counts */
+  start: HrTime;
+}
+
 export class KernelMetricProducer implements MetricProducer {
-  private readonly previous = new Map<string, { value: Cumulative; time: HrTime }>();
+  /** per metric, the series read at the last collection (series gone from the map are dropped) */
+  private readonly previous = new Map<string, Map<string, Series>>();
+  private lastCollection?: HrTime;
 
   constructor(
     private readonly sources: () => KernelMetricSource[],
@@ -86,6 +104,7 @@ export class KernelMetricProducer implements MetricProducer {
         }
       }
     }
+    this.lastCollection = now;
     return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: SCOPE, metrics }] }, errors };
   }
 
@@ -98,6 +117,8 @@ export class KernelMetricProducer implements MetricProducer {
     const cpu = perCpuLayout(info, batch);
     const descriptor = { name: spec.metric.name, description: spec.metric.description, unit: spec.metric.unit, valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT };
     const delta = this.temporality === AggregationTemporality.DELTA;
+    const before = this.previous.get(spec.metric.name) ?? new Map<string, Series>();
+    const seen = new Map<string, Series>();
 
     const points: DataPoint<number | Histogram>[] = [];
     const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
@@ -119,24 +140,21 @@ export class KernelMetricProducer implements MetricProducer {
         value = scratch[0];
       }
       const attributes: Attributes = { ...this.cgroups.attributes(cgroupId), ...spec.kindAttributes?.(kind) };
-      const seriesKey = `${spec.metric.name}|${cgroupId}|${kind}`;
-      // every kernel map starts empty when its object is loaded: cumulative series start then
-      const startTime = this.startTime;
+      const seriesKey = `${cgroupId}|${kind}`;
+      const prev = before.get(seriesKey);
+      const reset = prev !== undefined && isReset(value, prev.value);
+      // every kernel map starts empty when its object is loaded: a series counts from then, or, if it
+      // appeared or started over later, from the collection before (it held nothing of it then)
+      const start = prev && !reset ? prev.start : prev ? prev.time : (this.lastCollection ?? this.startTime);
+      seen.set(seriesKey, { value, time: now, start });
       if (delta) {
-        const prev = this.previous.get(seriesKey);
-        this.previous.set(seriesKey, { value, time: now });
-        const pointStart = prev ? prev.time : startTime;
-        const diff =
-          typeof value === 'number'
-            ? value - ((prev?.value as number | undefined) ?? 0)
-            : prev
-              ? subtractHistogram(value, prev.value as Histogram)
-              : value;
-        points.push({ startTime: pointStart, endTime: now, attributes, value: diff });
+        const diff = prev && !reset ? (typeof value === 'number' ? value - (prev.value as number) : subtractHistogram(value, prev.value as Histogram)) : value;
+        points.push({ startTime: prev ? prev.time : start, endTime: now, attributes, value: diff });
       } else {
-        points.push({ startTime, endTime: now, attributes, value });
+        points.push({ startTime: start, endTime: now, attributes, value });
       }
     }
+    this.previous.set(spec.metric.name, seen);
 
     if (spec.type === 'histogram') {
       return {

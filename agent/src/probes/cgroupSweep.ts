@@ -1,7 +1,9 @@
 // Per-cgroup kernel maps keep an entry for every cgroup that ever had an event; on hosts with container
 // churn they would fill up (and count map_full drops). A sweep removes the entries of cgroups that are gone
 // from the cgroup2 tree. A cgroup must be missing at two sweeps in a row, so its final values have been
-// exported at least once in between (the sweep interval is longer than the export interval).
+// exported at least once in between (the sweep interval is longer than the export interval). An entry that
+// counts again after its sweep (a socket outliving its cgroup) starts over: the producer sees the reset and
+// gives the series a new start time.
 import type { Logger } from 'pino';
 import type { CgroupResolver } from '../host/cgroups';
 import type { LoadedFamily } from './load';
@@ -31,7 +33,8 @@ export class CgroupSweep {
         const stale: Buffer[] = [];
         for (let i = 0; i < batch.count; i++) {
           const id = readU64(batch.keys, i * keySize + cgOff);
-          if (this.cgroups.exists(id)) continue;
+          // 0: what the kernel itself does (kernel RDMA users, interrupts with no task), never a cgroup
+          if (id === 0 || this.cgroups.exists(id)) continue;
           missingNow.add(id);
           if (!this.missingBefore.has(id)) continue;
           stale.push(batch.keys.subarray(i * keySize, (i + 1) * keySize));
