@@ -7,7 +7,7 @@
  * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, FAMILIES, LOG_LEVELS, OTEL_ENV_MAP, OTLP_PROTOCOLS, loadConfig, schemaKeys, type KotelConfig } from './config';
+import { ConfigError, FAMILIES, LOG_LEVELS, OTEL_ENV_MAP, OTLP_PROTOCOLS, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
 import { kotelVersion } from './otel/resource';
 import { createLogger, type Logger } from './log';
 
@@ -240,7 +240,7 @@ export function buildProgram(): Command {
     .action((opts: CommonOpts) => {
       try {
         const config = loadConfig({ file: opts.config });
-        process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(redactSecrets(config), null, 2) + '\n');
       } catch (err) {
         reportError(err, undefined);
         process.exit(EXIT_CONFIG);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, configDocTable, loadConfig, schemaKeys } from '../../agent/src/config';
+import { ConfigError, configDocTable, loadConfig, redactSecrets, schemaKeys } from '../../agent/src/config';
+import { execFileSync } from 'node:child_process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-config-'));
 function write(name: string, text: string): string {
@@ -169,4 +170,18 @@ test('configDocTable lists every key with its env name', () => {
   }
   assert.match(table, /`otlp\.endpoint` \| `KOTEL_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`/);
   assert.match(table, /`families\.tcp\.maxSockets` \| `KOTEL_FAMILIES_TCP_MAX_SOCKETS`/);
+});
+
+test('OTLP header values are secrets: not in config errors, shown as *** by check-config', () => {
+  const token = 'Bearer-s3cr3t-t0ken';
+  // a malformed list: the bad item is the token itself
+  assert.throws(
+    () => loadConfig({ env: { KOTEL_OTLP_HEADERS: `x-tenant=a,${token}` } }),
+    (e: Error) => e instanceof ConfigError && /^config error: otlp\.headers = "x-tenant=\*\*\*,\*\*\*" \(from KOTEL_OTLP_HEADERS\): must be k=v,k2=v2 \(item 2 of the list is not key=value\)$/.test(e.message) && !e.message.includes(token),
+  );
+  const cli = path.resolve(__dirname, '..', '..', 'agent', 'src', 'cli.js');
+  const out = execFileSync(process.execPath, [cli, 'check-config'], { env: { ...process.env, OTEL_EXPORTER_OTLP_HEADERS: `authorization=${token},x-tenant=a` }, encoding: 'utf8' });
+  assert.equal(JSON.parse(out).otlp.headers, 'authorization=***,x-tenant=***');
+  assert.ok(!out.includes(token), 'the token is not printed');
+  assert.equal(redactSecrets(loadConfig({ env: { KOTEL_OTLP_HEADERS: `a=${token}` } })).otlp.headers, 'a=***');
 });

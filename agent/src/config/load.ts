@@ -17,6 +17,7 @@ import {
   SchemaNode,
   isKeySpec,
   parseKeyValueList,
+  redactKeyValueList,
   schemaKeys,
   specFor,
 } from './schema';
@@ -277,6 +278,18 @@ function setNested(obj: Record<string, unknown>, key: string, v: unknown): void 
   o[parts[parts.length - 1]] = v;
 }
 
+/** a copy of config for printing: the values of secret keys (otlp.headers) as *** */
+export function redactSecrets(config: KotelConfig): KotelConfig {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const [k, spec] of schemaKeys()) {
+    if (!spec.secret) continue;
+    const parts = k.split('.');
+    const parent = parts.slice(0, -1).reduce((o, p) => o[p] as Record<string, unknown>, copy);
+    parent[parts.at(-1)!] = redactKeyValueList(String(parent[parts.at(-1)!]));
+  }
+  return copy as unknown as KotelConfig;
+}
+
 /** Loads, layers and validates the configuration. Throws ConfigError. */
 export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
   registerFormats();
@@ -337,7 +350,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
     const problem = checkValue(spec, v);
     if (problem) {
       const src = source.get(k) ?? 'default';
-      throw new ConfigError(`config error: ${k} = ${fmtValue(v)} (from ${src}): ${problem}`, k, src);
+      const shown = spec.secret ? `${fmtValue(redactKeyValueList(String(v)))}` : fmtValue(v);
+      throw new ConfigError(`config error: ${k} = ${shown} (from ${src}): ${problem}`, k, src);
     }
   }
   // convict's own strict check as a safety net (catches anything the loop above cannot see)

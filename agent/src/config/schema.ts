@@ -22,6 +22,8 @@ export interface KeySpec {
   env?: string;
   /** the command-line flag that sets it, for documentation */
   flag?: string;
+  /** a k=v list whose values are secrets (tokens in OTLP headers): never printed, only the keys */
+  secret?: boolean;
 }
 
 export interface SchemaNode {
@@ -185,9 +187,10 @@ const RAW_SCHEMA: SchemaNode = {
       flag: '--otlp-protocol',
     },
     headers: {
-      doc: 'Extra OTLP request headers (gRPC metadata), as k=v,k2=v2 with URL-encoded values.',
+      doc: 'Extra OTLP request headers (gRPC metadata), as k=v,k2=v2 with URL-encoded values. Values are never printed (check-config shows them as ***).',
       format: 'kvlist',
       default: '',
+      secret: true,
     },
     timeout: { doc: 'Timeout of one OTLP export, retries included (ms).', format: 'ms', min: 1, default: 10000 },
     temporality: {
@@ -312,13 +315,26 @@ export function specFor(key: string): KeySpec | undefined {
 
 /** Parses a k=v,k2=v2 list (OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, values
  * percent-decoded). Throws an Error saying what is wrong. */
+/** a k=v list with every value as *** (secret keys, for printing) */
+export function redactKeyValueList(s: string): string {
+  return s
+    .split(',')
+    .map((item) => {
+      const eq = item.indexOf('=');
+      return eq > 0 ? `${item.slice(0, eq)}=***` : item.trim() ? '***' : item;
+    })
+    .join(',');
+}
+
 export function parseKeyValueList(s: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of s.split(',')) {
-    const item = raw.trim();
+  const items = s.split(',');
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i].trim();
     if (!item) continue;
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new Error(`"${item}" is not key=value`);
+    // the item itself is not quoted: it may be a secret (a token in a header)
+    if (eq <= 0) throw new Error(`item ${i + 1} of the list is not key=value`);
     const k = item.slice(0, eq).trim();
     let v = item.slice(eq + 1).trim();
     try {
