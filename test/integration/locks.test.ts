@@ -38,7 +38,10 @@ function assertTails(p: DecodedPoint, waitNs: number[], fromS: number, what: str
     if (bounds[k] < fromS) continue;
     const tail = p.counts!.slice(k + 1).reduce((a, b) => a + b, 0);
     const most = waitNs.filter((d) => d / 1e9 > bounds[k]).length;
-    const least = waitNs.filter((d) => (d / 1e9) * 0.97 - slackS > bounds[k]).length;
+    // emulated (a qemu TCG guest), a waiter may also lose the CPU for tens of ms outside the syscall (a
+    // 67.9 ms PI lock call whose futex wait was under 33.5 ms, seen on 6.1): one call in ten may fall short
+    const outliers = process.env.KOTEL_TEST_EMULATED ? Math.ceil(waitNs.length / 10) : 0;
+    const least = waitNs.filter((d) => (d / 1e9) * 0.97 - slackS > bounds[k]).length - outliers;
     assert.ok(tail >= least && tail <= most, `${what}: ${tail} waits beyond ${bounds[k]}s, the workload's calls say ${least}..${most}: kotel ${p.counts}; workload ${waitNs.map((d) => (d / 1e6).toFixed(1)).join(' ')} ms`);
   }
 }

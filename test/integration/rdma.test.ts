@@ -295,7 +295,8 @@ console:
     assert.equal(creates, procs * per);
     await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': id, 'rdma.verb': 'create_qp', 'error.type': undefined }, creates, 'load creates');
     await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': id, 'rdma.verb': 'destroy_qp', 'error.type': undefined }, creates, 'load destroys');
-    await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 0, 'load');
+    // one QP at a time per process: a collection may never have found one (a slow guest: seen on 6.1)
+    await settled(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 'load');
     // drops, if any, are exported (both kernel reasons always have a point)
     for (const reason of ['ringbuf_full', 'map_full']) {
       await receiver.waitFor(() => latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'rdma', 'kotel.drop.reason': reason }), 20_000, `drops ${reason}`);
