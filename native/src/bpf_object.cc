@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -334,7 +335,9 @@ Napi::Value BpfObjectWrap::ReadMap(const Napi::CallbackInfo& info) {
     ThrowBpfError(env, "readMap", EINVAL, "readMap(" + name + ")", "not a key/value map");
   size_t ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
   size_t stride = IsPercpu(t) ? ((vs + 7) & ~size_t(7)) * PossibleCpus() : vs;
-  size_t cap = bpf_map__max_entries(m);
+  // room for what the map holds, not what it may hold: most maps are far from full (262144 RDMA objects
+  // of which a few hundred live), and every collection of every reader reads them; grown on demand
+  size_t cap = std::min<size_t>(bpf_map__max_entries(m), 256);
   if (cap == 0) cap = 1;
   uint8_t* keys = (uint8_t*)malloc(cap * ks);
   uint8_t* vals = (uint8_t*)malloc(cap * stride);

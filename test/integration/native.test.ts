@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -180,6 +181,31 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     };
     assert.equal(flags(false) & 1, 1, 'BPF_F_NO_PREALLOC, as the kernel created it');
     assert.equal(flags(true) & 1, 0, 'cleared');
+  });
+
+  test('readMap reads a map holding more than its first allocation (256 entries), every entry once', () => {
+    // 600 keys of kind 77, written by bpftool into this object's (newest) fixture_counts
+    const maps = JSON.parse(execFileSync(tool('bpftool'), ['-j', 'map', 'show'], { encoding: 'utf8' })) as { id: number; name?: string }[];
+    const id = Math.max(...maps.filter((m) => m.name === 'fixture_counts').map((m) => m.id));
+    const hex = (n: bigint, bytes: number) => [...Array(bytes).keys()].map((i) => ((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0')).join(' ');
+    const batchFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-native-')), 'updates');
+    const N = 600;
+    fs.writeFileSync(batchFile, [...Array(N).keys()].map((i) => `map update id ${id} key hex ${hex(BigInt(1_000_000 + i), 8)} ${hex(77n, 4)} 00 00 00 00 value hex ${hex(BigInt(i), 8)}`).join('\n') + '\n');
+    try {
+      execFileSync(tool('bpftool'), ['batch', 'file', batchFile]);
+      const batch = obj.readMap('fixture_counts');
+      const ours = new Map<bigint, bigint>();
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.keys.readUInt32LE(i * 16 + 8) !== 77) continue;
+        const cg = batch.keys.readBigUInt64LE(i * 16);
+        assert.ok(!ours.has(cg), `key ${cg} read once`);
+        ours.set(cg, batch.values.readBigUInt64LE(i * batch.valueStride));
+      }
+      assert.equal(ours.size, N);
+      for (let i = 0; i < N; i++) assert.equal(ours.get(BigInt(1_000_000 + i)), BigInt(i));
+    } finally {
+      fs.rmSync(path.dirname(batchFile), { recursive: true, force: true });
+    }
   });
 
   test('per-CPU counter of this cgroup grows by at least the syscalls made', () => {
