@@ -25,10 +25,17 @@
 #include "kotel.bpf.h"
 #include "locks.h"
 
-/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl); vmlinux.h is x86_64 only. */
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl); vmlinux.h is x86_64 only. An ia32
+ * syscall (int 0x80, a 32-bit task) has its own (syscall_32.tbl: futex 240, futex_time64 422; 202 is
+ * getegid32; futex_waitv and futex_wait are the same) and its arguments in bx, cx; an x32 one is the
+ * x86_64 number with __X32_SYSCALL_BIT. */
 #define NR_FUTEX 202
 #define NR_FUTEX_WAITV 449
 #define NR_FUTEX_WAIT 455
+#define NR_IA32_FUTEX 240
+#define NR_IA32_FUTEX_TIME64 422
+#define X32_SYSCALL_BIT 0x40000000
+#define TS_COMPAT 0x0002 /* thread_info.status during an ia32 syscall (arch/x86/include/asm/thread_info.h) */
 
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_CLOCK_REALTIME 256
@@ -286,9 +293,26 @@ int contention_end_tp(struct trace_event_raw_contention_end *ctx)
 
 /* ---- user-space lock waits: futex syscalls ---- */
 
-static __always_inline bool is_futex_nr(long id)
+static __always_inline bool ia32_syscall(void)
 {
-	return id == NR_FUTEX || id == NR_FUTEX_WAITV || id == NR_FUTEX_WAIT;
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return bpf_core_field_exists(t->thread_info.status) && (t->thread_info.status & TS_COMPAT);
+}
+
+/* the x86_64 number of a futex syscall, or -1 for any other syscall (every syscall passes here: the
+ * number is checked before the task) */
+static __always_inline long futex_nr(long id)
+{
+	bool ia32;
+
+	id &= ~X32_SYSCALL_BIT;
+	if (id != NR_FUTEX && id != NR_FUTEX_WAITV && id != NR_FUTEX_WAIT && id != NR_IA32_FUTEX && id != NR_IA32_FUTEX_TIME64)
+		return -1;
+	ia32 = ia32_syscall();
+	if (id == NR_IA32_FUTEX || id == NR_IA32_FUTEX_TIME64)
+		return ia32 ? NR_FUTEX : -1;
+	return ia32 && id == NR_FUTEX ? -1 : id;
 }
 
 /* The futex kind of a syscall that can wait, or -1. */
@@ -317,7 +341,7 @@ static __always_inline int on_futex_enter(long id, __u64 op, __u64 uaddr)
 	struct lock_task_state *s;
 	int kind;
 
-	if (!targ_futex || !is_futex_nr(id))
+	if (!targ_futex || id < 0)
 		return 0;
 	kind = futex_kind(id, op);
 	if (kind < 0)
@@ -340,7 +364,7 @@ static __always_inline int on_futex_exit(long id, long ret)
 	__u64 now, start;
 	__u32 err = 0;
 
-	if (!targ_futex || !is_futex_nr(id))
+	if (!targ_futex || id < 0)
 		return 0;
 	s = task_state(false);
 	if (!s || !s->futex_start)
@@ -367,25 +391,34 @@ static __always_inline int on_futex_exit(long id, long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(futex_enter_btf, struct pt_regs *regs, long id)
 {
-	if (!is_futex_nr(id))
+	id = futex_nr(id);
+	if (id < 0)
 		return 0;
+	if (ia32_syscall())
+		return on_futex_enter(id, regs->cx, regs->bx);
 	return on_futex_enter(id, regs->si, regs->di);
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(futex_enter_raw, struct pt_regs *regs, long id)
 {
-	if (!is_futex_nr(id))
+	id = futex_nr(id);
+	if (id < 0)
 		return 0;
+	if (ia32_syscall())
+		return on_futex_enter(id, BPF_CORE_READ(regs, cx), BPF_CORE_READ(regs, bx));
 	return on_futex_enter(id, BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, di));
 }
 
 SEC("tp/raw_syscalls/sys_enter")
 int futex_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {
-	if (!is_futex_nr(ctx->id))
+	long id = futex_nr(ctx->id);
+
+	if (id < 0)
 		return 0;
-	return on_futex_enter(ctx->id, ctx->args[1], ctx->args[0]);
+	/* args[] are the syscall's arguments whatever its ABI (syscall_get_arguments) */
+	return on_futex_enter(id, ctx->args[1], ctx->args[0]);
 }
 
 /* tp_btf arguments are BTF pointers: a plain load (the verifier makes it a fault-safe one) costs less than
@@ -393,19 +426,19 @@ int futex_enter_tp(struct trace_event_raw_sys_enter *ctx)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(futex_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_futex_exit(regs->orig_ax, ret);
+	return on_futex_exit(futex_nr(regs->orig_ax), ret);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(futex_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_futex_exit(BPF_CORE_READ(regs, orig_ax), ret);
+	return on_futex_exit(futex_nr(BPF_CORE_READ(regs, orig_ax)), ret);
 }
 
 SEC("tp/raw_syscalls/sys_exit")
 int futex_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_futex_exit(ctx->id, ctx->ret);
+	return on_futex_exit(futex_nr(ctx->id), ctx->ret);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

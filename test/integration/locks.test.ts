@@ -60,7 +60,7 @@ describe('locks family end to end (root, real kernel, real OTLP)', () => {
   before(async () => {
     workload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-locks-')), COMM);
     execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', workload, SOURCE]);
-    for (const name of ['locks-mutex', 'locks-pi', 'locks-timed', 'locks-mmap', 'locks-idle']) cgroups[name] = createCgroup(name);
+    for (const name of ['locks-mutex', 'locks-pi', 'locks-timed', 'locks-mmap', 'locks-idle', 'locks-ia32']) cgroups[name] = createCgroup(name);
     receiver = await startOtlpReceiver();
     const config = writeConfig(`
 families:
@@ -121,6 +121,18 @@ console:
     assert.equal(res.timeouts, 5);
     const p = await waitForPoint(receiver, 'futex.wait.duration', { 'cgroup.path': cgroups['locks-timed'].path, 'futex.op': 'wait_bitset', 'error.type': 'ETIMEDOUT' }, (x) => x.count === 5, '5 timeouts');
     assert.ok(p.sum! <= res.waitNs / 1e9 && p.sum! > 0.045, `5 x 10 ms: ${p.sum}s (workload ${res.waitNs / 1e9}s)`);
+  });
+
+  test('futex waits of an ia32 syscall (int 0x80): its futex counted, its 202 (getegid32, not futex) not', async () => {
+    const n = 50;
+    const res = await run('locks-ia32', ['ia32', String(n)]);
+    assert.deepEqual([res.getegid32, res.futexEagain], [n, n], JSON.stringify(res));
+    const cg = { 'cgroup.path': cgroups['locks-ia32'].path };
+    const p = await waitForPoint(receiver, 'futex.wait.duration', { ...cg, 'futex.op': 'wait', 'error.type': 'EAGAIN' }, (x) => x.count === n, `${n} ia32 futex calls`);
+    assert.equal(p.count, n);
+    const all = receiver.metrics().filter((x) => x.name === 'futex.wait.duration' && x.attributes['cgroup.path'] === cg['cgroup.path']);
+    const kinds = new Map(all.map((x) => [`${x.attributes['futex.op']}/${x.attributes['error.type'] ?? ''}`, x.count]));
+    assert.deepEqual([...kinds], [['wait/EAGAIN', n]], 'no other futex waits: getegid32 is not one');
   });
 
   test('kernel lock contention: mmap/munmap threads contend on mmap_lock; counts agree with bpftrace', async () => {
