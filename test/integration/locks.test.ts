@@ -46,6 +46,13 @@ function assertTails(p: DecodedPoint, waitNs: number[], fromS: number, what: str
   }
 }
 
+/** every waiter blocked for most of the hold, once per round; emulated (a qemu TCG guest), a quarter of them
+ * may come to the lock late, when it was nearly or already released (seen: 10 of 12 on 6.1) */
+function assertLongWaits(res: { longWaits: number }, calls: number): void {
+  const late = process.env.KOTEL_TEST_EMULATED ? Math.floor(calls / 4) : 0;
+  assert.ok(res.longWaits >= calls - late && res.longWaits <= calls, `${calls} lock calls blocked long (${late} may be late): ${JSON.stringify(res)}`);
+}
+
 describe('locks family end to end (root, real kernel, real OTLP)', () => {
   let receiver: Receiver;
   let agent: AgentProcess;
@@ -90,10 +97,10 @@ console:
   test('futex waits: threads blocked on a held pthread mutex, as long and as many as the workload saw', async () => {
     const [waiters, rounds, holdMs] = [4, 5, 24];
     const res = await run('locks-mutex', ['mutex', String(waiters), String(rounds), String(holdMs)]);
-    assert.equal(res.longWaits, waiters * rounds, `every waiter blocked once per round: ${JSON.stringify(res)}`);
+    assertLongWaits(res, waiters * rounds);
 
     const cg = { 'cgroup.path': cgroups['locks-mutex'].path };
-    const p = await waitForPoint(receiver, 'futex.wait.duration', { ...cg, 'futex.op': 'wait', 'error.type': undefined }, (x) => (x.count ?? 0) >= waiters * rounds, 'the mutex waits');
+    const p = await waitForPoint(receiver, 'futex.wait.duration', { ...cg, 'futex.op': 'wait', 'error.type': undefined }, (x) => (x.count ?? 0) >= res.longWaits, 'the mutex waits');
     assert.equal(p.unit, 's');
     assert.equal(p.kind, 'histogram');
     assert.equal(p.attributes['cgroup.id'], cgroups['locks-mutex'].id);
@@ -107,11 +114,12 @@ console:
   test('futex waits: a priority-inheritance mutex waits in FUTEX_LOCK_PI', async () => {
     const [waiters, rounds, holdMs] = [3, 4, 24];
     const res = await run('locks-pi', ['pi', String(waiters), String(rounds), String(holdMs)]);
-    assert.equal(res.longWaits, waiters * rounds, JSON.stringify(res));
+    assertLongWaits(res, waiters * rounds);
     const cg = { 'cgroup.path': cgroups['locks-pi'].path };
     const p = await receiver.waitFor(() => {
       const pts = ['lock_pi', 'lock_pi2'].map((op) => latest(receiver, 'futex.wait.duration', { ...cg, 'futex.op': op, 'error.type': undefined })).filter((x) => x);
-      return pts.find((x) => x!.count === waiters * rounds);
+      // one FUTEX_LOCK_PI per call that found the lock held: the long ones and maybe a late waiter's short one
+      return pts.find((x) => x!.count! >= res.longWaits && x!.count! <= waiters * rounds);
     }, 20_000, 'the PI waits');
     assertTails(p, res.waitNs, holdMs / 2 / 1e3, 'PI waits');
   });
