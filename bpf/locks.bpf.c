@@ -163,14 +163,21 @@ static __always_inline int on_contention_begin(void *lock, __u32 flags)
 	return 0;
 }
 
-static __always_inline __u32 addr_class(__u64 addr)
+/* the address of the current task's mm->mmap_lock, 0 without one */
+static __always_inline __u64 current_mmap_lock(void)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 
-	if (mm && bpf_core_field_exists(mm->mmap_lock) &&
-	    addr == (__u64)(unsigned long)mm + bpf_core_field_offset(struct mm_struct, mmap_lock))
-		return LOCK_CLASS_MMAP_LOCK;
-	return LOCK_CLASS_UNKNOWN;
+	if (!mm || !bpf_core_field_exists(mm->mmap_lock))
+		return 0;
+	return (__u64)(unsigned long)mm + bpf_core_field_offset(struct mm_struct, mmap_lock);
+}
+
+static __always_inline __u32 addr_class(__u64 addr)
+{
+	__u64 lock = current_mmap_lock();
+
+	return lock && addr == lock ? LOCK_CLASS_MMAP_LOCK : LOCK_CLASS_UNKNOWN;
 }
 
 /* PREEMPT_RT builds rw_semaphore on rwbase_rt: a writer first takes the rtmutex inside it, a contention of
@@ -188,17 +195,13 @@ struct rw_semaphore___kotel_rt {
 /* the waiting task's mmap_lock when addr is the rtmutex inside it (RT), else addr: one top-locks entry */
 static __always_inline __u64 rt_rwsem_of(__u64 addr)
 {
-	struct mm_struct *mm;
 	__u64 lock;
 
-	if (!bpf_core_field_exists(struct rw_semaphore___kotel_rt, rwbase) || !bpf_core_field_exists(struct mm_struct, mmap_lock))
+	if (!bpf_core_field_exists(struct rw_semaphore___kotel_rt, rwbase))
 		return addr;
-	mm = bpf_get_current_task_btf()->mm;
-	if (!mm)
-		return addr;
-	lock = (__u64)(unsigned long)mm + bpf_core_field_offset(struct mm_struct, mmap_lock);
-	if (addr == lock + bpf_core_field_offset(struct rw_semaphore___kotel_rt, rwbase) +
-			    bpf_core_field_offset(struct rwbase_rt___kotel, rtmutex))
+	lock = current_mmap_lock();
+	if (lock && addr == lock + bpf_core_field_offset(struct rw_semaphore___kotel_rt, rwbase) +
+				    bpf_core_field_offset(struct rwbase_rt___kotel, rtmutex))
 		return lock;
 	return addr;
 }
