@@ -1,7 +1,7 @@
 // Debian's bpftrace as the independent reference tracer in integration tests.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { kernelVersion } from '../../agent/src/host/kernelRelease';
+import { kernelAtLeast } from '../../agent/src/host/kernelRelease';
 import { tool } from './tools';
 import { scaled } from './timing';
 
@@ -15,7 +15,7 @@ export interface Bpftrace {
 
 const READY = 'kotel-bpftrace-ready';
 /** trace_call_bpf counts the programs it skips since Linux 6.7 */
-const MISSES_COUNTED = ((v) => v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 7)))(kernelVersion());
+const MISSES_COUNTED = kernelAtLeast(6, 7) === true;
 
 interface ProgInfo {
   id: number;

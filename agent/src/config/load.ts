@@ -350,7 +350,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
     const problem = checkValue(spec, v);
     if (problem) {
       const src = source.get(k) ?? 'default';
-      const shown = spec.secret ? `${fmtValue(redactKeyValueList(String(v)))}` : fmtValue(v);
+      const shown = fmtValue(spec.secret ? redactKeyValueList(String(v)) : v);
       throw new ConfigError(`config error: ${k} = ${shown} (from ${src}): ${problem}`, k, src);
     }
   }

@@ -313,8 +313,6 @@ export function specFor(key: string): KeySpec | undefined {
   return node && isKeySpec(node) ? node : undefined;
 }
 
-/** Parses a k=v,k2=v2 list (OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, values
- * percent-decoded). Throws an Error saying what is wrong. */
 /** a k=v list with every value as *** (secret keys, for printing) */
 export function redactKeyValueList(s: string): string {
   return s
@@ -326,6 +324,8 @@ export function redactKeyValueList(s: string): string {
     .join(',');
 }
 
+/** Parses a k=v,k2=v2 list (OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, values
+ * percent-decoded). Throws an Error saying what is wrong. */
 export function parseKeyValueList(s: string): Record<string, string> {
   const out: Record<string, string> = {};
   const items = s.split(',');

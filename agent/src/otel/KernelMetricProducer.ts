@@ -142,13 +142,14 @@ export class KernelMetricProducer implements MetricProducer {
       const attributes: Attributes = { ...this.cgroups.attributes(cgroupId), ...spec.kindAttributes?.(kind) };
       const seriesKey = `${cgroupId}|${kind}`;
       const prev = before.get(seriesKey);
-      const reset = prev !== undefined && isReset(value, prev.value);
+      // the same series as last time, not one that started over since
+      const same = prev && !isReset(value, prev.value) ? prev : undefined;
       // every kernel map starts empty when its object is loaded: a series counts from then, or, if it
       // appeared or started over later, from the collection before (it held nothing of it then)
-      const start = prev && !reset ? prev.start : prev ? prev.time : (this.lastCollection ?? this.startTime);
+      const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
       seen.set(seriesKey, { value, time: now, start });
       if (delta) {
-        const diff = prev && !reset ? (typeof value === 'number' ? value - (prev.value as number) : subtractHistogram(value, prev.value as Histogram)) : value;
+        const diff = !same ? value : typeof value === 'number' ? value - (same.value as number) : subtractHistogram(value, same.value as Histogram);
         points.push({ startTime: prev ? prev.time : start, endTime: now, attributes, value: diff });
       } else {
         points.push({ startTime: start, endTime: now, attributes, value });

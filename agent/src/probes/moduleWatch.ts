@@ -1,7 +1,7 @@
 // Families that hook a kernel module (ib_core, rdma_cm) and were unavailable at start because it was not
-// loaded: their pre-check is run again every bpf.moduleWatchInterval, and loaded and started once their modules appear (an RDMA
-// driver loaded after boot, rdma_cm loaded by the first librdmacm user). One attempt per appearance: a
-// family that then fails to load stays failed, with the new reason.
+// loaded: their pre-check runs again every bpf.moduleWatchInterval, and once it passes (an RDMA driver
+// loaded after boot, rdma_cm loaded by the first librdmacm user) they are loaded and started. One attempt
+// per appearance: a family that then fails to load stays failed, with the new reason.
 import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
 import { loadFamilies, type LoadedFamily, type LoadResult } from './load';

@@ -24,21 +24,16 @@ export function kernelLadders(kallsyms: string | undefined): Record<string, Rung
     const target = kprobeTarget(fn, kallsyms);
     return target ? [{ program, kind, target }] : [];
   };
-  // deletes attach before adds (ladders attach in order): an object made and destroyed in between would
-  // stay counted as live
+  // in attach order: deletes before adds, or an object made and destroyed in between would stay counted
   const ladders: Record<string, Rung[]> = {
     rdma_restrack_del: [{ program: 'restrack_del_fentry', kind: 'fentry', target: 'rdma_restrack_del' }, ...kp('rdma_restrack_del', 'restrack_del_kprobe', 'kprobe')],
-  };
-  // the two-phase delete of PDs, CQs, QPs and SRQs, where the kernel has it (bpf/rdma_kernel.bpf.c)
-  if (kprobeTarget('rdma_restrack_commit_del', kallsyms))
-    ladders.rdma_restrack_commit_del = [
-      { program: 'restrack_commit_del_fentry', kind: 'fentry', target: 'rdma_restrack_commit_del' },
-      ...kp('rdma_restrack_commit_del', 'restrack_commit_del_kprobe', 'kprobe'),
-    ];
-  Object.assign(ladders, {
+    // the two-phase delete of PDs, CQs, QPs and SRQs, where the kernel has it (bpf/rdma_kernel.bpf.c)
+    ...(kprobeTarget('rdma_restrack_commit_del', kallsyms)
+      ? { rdma_restrack_commit_del: [{ program: 'restrack_commit_del_fentry', kind: 'fentry', target: 'rdma_restrack_commit_del' }, ...kp('rdma_restrack_commit_del', 'restrack_commit_del_kprobe', 'kprobe')] }
+      : {}),
     rdma_restrack_add: [{ program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' }, ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe')],
     _ib_modify_qp: [{ program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' }, ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe')],
-  });
+  };
   const entry = kp('_ib_modify_qp', 'modify_qp_kentry', 'kprobe');
   if (entry.length) ladders['_ib_modify_qp:entry'] = entry;
   return ladders;
