@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 /** a lock this far past the start of a data symbol is taken to be inside that object */
 const MAX_DATA_OFFSET = 0x10000n;
 const DATA_TYPES = new Set(['d', 'D', 'b', 'B', 'r', 'R']);
+/** kernel addresses are in the upper half; x86-64 before Linux 6.15 lists per-CPU variables as zero-based
+ * offsets into each CPU's area (`000000000001f000 D runqueues`): not addresses, left out */
+const KERNEL_HALF = 1n << 63n;
 
 export class KernelSymbols {
   private readonly addrs: BigUint64Array;
@@ -22,7 +25,7 @@ export class KernelSymbols {
       const [hex, type, name, mod] = line.split(/\s+/);
       if (!name) continue;
       const addr = BigInt(`0x${hex}`);
-      if (addr === 0n) continue; // hidden by kptr_restrict
+      if (addr < KERNEL_HALF) continue; // per-CPU offsets, or 0: hidden by kptr_restrict
       rows.push({ addr, name, mod: mod ? ` ${mod}` : '', data: DATA_TYPES.has(type) });
     }
     rows.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
