@@ -149,13 +149,15 @@ static __always_inline int on_contention_begin(void *lock, __u32 flags)
 		return 0;
 	s = task_state(true);
 	if (!s) {
-		kotel_count_drop(&locks_drops, KOTEL_DROP_MAP_FULL);
+		kotel_count_drop(&locks_drops, KOTEL_DROP_TASK_STORAGE);
 		return 0;
 	}
 	switches = context_switches();
 	/* already waiting: keep the first begin, unless it is a spinning wait whose end was missed */
-	if (s->lock_start && !(spinning_wait(s->lock_flags) && s->lock_switches != switches))
+	if (s->lock_start && !(spinning_wait(s->lock_flags) && s->lock_switches != switches)) {
+		kotel_count_drop(&locks_drops, KOTEL_DROP_NESTED);
 		return 0;
+	}
 	s->lock_addr = (__u64)(unsigned long)lock;
 	s->lock_flags = flags;
 	s->lock_switches = switches;
@@ -351,7 +353,7 @@ static __always_inline int on_futex_enter(long id, __u64 op, __u64 uaddr)
 		return 0;
 	s = task_state(true);
 	if (!s) {
-		kotel_count_drop(&locks_drops, KOTEL_DROP_MAP_FULL);
+		kotel_count_drop(&locks_drops, KOTEL_DROP_TASK_STORAGE);
 		return 0;
 	}
 	s->futex_kind = kind;

@@ -97,7 +97,7 @@ static __always_inline int wakeup_btf(struct task_struct *p, bool new_task)
 	struct sched_task *t = bpf_task_storage_get(&sched_task, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!t) {
-		kotel_count_drop(&sched_drops, KOTEL_DROP_MAP_FULL);
+		kotel_count_drop(&sched_drops, KOTEL_DROP_TASK_STORAGE);
 		return 0;
 	}
 	/* Still on a CPU (woken before it got to block): not queued by this wakeup. Already stamped: queued
@@ -136,6 +136,8 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
 			t = bpf_task_storage_get(&sched_task, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (t)
 				t->enqueued_ns = now; /* still runnable: queued from now */
+			else
+				kotel_count_drop(&sched_drops, KOTEL_DROP_TASK_STORAGE);
 			count(&sched_switches, task_cgroup_id_btf(prev), SCHED_SWITCH_INVOLUNTARY);
 		}
 	} else {
@@ -143,6 +145,8 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
 			t = bpf_task_storage_get(&sched_task, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (t)
 				t->off_ns = now;
+			else
+				kotel_count_drop(&sched_drops, KOTEL_DROP_TASK_STORAGE);
 		}
 		if (prev_state & TASK_DEAD) /* its last switch: no wakeup will count it */
 			count(&sched_switches, task_cgroup_id_btf(prev), SCHED_SWITCH_VOLUNTARY);

@@ -6,7 +6,10 @@ import { perCpuLayout, sumU64Fields } from '../probes/mapValues';
 import { ATTR, SELF } from '../otel/semconv';
 import type { UserDrops } from './UserDrops';
 
-const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full'];
+/** enum kotel_drop_reason (bpf/kotel.h), by index */
+const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested'];
+/** reasons exported for every family also while 0; the others once they happen */
+const ALWAYS_REPORTED = 2;
 
 export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserDrops) {
   meter
@@ -36,9 +39,11 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
         const batch = object.readMap(family.dropsMap);
         const cpu = perCpuLayout(info, batch);
         for (let i = 0; i < batch.count; i++) {
-          const reason = KERNEL_DROP_REASONS[batch.keys.readUInt32LE(i * info.keySize)];
+          const index = batch.keys.readUInt32LE(i * info.keySize);
+          const reason = KERNEL_DROP_REASONS[index];
           if (!reason) continue;
           sumU64Fields(batch, i, 0, 1, cpu, out);
+          if (out[0] === 0 && index >= ALWAYS_REPORTED) continue; // a reason most families never have
           result.observe(out[0], { [ATTR.family]: family.name, [ATTR.dropReason]: reason });
         }
       }
