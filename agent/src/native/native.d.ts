@@ -105,6 +105,9 @@ export interface ProgStats {
   runCount: bigint;
   /** times the program was not run because another BPF program was running on that CPU */
   recursionMisses: bigint;
+  /** hits of its kprobe/kretprobe links the kernel skipped (all of a kretprobe's maxactive instances in use,
+   * or a kprobe nested in another); absent when it has no such link or the kernel does not say (before 6.7) */
+  kprobeMisses?: bigint;
 }
 
 /** Called once per drained batch: records back to back, each [u32 length][u32 0][record][pad to 8]. */

@@ -5,6 +5,7 @@ import type { LoadResult } from '../probes/load';
 import { perCpuLayout, sumU64Fields } from '../probes/mapValues';
 import { ATTR, SELF } from '../otel/semconv';
 import type { UserDrops } from './UserDrops';
+import { kernelAtLeast } from '../host/kernelRelease';
 
 /** enum kotel_drop_reason (bpf/kotel.h), by index */
 const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested'];
@@ -49,8 +50,12 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
       }
       // a BPF program is skipped when another BPF program is already running on that CPU: events lost too
       for (const { family, object } of load.loaded) {
-        const misses = object.progStats().reduce((n, s) => n + Number(s.recursionMisses), 0);
+        const stats = object.progStats();
+        const misses = stats.reduce((n, s) => n + Number(s.recursionMisses), 0);
         result.observe(misses, { [ATTR.family]: family.name, [ATTR.dropReason]: 'bpf_recursion' });
+        const kprobes = stats.filter((s) => s.kprobeMisses !== undefined);
+        if (kprobes.length > 0 && kernelAtLeast(6, 7)) // 6.6 has the link info without the count
+          result.observe(kprobes.reduce((n, s) => n + Number(s.kprobeMisses), 0), { [ATTR.family]: family.name, [ATTR.dropReason]: 'kprobe_missed' });
       }
       for (const d of drops.entries()) result.observe(d.n, { [ATTR.family]: d.family, [ATTR.dropReason]: d.reason });
     });
