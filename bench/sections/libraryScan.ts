@@ -69,7 +69,7 @@ export async function libraryScanSection(o: { reps: number; steadyScans: number 
       child.on('exit', (code) => reject(new Error(`idle_procs exited ${code}`)));
     });
     const v = { fullMs: [] as number[], fullBlock: [] as number[], firstMs: [] as number[], firstBlock: [] as number[], steadyMs: [] as number[], steadyBlock: [] as number[] };
-    const files = { full: 0, first: 0, steady: 0, steadyMaps: 0, processes: 0 };
+    const files = { full: 0, first: 0, firstMaps: 0, steady: 0, steadyMaps: 0, processes: 0 };
     let attached = 0;
     for (let rep = 0; rep < o.reps; rep++) {
       const full = await timed(fullScan);
@@ -83,6 +83,7 @@ export async function libraryScanSection(o: { reps: number; steadyScans: number 
       v.firstMs.push(first.ms);
       v.firstBlock.push(first.blockMs);
       files.first = first.counts.filesRead;
+      files.firstMaps = first.counts.mapsRead;
       for (let s = 0; s < o.steadyScans; s++) {
         const steady = await timed(() => scanner.scan());
         v.steadyMs.push(steady.ms);
@@ -108,6 +109,9 @@ export async function libraryScanSection(o: { reps: number; steadyScans: number 
         figure('library scan: files read per scan, every maps file (before)', 'files', [files.full]),
         figure('library scan: files read per scan, incremental first', 'files', [files.first]),
         figure('library scan: files read per scan, incremental steady state', 'files', [files.steady]),
+        figure('library scan: maps files read per scan, every maps file (before)', 'files', [files.full - 1]),
+        figure('library scan: maps files read per scan, incremental first', 'files', [files.firstMaps]),
+        figure('library scan: maps files read per scan, incremental steady state', 'files', [files.steadyMaps]),
       ],
       notes,
     };
