@@ -10,6 +10,7 @@ import type { SectionResult } from './lib/result';
 import { collectionSection } from './sections/collection';
 import { footprintSection } from './sections/footprint';
 import { kernelCostSection } from './sections/kernelCost';
+import { libraryScanSection } from './sections/libraryScan';
 import { overheadSection, type AgentUnderLoad } from './sections/overhead';
 import { streamingSection } from './sections/streaming';
 
@@ -19,6 +20,7 @@ const FULL = {
   streaming: { reps: 3, seconds: 2 },
   collection: { reps: 3, seconds: 5 },
   footprint: { windows: 3, seconds: 10 },
+  libraryScan: { reps: 3, steadyScans: 5 },
 };
 const QUICK: typeof FULL = {
   kernelCost: { reps: 2, seconds: 0.3 },
@@ -26,12 +28,13 @@ const QUICK: typeof FULL = {
   streaming: { reps: 1, seconds: 1 },
   collection: { reps: 1, seconds: 3 },
   footprint: { windows: 1, seconds: 5 },
+  libraryScan: { reps: 1, steadyScans: 3 },
 };
 
 async function main(): Promise<void> {
   const opts = new Command('bench')
     .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
-    .option('--sections <list>', 'sections to run, comma-separated (1-5)', '1,2,3,4,5')
+    .option('--sections <list>', 'sections to run, comma-separated (1-6)', '1,2,3,4,5,6')
     .parse()
     .opts<{ quick?: boolean; sections: string }>();
   if (process.getuid?.() !== 0) {
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
   await step('3', '3. streaming ceiling', () => streamingSection(p.streaming));
   await step('4', '4. collection and export cost', () => collectionSection(p.collection));
   await step('5', '5. footprint', () => footprintSection({ ...p.footprint, families, underLoad }));
+  await step('6', '6. RDMA library scan', () => libraryScanSection(p.libraryScan));
 
   const run: BenchRun = {
     mode: opts.quick ? 'quick' : 'full',

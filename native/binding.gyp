@@ -8,7 +8,8 @@
         "src/bpf_object.cc",
         "src/ladder.cc",
         "src/ring_buffer.cc",
-        "src/elf_symbol.cc"
+        "src/elf_symbol.cc",
+        "src/file_id.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

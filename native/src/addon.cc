@@ -8,6 +8,7 @@
 #include "bpf_object.h"
 #include "common.h"
 #include "elf_symbol.h"
+#include "file_id.h"
 #include "ring_buffer.h"
 
 namespace kotel {
@@ -84,6 +85,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("enableRunTimeStats", Napi::Function::New<EnableRunTimeStats>(env, "enableRunTimeStats"));
   exports.Set("disableRunTimeStats", Napi::Function::New<DisableRunTimeStats>(env, "disableRunTimeStats"));
   exports.Set("resolveSymbol", Napi::Function::New<ResolveSymbol>(env, "resolveSymbol"));
+  exports.Set("fileId", Napi::Function::New<FileId>(env, "fileId"));
   exports.Set("libbpfVersion", Napi::Function::New<LibbpfVersion>(env, "libbpfVersion"));
   return exports;
 }

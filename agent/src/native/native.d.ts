@@ -166,6 +166,9 @@ export interface NativeBinding {
   disableRunTimeStats(): void;
   /** default-version (@@) dynamic symbol `name` in an ELF file, skipping hidden (compat @) versions */
   resolveSymbol(binary: string, name: string): SymbolInfo;
+  /** name_to_handle_at(AT_HANDLE_FID) of a file as "<type>:<hex>"; undefined where none is encoded (an
+   * overlay file: its real file in its layer, since 6.6) */
+  fileId(path: string): string | undefined;
   /** libbpf version string */
   libbpfVersion(): string;
 }

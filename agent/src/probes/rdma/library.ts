@@ -1,6 +1,7 @@
 // Finds libibverbs.so.1 and turns its verbs into uprobe ladders: the configured path, else the one ldconfig
 // knows; the default-version (@@) symbol of each verb is resolved by the addon (libbpf 1.1 cannot attach
-// versioned names). Processes whose library is another file (containers) are found through /proc/PID/maps.
+// versioned names). Processes whose library is another file (containers) are found through /proc/PID/maps
+// (libraryScan.ts).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { native, type Rung } from '../../native';
@@ -70,47 +71,44 @@ export function uprobeLadders(binary: string, verbs: VerbOffset[]): Record<strin
   return ladders;
 }
 
-/** dev:inode of a file, the identity uprobes attach to */
+/** statfs f_type of overlayfs */
+const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+
+/** the identity of the file uprobes attach to: dev:inode, but for an overlay file the real file in its
+ * layer (uprobes hook d_real_inode), which stat does not show: two overlay mounts of one image report two
+ * st_dev for one hooked inode. Its AT_HANDLE_FID file handle names that real file (kernel 6.6+); before,
+ * dev:inode, and two mounts of one image get one uprobe set each (both fire; counts stay exact, since an
+ * entry is taken once at return). */
 export function fileIdentity(file: string): string | undefined {
   try {
     const st = fs.statSync(file);
-    return `${st.dev}:${st.ino}`;
+    const fid = fs.statfsSync(file).type === OVERLAYFS_SUPER_MAGIC ? native.fileId(file) : undefined;
+    return fid ? `overlay:${fid}` : `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
   }
 }
 
-/** libibverbs files mapped by running processes, by identity, as paths readable from here
+/** libibverbs files in one /proc/PID/maps text, by identity, as paths readable from here
  * (/proc/PID/root/... reaches into the process's mount namespace) */
-export function mappedLibraries(procRoot = '/proc'): Map<string, string> {
-  const found = new Map<string, string>();
-  let pids: string[];
-  try {
-    pids = fs.readdirSync(procRoot).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return found;
+export function mappedLibraries(maps: string, root: string): Map<string, string> {
+  const paths = new Set<string>();
+  let from = 0;
+  for (;;) {
+    const at = maps.indexOf('libibverbs.so', from);
+    if (at < 0) break;
+    const lineStart = maps.lastIndexOf('\n', at) + 1;
+    const lineEnd = maps.indexOf('\n', at);
+    from = lineEnd < 0 ? maps.length : lineEnd;
+    const line = maps.slice(lineStart, from);
+    const slash = line.indexOf('/');
+    if (slash >= 0) paths.add(line.slice(slash).replace(/ \(deleted\)$/, ''));
   }
-  for (const pid of pids) {
-    let maps: string;
-    try {
-      maps = fs.readFileSync(`${procRoot}/${pid}/maps`, 'utf8');
-    } catch {
-      continue;
-    }
-    let from = 0;
-    for (;;) {
-      const at = maps.indexOf('libibverbs.so', from);
-      if (at < 0) break;
-      const lineStart = maps.lastIndexOf('\n', at) + 1;
-      const lineEnd = maps.indexOf('\n', at);
-      from = lineEnd < 0 ? maps.length : lineEnd;
-      const line = maps.slice(lineStart, from);
-      const slash = line.indexOf('/');
-      if (slash < 0) continue;
-      const file = `${procRoot}/${pid}/root${line.slice(slash).replace(/ \(deleted\)$/, '')}`;
-      const id = fileIdentity(file);
-      if (id && !found.has(id)) found.set(id, file);
-    }
+  const found = new Map<string, string>();
+  for (const p of paths) {
+    const file = root + p;
+    const id = fileIdentity(file);
+    if (id && !found.has(id)) found.set(id, file);
   }
   return found;
 }
