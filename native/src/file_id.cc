@@ -3,6 +3,7 @@
 // layer's uuid and its own handle), the inode uprobes attach to, the same through every overlay mount.
 #include <fcntl.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <string>
 
@@ -26,9 +27,11 @@ Napi::Value FileId(const Napi::CallbackInfo& info) {
   int mountId = 0;
   if (name_to_handle_at(AT_FDCWD, path.c_str(), &h.fh, &mountId, AT_HANDLE_FID | AT_SYMLINK_FOLLOW) != 0) return env.Undefined();
   std::string out = std::to_string(h.fh.handle_type) + ":";
+  // f_handle is a zero-length array: read the handle from the union's bytes
+  const unsigned char* handle = reinterpret_cast<const unsigned char*>(h.bytes) + offsetof(struct file_handle, f_handle);
   char hex[3];
   for (unsigned i = 0; i < h.fh.handle_bytes; i++) {
-    snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(h.fh.f_handle[i]));
+    snprintf(hex, sizeof hex, "%02x", handle[i]);
     out += hex;
   }
   return Napi::String::New(env, out);

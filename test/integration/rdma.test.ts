@@ -251,7 +251,7 @@ console:
     }
   });
 
-  test('two overlay mounts of one image layer: hooked once (one real file), both counted exactly, let go when the last process exits', async () => {
+  test('two overlay mounts of one image layer: hooked once (one real file), both counted exactly, each mount let go when its last process exits', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdma-ovl2-'));
     const [lower, u1, w1, m1, u2, w2, m2] = ['lower', 'u1', 'w1', 'm1', 'u2', 'w2', 'm2'].map((d) => path.join(dir, d));
     const mounted: string[] = [];
@@ -278,13 +278,17 @@ console:
       // the first exits: its file is still mapped by the second, which is then counted exactly
       const t1 = parseTally((first.start(), await first.finish()));
       for (const [verb, n] of Object.entries(t1.calls)) await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': cgroups['rdma-ovl1'].id, 'rdma.verb': verb, 'error.type': undefined }, n, `first overlay ${verb}`);
+      // the hooks held the first mount by path: now held through the second, the first mount can go
+      await agent.waitFor(new RegExp(`rdma: ${m1}/libibverbs\\.so\\.1 \\(overlay:[^)]+\\) now hooked through process \\d+`), 20_000);
+      execFileSync(tool('umount'), [m1]);
+      mounted.splice(mounted.indexOf(m1), 1);
       second.start();
       await second.ready();
       const want = { context: 1, pd: 1, cq: 1, mr: 1, qp: 2 };
       for (const r of RESOURCES) await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cgroups['rdma-ovl2'].id, 'rdma.resource.type': r }, want[r], 'second overlay, holding');
       const t2 = parseTally(await second.finish());
       for (const [verb, n] of Object.entries(t2.calls)) await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': cgroups['rdma-ovl2'].id, 'rdma.verb': verb, 'error.type': undefined }, n, `second overlay ${verb}`);
-      await agent.waitFor(new RegExp(`rdma: detached from ${m1}/libibverbs`), 20_000);
+      await agent.waitFor(new RegExp(`rdma: detached from ${m2}/libibverbs`), 20_000);
       for (const m of [...mounted]) {
         execFileSync(tool('umount'), [m]);
         mounted.splice(mounted.indexOf(m), 1);

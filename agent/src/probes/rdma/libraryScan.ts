@@ -53,13 +53,16 @@ function statKey(procRoot: string, pid: string): string | undefined {
 }
 
 const statBuffer = Buffer.alloc(4096);
+/** the process start time in a statKey */
+const startOf = (key: string) => key.slice(0, key.indexOf(' '));
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LibraryScanner {
   /** pid → its stat key when its maps were read, and the identities it mapped then */
-  private readonly procs = new Map<string, { key: string; ids: string[] }>();
-  /** identity → where found, link ids, the paths it was seen by */
-  private readonly attached = new Map<string, { file: string; links: number[]; paths: Set<string> }>();
+  private readonly procs = new Map<string, { key: string; libs: Map<string, string> }>();
+  /** identity → the path the links hold (through the mount namespace of process `pid`, started at `start`),
+   * link ids, the paths it was seen by */
+  private readonly attached = new Map<string, { file: string; pid: string; start: string; links: number[]; paths: Set<string> }>();
   private readonly failed = new Set<string>();
   private closed = false;
 
@@ -107,14 +110,14 @@ export class LibraryScanner {
         counts.mapsRead++;
         libs = mappedLibraries(maps, `${this.procRoot}/${pid}/root`);
       }
-      this.procs.set(pid, { key, ids: [...libs.keys()] });
-      for (const [id, file] of libs) this.attachOnce(id, file);
+      this.procs.set(pid, { key, libs });
+      for (const [id, file] of libs) this.attachOnce(id, file, pid, key);
     }
-    this.detachUnmapped();
+    this.settle();
     return counts;
   }
 
-  private attachOnce(id: string, file: string): void {
+  private attachOnce(id: string, file: string, pid: string, key: string): void {
     if (id === this.hostId || this.failed.has(id)) return;
     const known = this.attached.get(id);
     if (known) {
@@ -126,7 +129,7 @@ export class LibraryScanner {
       return;
     }
     try {
-      this.attached.set(id, { file, links: this.hooks.attach(file), paths: new Set([shown(file)]) });
+      this.attached.set(id, { file, pid, start: startOf(key), links: this.hooks.attach(file), paths: new Set([shown(file)]) });
       this.hooks.info(`rdma: attached to another ${shown(file)} (${id}) found in ${file}`);
     } catch (err) {
       // a process that exited meanwhile is no reason to give up on the file
@@ -136,16 +139,30 @@ export class LibraryScanner {
     }
   }
 
-  private detachUnmapped(): void {
-    const mapped = new Set<string>();
-    for (const { ids } of this.procs.values()) for (const id of ids) mapped.add(id);
-    for (const [id, { file, links }] of this.attached) {
-      if (mapped.has(id)) continue;
-      // the kernel keeps a reference to the path a uprobe was attached by (trace_uprobe's path): left
-      // attached, it keeps that mount busy, and an exited container's overlay rootfs cannot be unmounted
-      this.hooks.detach(links);
-      this.attached.delete(id);
-      this.hooks.info(`rdma: detached from ${shown(file)} (${id}): no process maps it any more`);
+  // The kernel keeps a reference to the path a uprobe was attached by (trace_uprobe's path): left attached,
+  // it keeps that mount busy, and an exited container's overlay rootfs cannot be unmounted. So a file no
+  // process maps is detached, and one whose attaching process exited is held through a live mapper instead.
+  private settle(): void {
+    const mappers = new Map<string, { pid: string; key: string; file: string }>();
+    for (const [pid, { key, libs }] of this.procs) for (const [id, file] of libs) if (!mappers.has(id)) mappers.set(id, { pid, key, file });
+    for (const [id, entry] of this.attached) {
+      const mapper = mappers.get(id);
+      if (!mapper) {
+        this.hooks.detach(entry.links);
+        this.attached.delete(id);
+        this.hooks.info(`rdma: detached from ${shown(entry.file)} (${id}): no process maps it any more`);
+        continue;
+      }
+      const anchor = this.procs.get(entry.pid);
+      if (anchor && startOf(anchor.key) === entry.start) continue;
+      try {
+        const links = this.hooks.attach(mapper.file);
+        this.hooks.detach(entry.links);
+        this.hooks.info(`rdma: ${shown(entry.file)} (${id}) now hooked through process ${mapper.pid}: process ${entry.pid}, whose mount held it, exited`);
+        Object.assign(entry, { file: mapper.file, pid: mapper.pid, start: startOf(mapper.key), links });
+      } catch (err) {
+        this.hooks.warn(`rdma: cannot hook ${mapper.file} again: ${(err as Error).message}; ${shown(entry.file)} stays hooked through an exited process's mount`);
+      }
     }
   }
 
