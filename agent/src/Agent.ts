@@ -9,6 +9,7 @@ import { CgroupResolver } from './host/cgroups';
 import { missingBpfPrivileges, UserError } from './host/privileges';
 import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
+import { spanFamily } from './otel/semconv';
 import { createTelemetry } from './otel/telemetry';
 import { CgroupSweep } from './probes/cgroupSweep';
 import { loadFamilies, type LoadedFamily, type LoadResult } from './probes/load';
@@ -61,6 +62,7 @@ export class Agent {
       producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(sources, cgroups, temporality, startTime),
       logger: this.logger,
       onExportResult: (signal, ok, items) => self?.exportResult(signal, ok, items),
+      onSpanDropped: (span) => drops.add(spanFamily(span.name, span.attributes), 'span_queue_full'),
     });
     await this.telemetry.ready;
     const meter = this.telemetry.meterProvider.getMeter('kotel');

@@ -66,6 +66,9 @@ export const OTEL_ENV_MAP: ReadonlyArray<{ env: string; key: string; map?: (v: s
   { env: 'OTEL_EXPORTER_OTLP_PROTOCOL', key: 'otlp.protocol' },
   { env: 'OTEL_EXPORTER_OTLP_HEADERS', key: 'otlp.headers' },
   { env: 'OTEL_EXPORTER_OTLP_TIMEOUT', key: 'otlp.timeout' },
+  { env: 'OTEL_EXPORTER_OTLP_CERTIFICATE', key: 'otlp.tls.ca' },
+  { env: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', key: 'otlp.tls.cert' },
+  { env: 'OTEL_EXPORTER_OTLP_CLIENT_KEY', key: 'otlp.tls.key' },
   { env: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', key: 'otlp.temporality', map: (v) => v.toLowerCase() },
   { env: 'OTEL_METRIC_EXPORT_INTERVAL', key: 'metrics.interval' },
   { env: 'OTEL_SERVICE_NAME', key: 'service.name' },
@@ -142,6 +145,16 @@ function checkValue(spec: KeySpec, v: unknown): string | undefined {
         return `must be k=v,k2=v2 (${(e as Error).message})`;
       }
     }
+    case 'file': {
+      if (typeof v !== 'string') return 'must be a file path';
+      if (v === '') return undefined;
+      try {
+        fs.accessSync(v, fs.constants.R_OK);
+        return fs.statSync(v).isFile() ? undefined : 'must be a readable file (it is not a regular file)';
+      } catch (e) {
+        return `must be a readable file (${errnoText(e as NodeJS.ErrnoException)})`;
+      }
+    }
   }
   return undefined;
 }
@@ -150,7 +163,7 @@ let formatsRegistered = false;
 function registerFormats(): void {
   if (formatsRegistered) return;
   formatsRegistered = true;
-  for (const name of ['bool', 'int', 'port', 'ms', 'string', 'endpoint', 'kvlist'] as const) {
+  for (const name of ['bool', 'int', 'port', 'ms', 'string', 'endpoint', 'kvlist', 'file'] as const) {
     const spec = { format: name, doc: '', default: '' } as KeySpec;
     convict.addFormat({
       name: `kotel-${name}`,
@@ -249,14 +262,16 @@ function flattenFile(obj: unknown, file: string, prefix = '', out: Record<string
   return out;
 }
 
+function errnoText(err: NodeJS.ErrnoException): string {
+  return err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+}
+
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new ConfigError(`config error: cannot read config file ${file}: ${why}`, undefined, file);
+    throw new ConfigError(`config error: cannot read config file ${file}: ${errnoText(e as NodeJS.ErrnoException)}`, undefined, file);
   }
   const ext = path.extname(file).toLowerCase();
   let parsed: unknown;
@@ -362,6 +377,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
   }
 
   const cfg = conf.getProperties() as unknown as KotelConfig;
+  if ((cfg.otlp.tls.cert === '') !== (cfg.otlp.tls.key === '')) {
+    const [set, unset] = cfg.otlp.tls.cert ? ['otlp.tls.cert', 'otlp.tls.key'] : ['otlp.tls.key', 'otlp.tls.cert'];
+    throw new ConfigError(
+      `config error: ${set} is set (from ${source.get(set)}) but ${unset} is not: a client certificate needs its private key (set both or neither)`,
+      unset,
+    );
+  }
 
   // OTEL_SERVICE_NAME / service.name beats service.name inside resource.attributes (OTel spec), but an
   // explicit service.name in resource.attributes beats our default 'kotel'.

@@ -9,7 +9,7 @@
  */
 
 /** Value formats known to the validator; each also registered with convict as `kotel-<name>`. */
-export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'string' | 'endpoint' | 'kvlist';
+export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'string' | 'endpoint' | 'kvlist' | 'file';
 
 export interface KeySpec {
   doc: string;
@@ -86,6 +86,7 @@ export interface KotelConfig {
     timeout: number;
     temporality: TemporalityPreference;
     traces: boolean;
+    tls: { ca: string; cert: string; key: string };
   };
   metrics: { interval: number };
   prometheus: { enabled: boolean; host: string; port: number };
@@ -199,6 +200,15 @@ const RAW_SCHEMA: SchemaNode = {
       default: 'cumulative',
     },
     traces: { doc: 'Export spans over OTLP too (not only metrics).', format: 'bool', default: true },
+    tls: {
+      ca: {
+        doc: 'PEM file of the CA(s) that signed the collector\'s certificate, for https:// endpoints (gRPC and HTTP); empty: the system\'s CAs.',
+        format: 'file',
+        default: '',
+      },
+      cert: { doc: 'PEM file of the client certificate (chain) for collectors that require mTLS; needs otlp.tls.key.', format: 'file', default: '' },
+      key: { doc: 'PEM file of the private key of otlp.tls.cert.', format: 'file', default: '' },
+    },
   },
   metrics: {
     interval: {

@@ -34,6 +34,9 @@ export function errorReason(err: unknown): string {
   const grpc = /^(\d+) ([A-Z_]+):/.exec(msg);
   const sys = /((?:connect|getaddrinfo|read|write) E[A-Z]+(?: [^\s,;]+?)?)(?:\.\s|\.?$|[,;])/.exec(msg);
   if (grpc && sys) return `${sys[1]} (gRPC ${grpc[2]})`;
+  // OpenSSL: "806C...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/..."
+  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(msg);
+  if (ssl) return `TLS: ${ssl[1]}${grpc ? ` (gRPC ${grpc[2]})` : ''}`;
   return msg.replace(/\s*Resolution note:\s*$/, '');
 }
 
@@ -79,9 +82,12 @@ export class ExportStatus {
     const reason = errorReason(result.error);
     if (!this.failing && !this.warned) {
       this.warned = true;
+      const fix = /certificate|SSL|TLS/i.test(reason)
+        ? "set otlp.tls.ca to the CA of the collector's certificate, otlp.tls.cert/key if it requires a client certificate"
+        : 'set otlp.endpoint or --no-otlp';
       this.logger.warn(
         `OTLP collector at ${this.endpointLabel} unreachable: ${reason}; retrying every ` +
-          `${formatInterval(this.retryEveryMs)} (set otlp.endpoint or --no-otlp)`,
+          `${formatInterval(this.retryEveryMs)} (${fix})`,
       );
     } else {
       this.logger.debug(`OTLP ${signal} export to ${this.endpoint} failed again (${this.failures}): ${reason}`);

@@ -4,13 +4,14 @@
  * MetricProducers: producerFor() is called once per reader with that reader's temporality, so each reader
  * gets its own producer instance (delta state is per reader).
  */
+import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { createEmptyMetadata } from '@opentelemetry/otlp-grpc-exporter-base';
+import { createEmptyMetadata, createSslCredentials } from '@opentelemetry/otlp-grpc-exporter-base';
 import type { Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -21,26 +22,32 @@ import {
   type MetricProducer,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { parseKeyValueList, type KotelConfig, type TemporalityPreference } from '../config';
+import { BasicTracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ConfigError, parseKeyValueList, type KotelConfig, type TemporalityPreference } from '../config';
 import { ConsoleReportReader } from './ConsoleReportReader';
+import { CountingBatchSpanProcessor } from './CountingBatchSpanProcessor';
 import { routeOtelDiagnostics } from './diag';
 import { otlpTargets } from './endpoints';
 import { ExportStatus, StatusMetricExporter, StatusSpanExporter, type ExportResultListener } from './exportStatus';
+import { FreshChannelMetricExporter, FreshChannelSpanExporter } from './freshChannel';
 import { createResource } from './resource';
 
-/** span queue bound: spans beyond it are dropped (counted by the BatchSpanProcessor), memory stays flat */
+/** span queue bound: spans beyond it are dropped (counted: span_queue_full), memory stays flat */
 export const SPAN_MAX_QUEUE_SIZE = 2048;
 export const SPAN_MAX_EXPORT_BATCH_SIZE = 512;
 export const SPAN_SCHEDULED_DELAY_MS = 5000;
 /** OTLP requests in flight at once per exporter; more exports fail fast instead of piling up */
 export const OTLP_CONCURRENCY_LIMIT = 2;
+/** spans: a flush sends the whole queue at once (4 batches), plus the batch that may be in flight */
+export const OTLP_SPAN_CONCURRENCY_LIMIT = Math.ceil(SPAN_MAX_QUEUE_SIZE / SPAN_MAX_EXPORT_BATCH_SIZE) + 1;
 
 export interface TelemetryOptions {
   /** a fresh MetricProducer for a reader with this temporality (undefined: none) */
   producerFor: (temporality: AggregationTemporality) => MetricProducer | undefined;
   logger: Logger;
   onExportResult?: ExportResultListener;
+  /** a span that found the span queue full (SPAN_MAX_QUEUE_SIZE spans waiting for export) */
+  onSpanDropped?: (span: ReadableSpan) => void;
   /** console report destination (tests); default stdout */
   consoleWrite?: (block: string) => void;
   /** the resource; default createResource(config) */
@@ -85,27 +92,54 @@ function producers(options: TelemetryOptions, t: AggregationTemporality): Metric
   return p ? [p] : undefined;
 }
 
+/** the PEM files of otlp.tls.*, read now: a file that went away since the config was checked is one line naming the key */
+function tlsFiles(config: KotelConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const read = (key: 'ca' | 'cert' | 'key'): Buffer | undefined => {
+    const file = config.otlp.tls[key];
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(`config error: otlp.tls.${key} = ${JSON.stringify(file)}: cannot read it (${(e as Error).message})`, `otlp.tls.${key}`);
+    }
+  };
+  return { ca: read('ca'), cert: read('cert'), key: read('key') };
+}
+
 function otlpExporters(config: KotelConfig): { metrics: PushMetricExporter; traces?: SpanExporter } {
   const targets = otlpTargets(config);
   const headers = parseKeyValueList(config.otlp.headers);
   const timeoutMillis = config.otlp.timeout;
   const common = { timeoutMillis, concurrencyLimit: OTLP_CONCURRENCY_LIMIT };
+  const spanCommon = { timeoutMillis, concurrencyLimit: OTLP_SPAN_CONCURRENCY_LIMIT };
+  // TLS for https:// endpoints, from otlp.tls.* alone (the exporters' own reading of OTEL_EXPORTER_OTLP_*
+  // certificate variables is bypassed so that both protocols and both signals behave the same)
+  const tls = tlsFiles(config);
+  const https = (url: string) => url.startsWith('https://');
   if (targets.protocol === 'grpc') {
     const metadata = () => {
       const md = createEmptyMetadata();
       for (const [k, v] of Object.entries(headers)) md.set(k, v);
       return md;
     };
+    const credentials = (url: string) => (https(url) ? { credentials: createSslCredentials(tls.ca, tls.key, tls.cert) } : {});
     return {
-      metrics: new OTLPMetricExporterGrpc({ ...common, url: targets.metricsUrl, metadata: metadata() }),
+      metrics: new FreshChannelMetricExporter(
+        () => new OTLPMetricExporterGrpc({ ...common, url: targets.metricsUrl, metadata: metadata(), ...credentials(targets.metricsUrl) }),
+      ),
       traces: config.otlp.traces
-        ? new OTLPTraceExporterGrpc({ ...common, url: targets.tracesUrl, metadata: metadata() })
+        ? new FreshChannelSpanExporter(
+            () => new OTLPTraceExporterGrpc({ ...spanCommon, url: targets.tracesUrl, metadata: metadata(), ...credentials(targets.tracesUrl) }),
+          )
         : undefined,
     };
   }
+  const httpAgentOptions = { keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key };
   return {
-    metrics: new OTLPMetricExporterProto({ ...common, url: targets.metricsUrl, headers }),
-    traces: config.otlp.traces ? new OTLPTraceExporterProto({ ...common, url: targets.tracesUrl, headers }) : undefined,
+    metrics: new OTLPMetricExporterProto({ ...common, url: targets.metricsUrl, headers, httpAgentOptions }),
+    traces: config.otlp.traces
+      ? new OTLPTraceExporterProto({ ...spanCommon, url: targets.tracesUrl, headers, httpAgentOptions })
+      : undefined,
   };
 }
 
@@ -147,12 +181,16 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
       );
       if (exporters.traces) {
         spanProcessors.push(
-          new BatchSpanProcessor(new StatusSpanExporter(exporters.traces, traceStatus), {
-            maxQueueSize: SPAN_MAX_QUEUE_SIZE,
-            maxExportBatchSize: SPAN_MAX_EXPORT_BATCH_SIZE,
-            scheduledDelayMillis: SPAN_SCHEDULED_DELAY_MS,
-            exportTimeoutMillis: config.otlp.timeout,
-          }),
+          new CountingBatchSpanProcessor(
+            new StatusSpanExporter(exporters.traces, traceStatus),
+            {
+              maxQueueSize: SPAN_MAX_QUEUE_SIZE,
+              maxExportBatchSize: SPAN_MAX_EXPORT_BATCH_SIZE,
+              scheduledDelayMillis: SPAN_SCHEDULED_DELAY_MS,
+              exportTimeoutMillis: config.otlp.timeout,
+            },
+            (span) => options.onSpanDropped?.(span),
+          ),
         );
       }
     }
