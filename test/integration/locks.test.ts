@@ -187,7 +187,8 @@ console:
     // mmap_lock's slow path takes the rwsem's wait-queue spinlock: contended from two CPUs, a wait inside a
     // wait, counted as nested (not timed, as bpftrace's reference does not time it either)
     const nested = latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'locks', 'kotel.drop.reason': 'nested' })?.value ?? 0;
-    if (os.cpus().length > 1) assert.ok(nested > 0, `nested contentions counted: ${nested}`);
+    // (an emulated guest's vCPUs take turns on one host thread: two rarely spin at the same time)
+    if (os.cpus().length > 1 && !process.env.KOTEL_TEST_EMULATED) assert.ok(nested > 0, `nested contentions counted: ${nested}`);
     const kinds = new Set(points.map((p) => p.attributes['lock.kind']));
     assert.ok(kinds.has(`${RWSEM}_write`) || kinds.has(`${RWSEM}_read`), `mmap_lock is an rwsem (${RWSEM}): ${[...kinds]}`);
     assert.ok([...kinds].every((k) => !String(k).startsWith('flags_')), `known kinds only: ${[...kinds]}`);
