@@ -302,6 +302,44 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     assertBpfError(() => native.resolveSymbol('/nonexistent/lib.so', 'x'), 'resolveSymbol', 'ENOENT', '/nonexistent/lib.so');
   });
 
+  test('fileId: one id for one layer file through two overlay mounts (uprobes hook that file), another for another file; undefined for a missing path', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-fileid-'));
+    const [lower, u1, w1, m1, u2, w2, m2] = ['lower', 'u1', 'w1', 'm1', 'u2', 'w2', 'm2'].map((d) => path.join(dir, d));
+    const mounted: string[] = [];
+    // the layers on a tmpfs of their own: an overlay's upper layer cannot be an overlay
+    execFileSync(tool('mount'), ['-t', 'tmpfs', 'kotel-fileid', dir]);
+    try {
+      for (const d of [lower, u1, w1, m1, u2, w2, m2]) fs.mkdirSync(d);
+      fs.writeFileSync(path.join(lower, 'libibverbs.so.1'), 'one layer file\n');
+      fs.writeFileSync(path.join(lower, 'libother.so.1'), 'another\n');
+      for (const [upper, work, merged] of [[u1, w1, m1], [u2, w2, m2]]) {
+        execFileSync(tool('mount'), ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+        mounted.push(merged);
+      }
+      const [lib1, lib2, other] = [`${m1}/libibverbs.so.1`, `${m2}/libibverbs.so.1`, `${m1}/libother.so.1`];
+      // what stat shows cannot tell: each mount has its own st_dev
+      assert.notEqual(fs.statSync(lib1).dev, fs.statSync(lib2).dev);
+      const tmpfsId = native.fileId(path.join(lower, 'libibverbs.so.1'));
+      assert.ok(tmpfsId === undefined || /^\d+:[0-9a-f]+$/.test(tmpfsId), `tmpfs file: ${tmpfsId}`);
+      if (kernelAtLeast(6, 6)) {
+        const id = native.fileId(lib1);
+        assert.match(id ?? 'undefined', /^\d+:[0-9a-f]+$/, 'an overlay file has an id from 6.6');
+        assert.equal(native.fileId(lib2), id, 'the same layer file through the second mount');
+        assert.notEqual(native.fileId(other), id, 'another file of the layer');
+        if (tmpfsId) assert.ok(id!.endsWith(tmpfsId.slice(tmpfsId.indexOf(':') + 1)), `${id} holds the layer file's own handle ${tmpfsId}`);
+      } else {
+        assert.equal(native.fileId(lib1), undefined, 'no overlay file handle before 6.6');
+      }
+      assert.equal(native.fileId(path.join(m1, 'missing.so')), undefined);
+      assert.equal(native.fileId('/nonexistent/libibverbs.so.1'), undefined);
+      assert.throws(() => native.fileId(7 as unknown as string), { name: 'TypeError', message: 'fileId(path: string)' });
+    } finally {
+      for (const m of mounted) execFileSync(tool('umount'), ['--lazy', m]);
+      execFileSync(tool('umount'), ['--lazy', dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('uprobe on libc getppid counts this process; detach stops it; deleteKeys', () => {
     const { offset } = native.resolveSymbol(LIBC, 'getppid');
     const id = obj.attachUprobe('fixture_uprobe', LIBC, offset, false, process.pid);
