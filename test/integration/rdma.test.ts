@@ -61,7 +61,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
 
   before(async () => {
     buildRdmaFixtures();
-    for (const name of ['rdma-a', 'rdma-b', 'rdma-pre', 'rdma-devinfo', 'rdma-py', 'rdma-load', 'rdma-ctr', 'rdma-ovl']) cgroups[name] = createCgroup(name);
+    for (const name of ['rdma-a', 'rdma-b', 'rdma-pre', 'rdma-devinfo', 'rdma-py', 'rdma-load', 'rdma-ctr', 'rdma-ovl', 'rdma-lost', 'rdma-fill']) cgroups[name] = createCgroup(name);
     // a workload that opened its device and created its objects before the agent started
     pre = new Workload(cgroups['rdma-pre'], RDMA_WORKLOAD, ['--hold', '--qps', '2', '--mrs', '2']);
     await pre.ready();
@@ -283,6 +283,38 @@ console:
     const span = await receiver.waitFor(() => receiver.spans().find((s) => s.attributes['process.pid'] === py.pid), 20_000, 'pyverbs span');
     assert.equal(span.attributes['rdma.src.qp_num'], py.qpn);
     assert.deepEqual(span.events.map((e) => e.attributes['rdma.qp.state']), ['init']);
+  });
+
+  test('destroy records lost in a full ring: the QPs still end (destroy_unseen), leave rdma.connection.count, and the loss is counted', async () => {
+    const cg = cgroups['rdma-lost'];
+    const drops = (reason: string) => latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'rdma', 'kotel.drop.reason': reason })?.value ?? 0;
+    const w = new Workload(cg, RDMA_WORKLOAD, ['--hold', '--qps', '3', '--mrs', '0', '--no-fail']);
+    await w.ready();
+    await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': FAKE_DEVICE }, 3, 'holding');
+    const ringFullBefore = drops('ringbuf_full');
+    // the agent stops consuming rdma_events; a churn fills the ring (4 MiB holds ~23 800 records, the churn
+    // writes 30 000), so the workload's destroy records find it full and are lost
+    agent.child.kill('SIGSTOP');
+    let tally: WorkloadTally;
+    try {
+      await new Workload(cgroups['rdma-fill'], RDMA_WORKLOAD, ['--qps', '0', '--mrs', '0', '--churn', '15000']).finish();
+      tally = parseTally(await w.finish());
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
+    await receiver.waitFor(() => drops('ringbuf_full') > ringFullBefore, 20_000, 'records lost to the full ring');
+    await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': FAKE_DEVICE }, 0, 'connections of the destroyed QPs');
+    assert.equal(tally.qps.length, 3);
+    for (const q of tally.qps) {
+      const mine = (s: DecodedSpan) => s.name === 'rdma.qp' && s.attributes['process.pid'] === tally.pid && s.attributes['rdma.src.qp_num'] === q.qpn;
+      const span = await receiver.waitFor(() => receiver.spans().find(mine), 20_000, `span of QP ${q.qpn}`);
+      assert.equal(span.attributes['rdma.qp.end'], 'destroy_unseen');
+      assert.equal(span.attributes['rdma.dst.qp_num'], q.dest_qpn);
+      assert.deepEqual(span.events.map((e) => e.attributes['rdma.qp.state']), ['init', 'rtr', 'rts']);
+    }
+    // every span ended so is one destroy_unseen drop (the churn's last QPs may be among them)
+    const unseen = () => receiver.spans().filter((s) => s.attributes['rdma.qp.end'] === 'destroy_unseen').length;
+    await receiver.waitFor(() => drops('destroy_unseen') === unseen(), 20_000, `kotel.events.dropped destroy_unseen = ${unseen()} spans ended so`);
   });
 
   test('load: 100 000 QPs created and destroyed by 4 processes: nothing lost, counts back to zero', async () => {
