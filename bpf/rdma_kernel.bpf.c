@@ -169,7 +169,9 @@ static __always_inline void on_del(struct rdma_restrack_entry___kotel *res)
 		gone.id = BPF_CORE_READ(res, id);
 		bpf_core_read_str(gone.device, sizeof(gone.device), &dev->name);
 		count(&rdma_untracked, gone.type);
-		bpf_map_update_elem(&rdma_gone, &gone, &one, BPF_ANY);
+		/* full: a seeded object stays counted (the agent empties the map at each collection) */
+		if (bpf_map_update_elem(&rdma_gone, &gone, &one, BPF_ANY))
+			kotel_count_drop(&rdma_drops, KOTEL_DROP_MAP_FULL);
 		qp = gone.type == RDMA_RES_QP;
 	} else {
 		qp = BPF_CORE_READ(res, type) == RT(QP);
