@@ -132,19 +132,21 @@ export const rdmaKernelFamily: Family = {
     const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma_kernel', 'invalid_value'));
     const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, SOURCE, () => ctx.drops.add('rdma_kernel', DESTROY_UNSEEN));
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
-    const seeds = new Seeds(ctx);
+    const seeds = new Seeds(ctx, rdma.seedFromNetlink ? undefined : []);
     if (rdma.seedFromNetlink) {
+      const abort = new AbortController();
+      closers.push({ close: () => abort.abort() });
       // kernel users (ib_core's GSI QP, NVMe-oF, ...) have no pid: cgroup 0, the kernel's, as in the BPF path
-      const seeded = seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)));
-      if (seeded.ok) {
-        seeds.settle(seeded.objects);
-        ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
-      } else {
-        seeds.settle([]);
-        ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
-      }
-    } else {
-      seeds.settle([]);
+      void seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)), undefined, abort.signal).then((seeded) => {
+        if (abort.signal.aborted) return;
+        if (seeded.ok) {
+          seeds.settle(seeded.objects);
+          ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
+        } else {
+          seeds.settle([]);
+          ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
+        }
+      });
     }
     // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
     const objects = new ObjectTable(ctx, devices, {
