@@ -132,10 +132,11 @@ static __always_inline void qp_event(__u32 kind, __u64 qp, __u32 qpn, __u32 stat
 	e->state = state;
 	e->attr_mask = mask;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (kind == RDMA_QP_CREATE)
+	/* modify too: a QP first seen there (older than kotel, or its create record lost) starts its span */
+	if (kind != RDMA_QP_DESTROY) {
 		read_device_name(read_ptr(qp, IBV_QP_CONTEXT), e->device);
-	if (kind != RDMA_QP_DESTROY)
 		e->qp_type = read_u32(qp + IBV_QP_QP_TYPE);
+	}
 	if (attr) {
 		if (mask & IBV_QP_DEST_QPN_MASK)
 			e->dest_qpn = read_u32(attr + IBV_QP_ATTR_DEST_QP_NUM);

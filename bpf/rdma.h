@@ -84,7 +84,8 @@ struct rdma_object {
 struct rdma_qp_event {
 	__u64 ts_ns;     /* CLOCK_MONOTONIC */
 	__u64 cgroup_id;
-	__u64 qp;        /* the ibv_qp address in the process */
+	__u64 qp;        /* the ibv_qp address in the process (kernel path: its rdma_restrack_entry's); the
+			  * QP's key in rdma_objects */
 	__u32 tgid;
 	__u32 tid;
 	__u32 kind;      /* enum rdma_qp_event_kind */

@@ -106,7 +106,8 @@ static __always_inline struct rdma_qp_event *qp_event_start(__u32 kind, struct i
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
-	e->qp = (__u64)qp;
+	/* the restrack entry, not the ib_qp: the QP's key in rdma_objects, so user space can reconcile */
+	e->qp = (__u64)&qp->res;
 	e->tgid = owner_tgid(&qp->res);
 	e->cgroup_id = e->tgid ? bpf_get_current_cgroup_id() : 0;
 	e->tid = (__u32)bpf_get_current_pid_tgid();
@@ -153,7 +154,7 @@ static __always_inline void on_del(struct rdma_restrack_entry___kotel *res)
 {
 	struct ib_device___kotel *dev = 0;
 	struct rdma_object_key key = { .ptr = (__u64)res };
-	__u32 type;
+	bool qp;
 
 	if (bpf_map_delete_elem(&rdma_objects, &key)) {
 		/* not seen added: older than kotel (or added while the map was full) */
@@ -168,11 +169,15 @@ static __always_inline void on_del(struct rdma_restrack_entry___kotel *res)
 		gone.id = BPF_CORE_READ(res, id);
 		bpf_core_read_str(gone.device, sizeof(gone.device), &dev->name);
 		count(&rdma_untracked, gone.type);
-		bpf_map_update_elem(&rdma_gone, &gone, &one, BPF_ANY);
-		return;
+		/* full: a seeded object stays counted (the agent empties the map at each collection) */
+		if (bpf_map_update_elem(&rdma_gone, &gone, &one, BPF_ANY))
+			kotel_count_drop(&rdma_drops, KOTEL_DROP_MAP_FULL);
+		qp = gone.type == RDMA_RES_QP;
+	} else {
+		qp = BPF_CORE_READ(res, type) == RT(QP);
 	}
-	type = BPF_CORE_READ(res, type);
-	if (type == RT(QP)) {
+	/* also for a QP older than kotel: its span started at its first modify */
+	if (qp) {
 		struct rdma_qp_event *e = qp_event_start(RDMA_QP_DESTROY, CONTAINER(res, struct ib_qp___kotel));
 
 		if (e)
@@ -195,6 +200,7 @@ static __always_inline void on_modify(struct ib_qp___kotel *qp, struct ib_qp_att
 		return;
 	e->state = state;
 	e->attr_mask = mask;
+	e->qp_type = BPF_CORE_READ(qp, qp_type); /* for a QP first seen here (older than kotel) */
 	if (mask & IB_QP_DEST_QPN_BIT)
 		e->dest_qpn = BPF_CORE_READ(attr, dest_qp_num);
 	if (mask & IB_QP_AV_BIT) {

@@ -8,7 +8,8 @@
  *   rdma_qp_transitions successful _ib_modify_qp calls that set a state; kind = enum ib_qp_state.
  *   rdma_untracked      deletes of objects not seen added; kind = enum rdma_resource.
  *   rdma_events         ring buffer of struct rdma_qp_event (create at restrack add, modify, destroy at
- *                       restrack del); tgid is the owning process (restrack task) or 0 for kernel users.
+ *                       restrack del, also of QPs older than kotel); tgid is the owning process (restrack
+ *                       task) or 0 for kernel users; qp is the rdma_restrack_entry's address (the key's ptr).
  * Kernel path only:
  *   rdma_gone           key struct rdma_gone_key, value __u64 (1): the deletes counted in rdma_untracked,
  *                       by identity, so user space can take them off the objects it seeded from netlink.

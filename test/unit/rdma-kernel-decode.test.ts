@@ -95,7 +95,7 @@ test('rdma_cma event keys map to rdma.cm.event and error.type', () => {
   assert.deepEqual(cmEventAttributes(6 | (12 << 8)), { 'rdma.cm.event': 'qp_create', 'error.type': 'ENOMEM' });
 });
 
-test('netlink seeds: parsed from `rdma -j resource show`, dropped when deleted or tracked by the kernel map', () => {
+test('netlink seeds: parsed from `rdma -j resource show`, dropped when deleted or tracked by the kernel map', async () => {
   const json = JSON.stringify([
     { ifindex: 0, ifname: 'mlx5_0', port: 1, lqpn: 1, type: 'GSI', state: 'RTS', comm: '[ib_core]' },
     { ifindex: 0, ifname: 'mlx5_0', port: 1, lqpn: 0x1a5, type: 'RC', state: 'RTS', pid: 4242, comm: 'ib_write_bw' },
@@ -106,7 +106,7 @@ test('netlink seeds: parsed from `rdma -j resource show`, dropped when deleted o
   assert.equal(seeds.live([{ tgid: 0, cgroupId: 77, type: 5, device: 'mlx5_0', handle: 421 }]).length, 1, 'tracked by the map: not counted twice');
   seeds.remove('mlx5_0', 5, 1);
   assert.equal(seeds.live([]).length, 0);
-  const none = seedFromNetlink(() => 0, () => {
+  const none = await seedFromNetlink(() => 0, () => {
     throw Object.assign(new Error('exit 1'), { stderr: 'Failed to open NETLINK_RDMA socket\n' });
   });
   assert.deepEqual(none, { ok: false, reason: 'rdma resource show ctx: Failed to open NETLINK_RDMA socket' });

@@ -71,7 +71,7 @@ export const SCHED = {
 
 export const SELF = {
   probeAttached: { name: 'kotel.probe.attached', unit: '1', description: '1 when the probe attached (kotel.hook says how), 0 when it could not' },
-  eventsDropped: { name: 'kotel.events.dropped', unit: '{event}', description: 'Events lost before export, by family and reason (ringbuf_full, map_full, task_storage, nested, bpf_recursion, kprobe_missed, decode, export_failed, span_queue_full, invalid_value)' },
+  eventsDropped: { name: 'kotel.events.dropped', unit: '{event}', description: 'Events lost before export, by family and reason (ringbuf_full, map_full, task_storage, nested, bpf_recursion, kprobe_missed, decode, export_failed, span_queue_full, invalid_value, destroy_unseen)' },
   bpfRunDuration: { name: 'kotel.bpf.run.duration', unit: 's', description: 'Cumulative kernel time spent in each BPF program (only while BPF run-time stats are on)' },
   bpfRunCount: { name: 'kotel.bpf.run.count', unit: '{run}', description: 'Times each BPF program ran (only while BPF run-time stats are on)' },
   exports: { name: 'kotel.export.results', unit: '{export}', description: 'OTLP export attempts by signal and outcome' },

@@ -9,7 +9,8 @@ import { findLibrary, resolveVerbs, uprobeLadders } from './library';
 import { startLibraryScan } from './libraryScan';
 import { qpStateName, resourceName, ringBufferBytes, verbCallAttributes } from './names';
 import { ObjectTable } from './objects';
-import { QpTable, startQpEvents } from './qps';
+import { DESTROY_UNSEEN, QpTable, startQpEvents } from './qps';
+import { userQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
 
 export const rdmaFamily: Family = {
@@ -41,9 +42,13 @@ export const rdmaFamily: Family = {
   start(ctx) {
     const rdma = ctx.config.families.rdma;
     const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma', 'invalid_value'));
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans);
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, 'libibverbs', () => ctx.drops.add('rdma', DESTROY_UNSEEN));
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [ATTR.rdmaSource]: 'libibverbs' })];
-    closers.push(new ObjectTable(ctx, devices, (tgid) => qps.processGone(tgid)).observe());
+    const objects = new ObjectTable(ctx, devices, {
+      onProcessGone: (tgid) => qps.processGone(tgid),
+      onCollected: (tracked) => qps.reconcile(userQpLiveness(tracked)),
+    });
+    closers.push(objects.observe());
     const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups));
     if (removeSection) closers.push({ close: removeSection });
     if (rdma.libraryScanInterval > 0) closers.push(startLibraryScan(ctx, findLibrary(rdma.library), rdma.libraryScanInterval));

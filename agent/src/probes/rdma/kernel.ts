@@ -10,7 +10,8 @@ import { connectionTable } from './connectionTable';
 import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
 import { qpStateName, resourceName, ringBufferBytes } from './names';
 import { ObjectTable, type LiveObject } from './objects';
-import { QpTable, startQpEvents } from './qps';
+import { DESTROY_UNSEEN, QpTable, startQpEvents } from './qps';
+import { kernelQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
 import { seedFromNetlink, seedKey, type SeededObject } from './seed';
 import { cgroupIdOfPid } from '../../host/cgroups';
@@ -42,22 +43,38 @@ export function kernelLadders(kallsyms: string | undefined): Record<string, Rung
 /** objects seeded from netlink at start, until the kernel deletes them (rdma_gone) */
 export class Seeds {
   private readonly seeds = new Map<string, SeededObject>();
+  /** every object netlink listed: a seed no longer in `seeds` was deleted */
+  private readonly listed = new Set<string>();
+  /** false while netlink is being asked: rdma_gone keeps its deletes for the seeds to come */
+  private settled = false;
   private readonly gone?: RecordReader<'type' | 'id' | 'device'>;
 
+  /** objects: netlink's answer; undefined while it is awaited (settle()) */
   constructor(
     private readonly ctx: Pick<FamilyContext, 'object'> | undefined,
-    objects: SeededObject[],
+    objects?: SeededObject[],
   ) {
-    for (const o of objects) this.seeds.set(seedKey(o.device, o.type, o.id), o);
     if (ctx) this.gone = new RecordReader(ctx.object.layout('rdma_gone_key'), ['type', 'id', 'device'] as const, 'rdma_gone_key');
+    if (objects) this.settle(objects);
   }
 
   get size(): number {
     return this.seeds.size;
   }
 
+  /** netlink's answer ([] when it gave none: the deletes then only count in rdma.resource.untracked) */
+  settle(objects: SeededObject[]): void {
+    for (const o of objects) {
+      const key = seedKey(o.device, o.type, o.id);
+      this.seeds.set(key, o);
+      this.listed.add(key);
+    }
+    this.settled = true;
+  }
+
   /** takes deleted objects off, and those the kernel map tracks itself (added between attach and seed) */
   live(tracked: LiveObject[]): LiveObject[] {
+    if (!this.settled) return [];
     if (this.ctx && this.gone) {
       const batch = this.ctx.object.readMap('rdma_gone');
       for (let i = 0; i < batch.count; i++) {
@@ -72,6 +89,13 @@ export class Seeds {
 
   remove(device: string, type: number, id: number): void {
     this.seeds.delete(seedKey(device, type, id));
+  }
+
+  /** live: seeded and not deleted; gone: seeded, since deleted; unknown: netlink did not list it */
+  state(device: string, type: number, id: number): 'live' | 'gone' | 'unknown' {
+    const key = seedKey(device, type, id);
+    if (this.seeds.has(key)) return 'live';
+    return this.listed.has(key) ? 'gone' : 'unknown';
   }
 }
 
@@ -106,21 +130,31 @@ export const rdmaKernelFamily: Family = {
   start(ctx): FamilyRuntime {
     const rdma = ctx.config.families.rdma;
     const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma_kernel', 'invalid_value'));
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, SOURCE);
+    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, SOURCE, () => ctx.drops.add('rdma_kernel', DESTROY_UNSEEN));
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
-    let seeds = new Seeds(ctx, []);
+    const seeds = new Seeds(ctx, rdma.seedFromNetlink ? undefined : []);
     if (rdma.seedFromNetlink) {
+      const abort = new AbortController();
+      closers.push({ close: () => abort.abort() });
       // kernel users (ib_core's GSI QP, NVMe-oF, ...) have no pid: cgroup 0, the kernel's, as in the BPF path
-      const seeded = seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)));
-      if (seeded.ok) {
-        seeds = new Seeds(ctx, seeded.objects);
-        ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
-      } else {
-        ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
-      }
+      void seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)), undefined, abort.signal).then((seeded) => {
+        if (abort.signal.aborted) return;
+        if (seeded.ok) {
+          seeds.settle(seeded.objects);
+          ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
+        } else {
+          seeds.settle([]);
+          ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
+        }
+      });
     }
     // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
-    closers.push(new ObjectTable(ctx, devices, () => undefined, () => true, SOURCE, (tracked) => seeds.live(tracked)).observe());
+    const objects = new ObjectTable(ctx, devices, {
+      source: SOURCE,
+      extra: (tracked) => seeds.live(tracked),
+      onCollected: (tracked) => qps.reconcile(kernelQpLiveness(tracked, seeds)),
+    });
+    closers.push(objects.observe());
     const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups).map((l, i) => (i === 0 ? l.replace('RDMA connections', 'RDMA connections (ib_core)') : l)));
     if (removeSection) closers.push({ close: removeSection });
     return { close: () => closers.forEach((c) => c.close()) };

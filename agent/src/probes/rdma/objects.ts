@@ -16,6 +16,8 @@ export interface LiveObject {
   device: string;
   /** the object's handle (user path) or restrack id (kernel path) */
   handle?: number;
+  /** its key's address: the object in its process (user path) or its rdma_restrack_entry (kernel path) */
+  ptr?: bigint;
 }
 
 export interface ObjectCount {
@@ -40,23 +42,35 @@ export function processAlive(tgid: number): boolean {
   return fs.existsSync(`/proc/${tgid}`);
 }
 
+export interface ObjectTableOptions {
+  /** a process exited without destroying its objects (the kernel freed them): its entries are removed.
+   * Unset (kernel path, where the kernel deletes them itself): no liveness sweep */
+  onProcessGone?: (tgid: number) => void;
+  alive?: (tgid: number) => boolean;
+  /** rdma.source of the series: 'libibverbs' (uprobes, the default) or 'ib_core' (kernel path) */
+  source?: string;
+  /** objects known otherwise (the kernel path's netlink seeds), counted with the map's */
+  extra?: (tracked: LiveObject[]) => LiveObject[];
+  /** the map's live objects at each collection, after the sweep and extra(): the QP table reconciles */
+  onCollected?: (tracked: LiveObject[]) => void;
+}
+
 export class ObjectTable {
   private readonly value: RecordReader<'cgroup_id' | 'type' | 'handle' | 'device'>;
-  private readonly key: RecordReader<'tgid'>;
+  private readonly key: RecordReader<'tgid' | 'ptr'>;
+  private readonly alive: (tgid: number) => boolean;
+  private readonly source: string;
 
   constructor(
     private readonly ctx: FamilyContext,
     /** device names checked against the host's devices (devices.ts) */
     private readonly devices: Pick<RdmaDevices, 'name'>,
-    private readonly onProcessGone: (tgid: number) => void,
-    private readonly alive: (tgid: number) => boolean = processAlive,
-    /** rdma.source of the series: 'libibverbs' (uprobes) or 'ib_core' (kernel path) */
-    private readonly source = 'libibverbs',
-    /** objects known otherwise (the kernel path's netlink seeds), counted with the map's */
-    private readonly extra: (tracked: LiveObject[]) => LiveObject[] = () => [],
+    private readonly options: ObjectTableOptions = {},
   ) {
     this.value = new RecordReader(ctx.object.layout('rdma_object'), ['cgroup_id', 'type', 'handle', 'device'] as const, 'rdma_object');
-    this.key = new RecordReader(ctx.object.layout('rdma_object_key'), ['tgid'] as const, 'rdma_object_key');
+    this.key = new RecordReader(ctx.object.layout('rdma_object_key'), ['tgid', 'ptr'] as const, 'rdma_object_key');
+    this.alive = options.alive ?? processAlive;
+    this.source = options.source ?? 'libibverbs';
   }
 
   /** live objects now; removes (and reports) those of processes that are gone */
@@ -68,7 +82,7 @@ export class ObjectTable {
     const deadKeys: Buffer[] = [];
     for (let i = 0; i < batch.count; i++) {
       const tgid = this.key.u32(batch.keys, i * keySize, 'tgid');
-      let alive = aliveCache.get(tgid);
+      let alive = this.options.onProcessGone ? aliveCache.get(tgid) : true;
       if (alive === undefined) aliveCache.set(tgid, (alive = this.alive(tgid)));
       if (!alive) {
         deadKeys.push(batch.keys.subarray(i * keySize, (i + 1) * keySize));
@@ -81,11 +95,12 @@ export class ObjectTable {
         type: this.value.u32(batch.values, base, 'type'),
         handle: this.value.u32(batch.values, base, 'handle'),
         device: this.devices.name(this.value.str(batch.values, base, 'device')),
+        ptr: this.key.big64(batch.keys, i * keySize, 'ptr'),
       });
     }
     if (deadKeys.length) {
       this.ctx.object.deleteKeys('rdma_objects', Buffer.concat(deadKeys), deadKeys.length);
-      for (const [tgid, alive] of aliveCache) if (!alive) this.onProcessGone(tgid);
+      for (const [tgid, alive] of aliveCache) if (!alive) this.options.onProcessGone?.(tgid);
     }
     return live;
   }
@@ -100,7 +115,9 @@ export class ObjectTable {
     const callback = (result: ObservableResult) => {
       const now = new Map<string, ObjectCount>();
       const tracked = this.read();
-      for (const c of countObjects([...tracked, ...this.extra(tracked)])) now.set(`${c.cgroupId}|${c.device}|${c.type}`, c);
+      const extra = this.options.extra?.(tracked) ?? [];
+      this.options.onCollected?.(tracked);
+      for (const c of countObjects([...tracked, ...extra])) now.set(`${c.cgroupId}|${c.device}|${c.type}`, c);
       for (const [key, c] of seen) {
         if (now.has(key)) continue;
         if (this.ctx.cgroups.pathOf(c.cgroupId) === undefined) seen.delete(key);

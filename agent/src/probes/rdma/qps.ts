@@ -1,7 +1,9 @@
 // The live QP table, fed by the rdma_events ring buffer (one record per QP create, state change and
 // destroy): one span per QP from create to destroy with an event per transition, the connection tuple
 // once the QP reaches RTR with a destination, and rdma.connection.count / the console's connection table.
-import type { Attributes, ObservableResult, Span, Tracer } from '@opentelemetry/api';
+// Records can be lost (ringbuf_full), so at each collection the table is reconciled with the kernel's
+// exact live-object map: a QP the kernel no longer has is ended as destroy_unseen.
+import type { Attributes, HrTime, ObservableResult, Span, Tracer } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
@@ -94,8 +96,28 @@ export interface Connection {
   state: string;
 }
 
+/** how a QP's span ended (rdma.qp.end) when its destroy record was not the end */
+export type QpEnd = 'process_exit' | 'destroy_unseen';
+
+/** the kernel's view of the QPs, for reconcile() */
+export interface QpLiveness {
+  /** the live-object map (rdma_objects) holds this QP now */
+  mapped(tgid: number, qp: bigint, qpn: number): boolean;
+  /** a QP the map never held (created before kotel attached): undefined while it may live, else how it ended */
+  older(qp: { tgid: number; device: string; qpn: number }): QpEnd | undefined;
+}
+
+/** kotel.drop.reason of a QP ended without its destroy record (lost in a full ring) */
+export const DESTROY_UNSEEN = 'destroy_unseen';
+
 interface LiveQp {
   span: Span;
+  /** the QP's address in its record: the key of rdma_objects (user path: with tgid) */
+  qp: bigint;
+  /** the kernel's live-object map has held it (its create was seen, or a reconcile found it) */
+  mapped: boolean;
+  /** drain count when a reconcile first found it missing: ended if still missing after a later drain */
+  missingAt?: number;
   cgroupId: number;
   tgid: number;
   device: string;
@@ -113,6 +135,8 @@ const CONNECTED = new Set([2, 3, 4, 5]);
 
 export class QpTable {
   private readonly live = new Map<string, LiveQp>();
+  /** ring drains so far (drained()): a destroy record may still be in the ring when the map says gone */
+  private drains = 0;
   /** monotonic → wall offset for the records being applied (set per batch by the consumer) */
   offsetNs = monotonicOffsetNs();
 
@@ -124,6 +148,8 @@ export class QpTable {
     private readonly spans: boolean,
     /** rdma.source on spans: which path saw the QP (libibverbs uprobes or ib_core hooks) */
     private readonly source = 'libibverbs',
+    /** a QP ended without its destroy record (counted as a destroy_unseen drop) */
+    private readonly onDestroyUnseen: () => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -136,7 +162,7 @@ export class QpTable {
     const time = epochNsToHrTime(ev.tsNs + this.offsetNs);
     let qp = this.live.get(key);
     if (ev.kind === QP_EVENT.create) {
-      qp?.span.end(time); // an address reused after a destroy we did not see
+      if (qp) this.end(qp, DESTROY_UNSEEN, time); // an address reused after a destroy we did not see
       this.live.set(key, this.start(ev, false));
       return;
     }
@@ -170,12 +196,34 @@ export class QpTable {
     }
   }
 
+  /** a ring drain completed: records submitted before it have been applied */
+  drained(): void {
+    this.drains++;
+  }
+
+  /** ends the QPs the kernel no longer has, once missing at two reconciles with a ring drain between
+   * (a destroy record submitted just after the map was read ends it normally) */
+  reconcile(kernel: QpLiveness): void {
+    for (const [key, qp] of this.live) {
+      let end: QpEnd | undefined;
+      if (kernel.mapped(qp.tgid, qp.qp, qp.qpn)) qp.mapped = true;
+      else end = qp.mapped ? DESTROY_UNSEEN : kernel.older(qp);
+      if (end === undefined) {
+        qp.missingAt = undefined;
+        continue;
+      }
+      if (qp.missingAt === undefined) qp.missingAt = this.drains;
+      if (qp.missingAt === this.drains) continue;
+      this.end(qp, end);
+      this.live.delete(key);
+    }
+  }
+
   /** ends the spans of a process that exited without destroying its QPs */
   processGone(tgid: number): void {
     for (const [key, qp] of this.live) {
       if (qp.tgid !== tgid) continue;
-      qp.span.setAttribute(QP_ATTR.end, 'process_exit');
-      qp.span.end();
+      this.end(qp, 'process_exit');
       this.live.delete(key);
     }
   }
@@ -208,6 +256,14 @@ export class QpTable {
     this.live.clear();
   }
 
+  private end(qp: LiveQp, how: QpEnd, time?: HrTime): void {
+    qp.span.setAttribute(QP_ATTR.end, how);
+    qp.span.end(time);
+    if (how === DESTROY_UNSEEN) this.onDestroyUnseen();
+  }
+
+  /** untracked: first seen at a state change (created before kotel attached, or its create record was
+   * lost): the span starts there, marked rdma.qp.untracked */
   private start(ev: QpEvent, untracked: boolean): LiveQp {
     const attributes: Attributes = {
       ...this.cgroups.attributes(ev.cgroupId),
@@ -222,7 +278,7 @@ export class QpTable {
     if (ev.kind !== QP_EVENT.destroy && QP_TYPE_NAMES[ev.qpType]) attributes[QP_ATTR.qpType] = QP_TYPE_NAMES[ev.qpType];
     if (untracked) attributes[QP_ATTR.untracked] = true;
     const span = this.spans ? this.tracer.startSpan(RDMA.span, { startTime: epochNsToHrTime(ev.tsNs + this.offsetNs), attributes }) : NOOP_SPAN;
-    return { span, cgroupId: ev.cgroupId, tgid: ev.tgid, device: ev.device, qpn: ev.qpn, comm: ev.comm, state: ev.state, port: 0 };
+    return { span, qp: ev.qp, mapped: !untracked, cgroupId: ev.cgroupId, tgid: ev.tgid, device: ev.device, qpn: ev.qpn, comm: ev.comm, state: ev.state, port: 0 };
   }
 }
 
@@ -272,6 +328,7 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
   const drain = setInterval(() => {
     try {
       ring.drain();
+      table.drained();
     } catch (err) {
       // a timer callback that throws would end the agent; the next drain tries again
       if (!drainFailed) ctx.logger.warn(`${family}: draining rdma_events failed: ${(err as Error).message}`);

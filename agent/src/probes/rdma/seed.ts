@@ -1,8 +1,13 @@
 // Kernel path: the RDMA objects that exist when kotel starts, from RDMA netlink through iproute2's `rdma`
 // tool (`rdma -j resource show <type>`). Seeds are counted in rdma.resource.count until the kernel deletes
 // them (rdma_gone map: deletes of objects kotel did not see added, by device, type and restrack id).
-import { execFileSync } from 'node:child_process';
+// Asked asynchronously: start-up does not wait for it, and a host with many objects lists megabytes.
+import { execFile } from 'node:child_process';
 import type { LiveObject } from './objects';
+
+/** bound on one `rdma -j resource show` listing: ~300 B per QP, so room for ~800k objects */
+export const SEED_MAX_BYTES = 256 * 1024 * 1024;
+const SEED_TIMEOUT_MS = 30_000;
 
 /** `rdma resource show` object → enum rdma_resource (bpf/rdma.h, rdma_kernel.h) and its id field */
 export const SEED_TYPES: ReadonlyArray<{ show: string; type: number; id: string }> = [
@@ -39,23 +44,33 @@ export function parseResources(json: string, type: number, idField: string, cgro
 export type SeedResult = { ok: true; objects: SeededObject[] } | { ok: false; reason: string };
 
 /** every object netlink lists now; { ok: false } with the reason when the host does not tell */
-export function seedFromNetlink(cgroupOf: (pid: number | undefined) => number, run = runRdma): SeedResult {
+export async function seedFromNetlink(cgroupOf: (pid: number | undefined) => number, run = runRdma, signal?: AbortSignal): Promise<SeedResult> {
   const objects: SeededObject[] = [];
   for (const t of SEED_TYPES) {
     let out: string;
     try {
-      out = run(['-j', 'resource', 'show', t.show]);
+      out = await run(['-j', 'resource', 'show', t.show], signal);
     } catch (err) {
       const e = err as { code?: string; stderr?: Buffer | string };
       if (e.code === 'ENOENT') return { ok: false, reason: '`rdma` (iproute2) not installed' };
-      const msg = String(e.stderr ?? '').trim().split('\n')[0] || (err as Error).message;
+      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return { ok: false, reason: `rdma resource show ${t.show}: more than ${SEED_MAX_BYTES >> 20} MiB of output` };
+      const msg = String(e.stderr ?? '').trim().split('\n')[0] || (err as Error).message.split('\n')[0];
       return { ok: false, reason: `rdma resource show ${t.show}: ${msg}` };
     }
-    if (out.trim()) objects.push(...parseResources(out, t.type, t.id, cgroupOf));
+    try {
+      if (out.trim()) objects.push(...parseResources(out, t.type, t.id, cgroupOf));
+    } catch (err) {
+      return { ok: false, reason: `rdma resource show ${t.show}: unreadable output (${(err as Error).message})` };
+    }
   }
   return { ok: true, objects };
 }
 
-function runRdma(args: string[]): string {
-  return execFileSync('rdma', args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+function runRdma(args: string[], signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('rdma', args, { encoding: 'utf8', timeout: SEED_TIMEOUT_MS, maxBuffer: SEED_MAX_BYTES, signal }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr }));
+      else resolve(stdout);
+    });
+  });
 }
