@@ -25,7 +25,7 @@ export async function waitForPoint(receiver: Receiver, name: string, match: Matc
   } catch (err) {
     const p = latest(receiver, name, match);
     const seen = p ? `value ${p.value ?? ''} count ${p.count ?? ''} sum ${p.sum ?? ''}` : 'no such point';
-    throw new Error(`${(err as Error).message}; newest ${name} ${JSON.stringify(match)}: ${seen}`);
+    throw new Error(`${(err as Error).message}; newest ${name} ${JSON.stringify(match)}: ${seen}`, { cause: err });
   }
 }
 

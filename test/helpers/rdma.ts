@@ -19,7 +19,7 @@ export function buildRdmaFixtures(fakeDevice = true): void {
     execFileSync('bash', [path.join(RDMA_FIXTURES, 'build.sh'), RDMA_BUILD_DIR, ...(fakeDevice ? [] : ['--no-device'])], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stderr?: Buffer };
-    throw new Error(`building the RDMA fixtures failed: ${e.stderr?.toString().trim() ?? String(err)}`);
+    throw new Error(`building the RDMA fixtures failed: ${e.stderr?.toString().trim() ?? String(err)}`, { cause: err });
   }
 }
 

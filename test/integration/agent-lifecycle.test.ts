@@ -74,7 +74,7 @@ test('SIGTERM: final export, exit 0, no BPF program or link left behind', async 
   assert.equal(code, 0, agent.stderr());
   assert.match(agent.stderr(), /programs detached/);
   // the kernel frees programs after an RCU grace period once their last fd and link are gone: poll briefly
-  let left: [number, string][] = [];
+  let left: [number, string][];
   for (const end = Date.now() + scaled(5000); ; ) {
     left = [...bpfPrograms()].filter(([id]) => !progsBefore.has(id));
     if (left.length === 0 || Date.now() > end) break;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startOtlpReceiver, type DecodedPoint } from '../helpers/otlpReceiver';
 import { missBound, startBpftrace } from '../helpers/bpftrace';
-import { latest, waitForPoint, type Match, type Receiver } from '../helpers/points';
+import { latest, waitForPoint, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
 import { BpfObject, type HookKind } from '../../agent/src/native';

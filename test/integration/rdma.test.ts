@@ -104,7 +104,7 @@ console:
     }
   });
 
-  let tallies: Record<string, WorkloadTally> = {};
+  const tallies: Record<string, WorkloadTally> = {};
 
   test('two workloads at once: live counts rise and fall to zero per cgroup; verb calls match their tallies', async () => {
     const shapes = { 'rdma-a': { qps: 3, mrs: 2 }, 'rdma-b': { qps: 2, mrs: 4 } } as const;

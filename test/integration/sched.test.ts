@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import * as path from 'node:path';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { missBound, startBpftrace } from '../helpers/bpftrace';
-import { latest, waitForPoint, type Match, type Receiver } from '../helpers/points';
+import { waitForPoint, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';

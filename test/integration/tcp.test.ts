@@ -10,7 +10,7 @@ import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { missBound, startBpftrace } from '../helpers/bpftrace';
 import { scaled, TIME_SCALE } from '../helpers/timing';
 import { tool } from '../helpers/tools';
-import { latest, waitForPoint, bucketOf, type Match, type Receiver } from '../helpers/points';
+import { latest, waitForPoint, bucketOf, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
 import {
@@ -252,6 +252,6 @@ bpf:
     assert.equal(time?.unit, 's');
     assert.ok((time?.value ?? 0) > 0, 'run time is positive');
     // under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest) every instruction costs ~10x: no budget to check
-    if (!process.env.KOTEL_TEST_EMULATED) assert.ok(time!.value! / runs.value! < 1e-5, `per-run cost ${time?.value! / runs.value!} s is below 10 µs`);
+    if (!process.env.KOTEL_TEST_EMULATED) assert.ok(time!.value! / runs.value! < 1e-5, `per-run cost ${time!.value! / runs.value!} s is below 10 µs`);
   });
 });

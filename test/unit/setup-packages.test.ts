@@ -24,9 +24,11 @@ function filesUnder(dir: string, exts: string[]): string[] {
 /** the sources of a purpose; the bench also runs the test files it imports or names by path */
 function sources(purpose: Purpose): string[] {
   const exts = ['.ts', '.sh', '.py'];
-  if (purpose === 'run') return [...filesUnder('agent/src', exts), ...filesUnder('scripts', exts), 'bpf/Makefile', 'native/binding.gyp'];
+  // the lint is set up and run with the tests
+  const lint = 'scripts/lint.sh';
+  if (purpose === 'run') return [...filesUnder('agent/src', exts), ...filesUnder('scripts', exts).filter((f) => f !== lint), 'bpf/Makefile', 'native/binding.gyp'];
   // this file's own literals are test data
-  if (purpose === 'test') return [...filesUnder('test', exts).filter((f) => f !== 'test/unit/setup-packages.test.ts'), 'test/fixtures/bpf/Makefile', '.ci/run'];
+  if (purpose === 'test') return [...filesUnder('test', exts).filter((f) => f !== 'test/unit/setup-packages.test.ts'), 'test/fixtures/bpf/Makefile', '.ci/run', lint];
   const files = new Set(filesUnder('bench', exts));
   for (const queue = [...files]; queue.length; ) {
     const file = queue.pop()!;

@@ -85,6 +85,7 @@ export function* batchRecords(batch: Buffer, count: number): Generator<{ offset:
 
 /** characters a terminal or a log viewer acts on: C0 and C1 controls, DEL, bidirectional overrides and
  * line/paragraph separators */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** bytes a traced process chose (its comm, names in its memory) as text safe to export and print: UTF-8

@@ -56,7 +56,7 @@ export function resolveVerbs(binary: string): VerbOffset[] {
     try {
       return { base, symbol, offset: native.resolveSymbol(binary, symbol).offset };
     } catch (err) {
-      throw new Error(`${binary}: cannot resolve ${symbol}: ${(err as Error).message}`);
+      throw new Error(`${binary}: cannot resolve ${symbol}: ${(err as Error).message}`, { cause: err });
     }
   });
 }
