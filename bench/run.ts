@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   const m = machine();
   const families = availableFamilies();
   console.log(`kotel bench (${opts.quick ? 'quick' : 'full'}): families built: ${families.join(', ') || 'none'}`);
-  if (m.otherActivity.length) console.log(`note: the machine is shared right now (${m.otherActivity.length} other agents/tests/tracers running)`);
+  if (m.otherActivity.length)
+    console.log(`note: the machine is shared right now (${m.otherActivity.length} other agents/tests/tracers running)`);
   await buildWorkloads();
 
   const sections: SectionResult[] = [];
@@ -58,7 +59,12 @@ async function main(): Promise<void> {
     try {
       sections.push(await fn());
     } catch (err) {
-      sections.push({ id, title, figures: [{ name: title, unit: '', notMeasured: `failed: ${(err as Error).message.split('\n')[0]}` }], notes: [] });
+      sections.push({
+        id,
+        title,
+        figures: [{ name: title, unit: '', notMeasured: `failed: ${(err as Error).message.split('\n')[0]}` }],
+        notes: [],
+      });
     }
   };
   await step('1', '1. kernel cost per event', () => kernelCostSection({ ...p.kernelCost, families }));

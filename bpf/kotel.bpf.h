@@ -13,22 +13,22 @@
  * preallocated: a preallocated per-CPU hash reserves max x value size x CPUs up front (10240 x 344 B x 64
  * CPUs = 225 MB per histogram map) while only a few cgroups x kinds are ever used; entries are created
  * once per key and the hot path only looks up. */
-#define KOTEL_CG_MAP(name, value_type, max)                    \
-	struct {                                               \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);        \
-		__uint(max_entries, max);                      \
-		__uint(map_flags, BPF_F_NO_PREALLOC);          \
-		__type(key, struct kotel_cg_key);              \
-		__type(value, value_type);                     \
+#define KOTEL_CG_MAP(name, value_type, max)             \
+	struct {                                        \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH); \
+		__uint(max_entries, max);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC);   \
+		__type(key, struct kotel_cg_key);       \
+		__type(value, value_type);              \
 	} name SEC(".maps")
 
 /* Every family declares its drop counters with this. */
-#define KOTEL_DROPS_MAP(name)                                  \
-	struct {                                               \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);       \
-		__uint(max_entries, KOTEL_DROP_REASONS);       \
-		__type(key, __u32);                            \
-		__type(value, __u64);                          \
+#define KOTEL_DROPS_MAP(name)                            \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, KOTEL_DROP_REASONS); \
+		__type(key, __u32);                      \
+		__type(value, __u64);                    \
 	} name SEC(".maps")
 
 static __always_inline void kotel_count_drop(void *drops_map, __u32 reason)
@@ -43,11 +43,20 @@ static __always_inline __u32 kotel_log2(__u64 v)
 {
 	__u32 r, shift;
 
-	r = (v > 0xFFFFFFFFULL) << 5; v >>= r;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r = (v > 0xFFFFFFFFULL) << 5;
+	v >>= r;
+	shift = (v > 0xFFFF) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFF) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xF) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
 	r |= (v >> 1);
 	return r;
 }
@@ -73,7 +82,8 @@ static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *
 
 	h = bpf_map_lookup_elem(hist_map, key);
 	if (!h) {
-		if (bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(hist_map, key) == NULL) {
+		if (bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST) &&
+		    bpf_map_lookup_elem(hist_map, key) == NULL) {
 			kotel_count_drop(drops_map, KOTEL_DROP_MAP_FULL);
 			return;
 		}

@@ -29,7 +29,7 @@ enum kotel_drop_reason {
 	KOTEL_DROP_MAP_FULL = 1,     /* a hash map hit max_entries: raise its size in the config */
 	KOTEL_DROP_TASK_STORAGE = 2, /* bpf_task_storage_get could not create: busy on this CPU (another BPF
 				      * program holds it, before 6.2 also any nested one) or out of memory */
-	KOTEL_DROP_NESTED = 3,       /* a lock contention inside another of the same task's waits (an interrupt,
+	KOTEL_DROP_NESTED = 3,	     /* a lock contention inside another of the same task's waits (an interrupt,
 				      * or the wait-queue spinlock of a sleeping lock's slow path): not timed */
 	KOTEL_DROP_REASONS = 4,
 };

@@ -47,9 +47,9 @@
 #define ERESTART_RESTARTBLOCK 516
 
 /* Knobs, set by the loader before load; the verifier prunes whatever they switch off. */
-const volatile bool targ_contention = true;      /* lock_contention_hist */
-const volatile bool targ_futex = true;           /* futex_wait_hist */
-const volatile bool targ_top_locks = true;       /* lock_addrs */
+const volatile bool targ_contention = true;	 /* lock_contention_hist */
+const volatile bool targ_futex = true;		 /* futex_wait_hist */
+const volatile bool targ_top_locks = true;	 /* lock_addrs */
 const volatile __u64 targ_span_threshold_ns = 0; /* lock_wait_event for longer waits; 0: none */
 
 KOTEL_EXPORT_TYPE(struct lock_wait_event, lock_wait_event);
@@ -66,7 +66,7 @@ struct {
 } lock_addrs SEC(".maps");
 
 struct lock_task_state {
-	__u64 lock_start;  /* 0: no kernel lock wait pending */
+	__u64 lock_start; /* 0: no kernel lock wait pending */
 	__u64 lock_addr;
 	__u64 futex_start; /* 0: no futex wait pending */
 	__u64 futex_uaddr;
@@ -101,8 +101,7 @@ static __always_inline __u64 current_cgroup_id(void)
 	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
 }
 
-static __always_inline void emit_wait(__u64 start, __u64 end, __u64 cgroup_id, __u64 addr, __u32 source,
-				      __u32 kind)
+static __always_inline void emit_wait(__u64 start, __u64 end, __u64 cgroup_id, __u64 addr, __u32 source, __u32 kind)
 {
 	struct lock_wait_event *e;
 	__u64 pid_tgid;
@@ -203,7 +202,7 @@ static __always_inline __u64 rt_rwsem_of(__u64 addr)
 		return addr;
 	lock = current_mmap_lock();
 	if (lock && addr == lock + bpf_core_field_offset(struct rw_semaphore___kotel_rt, rwbase) +
-				    bpf_core_field_offset(struct rwbase_rt___kotel, rtmutex))
+				bpf_core_field_offset(struct rwbase_rt___kotel, rtmutex))
 		return lock;
 	return addr;
 }
@@ -312,7 +311,8 @@ static __always_inline long futex_nr(long id)
 	bool ia32;
 
 	id &= ~X32_SYSCALL_BIT;
-	if (id != NR_FUTEX && id != NR_FUTEX_WAITV && id != NR_FUTEX_WAIT && id != NR_IA32_FUTEX && id != NR_IA32_FUTEX_TIME64)
+	if (id != NR_FUTEX && id != NR_FUTEX_WAITV && id != NR_FUTEX_WAIT && id != NR_IA32_FUTEX &&
+	    id != NR_IA32_FUTEX_TIME64)
 		return -1;
 	ia32 = ia32_syscall();
 	if (id == NR_IA32_FUTEX || id == NR_IA32_FUTEX_TIME64)

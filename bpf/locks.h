@@ -16,7 +16,7 @@
  * Ring buffer lock_events: struct lock_wait_event, one per wait longer than targ_span_threshold_ns.
  * Drops: locks_drops (KOTEL_DROPS_MAP). */
 #define LOCKS_MAX_CGROUP_KEYS 10240 /* per-cgroup maps: cgroups x kinds */
-#define LOCKS_MAX_ADDRS 1024        /* lock_addrs: distinct contended lock addresses kept at once */
+#define LOCKS_MAX_ADDRS 1024	    /* lock_addrs: distinct contended lock addresses kept at once */
 
 /* lock:contention_begin flags (include/trace/events/lock.h; the tracepoint's print fmt names them). */
 #define LCB_F_SPIN 1
@@ -30,18 +30,18 @@
 /* What a wait was on, in struct lock_wait_event.source. */
 enum lock_source {
 	LOCK_SOURCE_KERNEL = 1, /* lock:contention_begin/end */
-	LOCK_SOURCE_FUTEX = 2,  /* futex syscalls */
+	LOCK_SOURCE_FUTEX = 2,	/* futex syscalls */
 };
 
 /* Futex waits: the futex(2) command (op & FUTEX_CMD_MASK) for the waiting commands, and the futex2 calls. */
 enum futex_kind {
-	FUTEX_KIND_WAIT = 0,            /* FUTEX_WAIT */
-	FUTEX_KIND_LOCK_PI = 6,         /* FUTEX_LOCK_PI */
-	FUTEX_KIND_WAIT_BITSET = 9,     /* FUTEX_WAIT_BITSET */
+	FUTEX_KIND_WAIT = 0,		 /* FUTEX_WAIT */
+	FUTEX_KIND_LOCK_PI = 6,		 /* FUTEX_LOCK_PI */
+	FUTEX_KIND_WAIT_BITSET = 9,	 /* FUTEX_WAIT_BITSET */
 	FUTEX_KIND_WAIT_REQUEUE_PI = 11, /* FUTEX_WAIT_REQUEUE_PI */
-	FUTEX_KIND_LOCK_PI2 = 13,       /* FUTEX_LOCK_PI2 */
-	FUTEX_KIND_WAITV = 64,          /* futex_waitv(2), Linux >= 5.16 */
-	FUTEX_KIND_FUTEX2_WAIT = 65,    /* futex_wait(2), Linux >= 6.7 */
+	FUTEX_KIND_LOCK_PI2 = 13,	 /* FUTEX_LOCK_PI2 */
+	FUTEX_KIND_WAITV = 64,		 /* futex_waitv(2), Linux >= 5.16 */
+	FUTEX_KIND_FUTEX2_WAIT = 65,	 /* futex_wait(2), Linux >= 6.7 */
 };
 
 /* Kind of an address in lock_addrs, found when the entry is created. */
@@ -59,14 +59,14 @@ struct lock_addr_stat {
 };
 
 struct lock_wait_event {
-	__u64 start_ns;  /* CLOCK_MONOTONIC */
-	__u64 end_ns;    /* CLOCK_MONOTONIC */
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 end_ns;	/* CLOCK_MONOTONIC */
 	__u64 cgroup_id;
-	__u64 addr;      /* kernel lock address, or the futex's user address */
-	__u32 pid;       /* tgid */
+	__u64 addr; /* kernel lock address, or the futex's user address */
+	__u32 pid;  /* tgid */
 	__u32 tid;
-	__u32 source;    /* enum lock_source */
-	__u32 kind;      /* as in the histogram keys of that source */
+	__u32 source; /* enum lock_source */
+	__u32 kind;   /* as in the histogram keys of that source */
 	__u8 comm[16];
 };
 

@@ -185,23 +185,23 @@ int BPF_KRETPROBE(open_device_out, void *vctx)
 }
 
 /* Destroy-like verbs: object pointer saved at entry, removed on success. */
-#define DESTROY_VERB(fn, verb, res)                                            \
-	SEC("uprobe")                                                          \
-	int BPF_KPROBE(fn##_in, void *obj)                                     \
-	{                                                                      \
-		return save_call(verb, (__u64)obj, 0, 0, 0);                    \
-	}                                                                      \
-	SEC("uretprobe")                                                       \
-	int BPF_KRETPROBE(fn##_out, long ret)                                  \
-	{                                                                      \
-		struct rdma_call c;                                            \
-		if (!take_call(verb, &c))                                      \
-			return 0;                                              \
-		if ((int)ret != 0)                                             \
-			return count_error(verb, (int)ret), 0;                 \
-		count(&rdma_verb_calls, verb);                                 \
-		object_del(c.arg0, res);                                       \
-		return 0;                                                      \
+#define DESTROY_VERB(fn, verb, res)                            \
+	SEC("uprobe")                                          \
+	int BPF_KPROBE(fn##_in, void *obj)                     \
+	{                                                      \
+		return save_call(verb, (__u64)obj, 0, 0, 0);   \
+	}                                                      \
+	SEC("uretprobe")                                       \
+	int BPF_KRETPROBE(fn##_out, long ret)                  \
+	{                                                      \
+		struct rdma_call c;                            \
+		if (!take_call(verb, &c))                      \
+			return 0;                              \
+		if ((int)ret != 0)                             \
+			return count_error(verb, (int)ret), 0; \
+		count(&rdma_verb_calls, verb);                 \
+		object_del(c.arg0, res);                       \
+		return 0;                                      \
 	}
 
 DESTROY_VERB(close_device, RDMA_VERB_CLOSE_DEVICE, RDMA_RES_CONTEXT)
@@ -210,24 +210,23 @@ DESTROY_VERB(destroy_cq, RDMA_VERB_DESTROY_CQ, RDMA_RES_CQ)
 DESTROY_VERB(dereg_mr, RDMA_VERB_DEREG_MR, RDMA_RES_MR)
 
 /* Create-like verbs: the returned object's context pointer sits at ctx_off, its handle at handle_off. */
-#define CREATE_VERB(fn, verb, res, ctx_off, handle_off)                        \
-	SEC("uprobe")                                                          \
-	int BPF_KPROBE(fn##_in)                                                \
-	{                                                                      \
-		return save_call(verb, 0, 0, 0, 0);                             \
-	}                                                                      \
-	SEC("uretprobe")                                                       \
-	int BPF_KRETPROBE(fn##_out, void *obj)                                 \
-	{                                                                      \
-		struct rdma_call c;                                            \
-		if (!take_call(verb, &c))                                      \
-			return 0;                                              \
-		if (!obj)                                                      \
-			return count_error(verb, 0), 0;                        \
-		count(&rdma_verb_calls, verb);                                 \
-		object_add((__u64)obj, res, read_ptr((__u64)obj, ctx_off),     \
-			   read_u32((__u64)obj + handle_off));                 \
-		return 0;                                                      \
+#define CREATE_VERB(fn, verb, res, ctx_off, handle_off)                                                        \
+	SEC("uprobe")                                                                                          \
+	int BPF_KPROBE(fn##_in)                                                                                \
+	{                                                                                                      \
+		return save_call(verb, 0, 0, 0, 0);                                                            \
+	}                                                                                                      \
+	SEC("uretprobe")                                                                                       \
+	int BPF_KRETPROBE(fn##_out, void *obj)                                                                 \
+	{                                                                                                      \
+		struct rdma_call c;                                                                            \
+		if (!take_call(verb, &c))                                                                      \
+			return 0;                                                                              \
+		if (!obj)                                                                                      \
+			return count_error(verb, 0), 0;                                                        \
+		count(&rdma_verb_calls, verb);                                                                 \
+		object_add((__u64)obj, res, read_ptr((__u64)obj, ctx_off), read_u32((__u64)obj + handle_off)); \
+		return 0;                                                                                      \
 	}
 
 CREATE_VERB(alloc_pd, RDMA_VERB_ALLOC_PD, RDMA_RES_PD, IBV_PD_CONTEXT, IBV_PD_HANDLE)

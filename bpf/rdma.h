@@ -21,10 +21,10 @@
 #include "kotel.h"
 
 #define RDMA_MAX_CGROUP_KEYS 10240 /* per-cgroup maps: cgroups x kinds */
-#define RDMA_MAX_OBJECTS 262144    /* rdma_objects: live verbs objects tracked at once */
-#define RDMA_MAX_CALLS 16384       /* rdma_calls: threads inside a hooked verb at once */
-#define RDMA_DEVICE_NAME_LEN 64    /* IBV_SYSFS_NAME_MAX */
-#define RDMA_ERR_UNKNOWN 0xffff    /* a failure whose errno BPF cannot see */
+#define RDMA_MAX_OBJECTS 262144	   /* rdma_objects: live verbs objects tracked at once */
+#define RDMA_MAX_CALLS 16384	   /* rdma_calls: threads inside a hooked verb at once */
+#define RDMA_DEVICE_NAME_LEN 64	   /* IBV_SYSFS_NAME_MAX */
+#define RDMA_ERR_UNKNOWN 0xffff	   /* a failure whose errno BPF cannot see */
 
 enum rdma_verb {
 	RDMA_VERB_OPEN_DEVICE = 1,
@@ -62,10 +62,10 @@ struct rdma_call_key {
 
 /* Arguments saved at entry for the return probe. */
 struct rdma_call {
-	__u64 arg0;   /* the object (or context / PD / device) pointer */
-	__u64 arg1;   /* ibv_modify_qp: attr pointer */
-	__u32 arg2;   /* ibv_modify_qp: attr mask */
-	__u32 qpn;    /* ibv_destroy_qp: qp_num read at entry */
+	__u64 arg0; /* the object (or context / PD / device) pointer */
+	__u64 arg1; /* ibv_modify_qp: attr pointer */
+	__u32 arg2; /* ibv_modify_qp: attr mask */
+	__u32 qpn;  /* ibv_destroy_qp: qp_num read at entry */
 };
 
 struct rdma_object_key {
@@ -82,23 +82,23 @@ struct rdma_object {
 };
 
 struct rdma_qp_event {
-	__u64 ts_ns;     /* CLOCK_MONOTONIC */
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
 	__u64 cgroup_id;
-	__u64 qp;        /* the ibv_qp address in the process (kernel path: its rdma_restrack_entry's); the
+	__u64 qp; /* the ibv_qp address in the process (kernel path: its rdma_restrack_entry's); the
 			  * QP's key in rdma_objects */
 	__u32 tgid;
 	__u32 tid;
-	__u32 kind;      /* enum rdma_qp_event_kind */
+	__u32 kind; /* enum rdma_qp_event_kind */
 	__u32 qpn;
-	__u32 qp_type;   /* enum ibv_qp_type */
-	__u32 state;     /* modify: the new state; create/destroy: the QP's state */
-	__u32 attr_mask; /* modify: the ibv_qp_attr_mask */
-	__u32 dest_qpn;  /* valid when attr_mask has IBV_QP_DEST_QPN */
-	__u32 port;      /* ah_attr.port_num (IBV_QP_AV) or port_num (IBV_QP_PORT); 0 if neither */
-	__u32 sgid_index;/* ah_attr.grh.sgid_index, valid when is_global */
-	__u32 is_global; /* ah_attr.is_global, valid when attr_mask has IBV_QP_AV */
+	__u32 qp_type;	  /* enum ibv_qp_type */
+	__u32 state;	  /* modify: the new state; create/destroy: the QP's state */
+	__u32 attr_mask;  /* modify: the ibv_qp_attr_mask */
+	__u32 dest_qpn;	  /* valid when attr_mask has IBV_QP_DEST_QPN */
+	__u32 port;	  /* ah_attr.port_num (IBV_QP_AV) or port_num (IBV_QP_PORT); 0 if neither */
+	__u32 sgid_index; /* ah_attr.grh.sgid_index, valid when is_global */
+	__u32 is_global;  /* ah_attr.is_global, valid when attr_mask has IBV_QP_AV */
 	__u32 _pad;
-	__u8 dgid[16];   /* ah_attr.grh.dgid, valid when is_global */
+	__u8 dgid[16]; /* ah_attr.grh.dgid, valid when is_global */
 	__u8 comm[16];
 	__u8 device[RDMA_DEVICE_NAME_LEN];
 };

@@ -20,24 +20,24 @@ static __always_inline void count_event(__u32 kind)
 
 /* ---- counted by event (tp_btf -> raw_tp -> tracepoint) ---- */
 
-#define CM_EVENT(name, ev)                                                     \
-	SEC("tp_btf/cm_" #name)                                                \
-	int BPF_PROG(cm_##name##_btf)                                          \
-	{                                                                      \
-		count_event(ev);                                    \
-		return 0;                                                      \
-	}                                                                      \
-	SEC("raw_tp/cm_" #name)                                                \
-	int BPF_PROG(cm_##name##_raw)                                          \
-	{                                                                      \
-		count_event(ev);                                    \
-		return 0;                                                      \
-	}                                                                      \
-	SEC("tp/rdma_cma/cm_" #name)                                           \
-	int cm_##name##_tp(void *ctx)                                          \
-	{                                                                      \
-		count_event(ev);                                    \
-		return 0;                                                      \
+#define CM_EVENT(name, ev)            \
+	SEC("tp_btf/cm_" #name)       \
+	int BPF_PROG(cm_##name##_btf) \
+	{                             \
+		count_event(ev);      \
+		return 0;             \
+	}                             \
+	SEC("raw_tp/cm_" #name)       \
+	int BPF_PROG(cm_##name##_raw) \
+	{                             \
+		count_event(ev);      \
+		return 0;             \
+	}                             \
+	SEC("tp/rdma_cma/cm_" #name)  \
+	int cm_##name##_tp(void *ctx) \
+	{                             \
+		count_event(ev);      \
+		return 0;             \
 	}
 
 CM_EVENT(send_req, RDMA_CM_SEND_REQ)

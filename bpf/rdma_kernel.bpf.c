@@ -40,7 +40,7 @@ struct {
 } rdma_kcalls SEC(".maps");
 
 #define RT(name) bpf_core_enum_value(enum rdma_restrack_type___kotel, RDMA_RESTRACK_##name##___kotel)
-#define CONTAINER(ptr, type) ((type *)((void *)(ptr) - bpf_core_field_offset(type, res)))
+#define CONTAINER(ptr, type) ((type *)((void *)(ptr)-bpf_core_field_offset(type, res)))
 
 /* enum rdma_resource (rdma.h) and the device of a restrack entry; 0 for types kotel does not count */
 static __always_inline __u32 res_info(struct rdma_restrack_entry___kotel *res, struct ib_device___kotel **dev)
@@ -239,18 +239,18 @@ int BPF_KPROBE(restrack_add_kprobe, struct rdma_restrack_entry___kotel *res)
  * (Debian's 6.1 and 6.12 have it) remove PDs, CQs, QPs and SRQs with rdma_restrack_begin_del, then
  * rdma_restrack_commit_del once the driver destroyed the object (rdma_restrack_abort_del if it could not):
  * those never pass rdma_restrack_del. At commit_del's entry the entry is still valid, with its task. */
-#define RESTRACK_DELETE(fn)                                                             \
-	SEC("fentry")                                                                   \
-	int BPF_PROG(fn##_fentry, struct rdma_restrack_entry___kotel *res)              \
-	{                                                                               \
-		on_del(res);                                                            \
-		return 0;                                                               \
-	}                                                                               \
-	SEC("kprobe")                                                                   \
-	int BPF_KPROBE(fn##_kprobe, struct rdma_restrack_entry___kotel *res)            \
-	{                                                                               \
-		on_del(res);                                                            \
-		return 0;                                                               \
+#define RESTRACK_DELETE(fn)                                                  \
+	SEC("fentry")                                                        \
+	int BPF_PROG(fn##_fentry, struct rdma_restrack_entry___kotel *res)   \
+	{                                                                    \
+		on_del(res);                                                 \
+		return 0;                                                    \
+	}                                                                    \
+	SEC("kprobe")                                                        \
+	int BPF_KPROBE(fn##_kprobe, struct rdma_restrack_entry___kotel *res) \
+	{                                                                    \
+		on_del(res);                                                 \
+		return 0;                                                    \
 	}
 
 RESTRACK_DELETE(restrack_del)

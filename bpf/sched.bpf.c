@@ -72,7 +72,8 @@ static __always_inline void switch_in(struct sched_task *t, __u64 cgroup_id, __u
 	if (!t)
 		return;
 	if (t->enqueued_ns) {
-		record(&sched_runq_hist, cgroup_id, targ_per_cpu ? bpf_get_smp_processor_id() + 1 : 0, t->enqueued_ns, now);
+		record(&sched_runq_hist, cgroup_id, targ_per_cpu ? bpf_get_smp_processor_id() + 1 : 0, t->enqueued_ns,
+		       now);
 		t->enqueued_ns = 0;
 	}
 	if (targ_offcpu && t->off_ns) {

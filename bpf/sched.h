@@ -16,7 +16,7 @@
  * and tp rungs), value struct sched_task.
  * Drops: sched_drops (KOTEL_DROPS_MAP). */
 #define SCHED_MAX_CGROUP_KEYS 10240 /* per-cgroup maps: cgroups x kinds */
-#define SCHED_MAX_TASKS 65536       /* sched_task_by_pid: threads tracked at once (raw_tp/tp rungs only) */
+#define SCHED_MAX_TASKS 65536	    /* sched_task_by_pid: threads tracked at once (raw_tp/tp rungs only) */
 
 enum sched_switch_kind {
 	SCHED_SWITCH_VOLUNTARY = 0,   /* the task blocked (prev_state != TASK_RUNNING) */
@@ -24,9 +24,9 @@ enum sched_switch_kind {
 };
 
 struct sched_task {
-	__u64 enqueued_ns;  /* CLOCK_MONOTONIC when the task became runnable; 0: not waiting */
-	__u64 off_ns;       /* CLOCK_MONOTONIC of its last voluntary switch-out; 0: none pending */
-	__u64 cgroup_id;    /* tp rung only: the task's cgroup, learned when it last left a CPU */
+	__u64 enqueued_ns; /* CLOCK_MONOTONIC when the task became runnable; 0: not waiting */
+	__u64 off_ns;	   /* CLOCK_MONOTONIC of its last voluntary switch-out; 0: none pending */
+	__u64 cgroup_id;   /* tp rung only: the task's cgroup, learned when it last left a CPU */
 };
 
 #endif

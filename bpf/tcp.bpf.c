@@ -27,9 +27,9 @@
 
 /* Knobs, set by the loader before load; the verifier prunes whatever they switch off. */
 const volatile bool targ_close_events = false; /* per-socket stats in tcp_socks + tcp_close_event at CLOSE */
-const volatile bool targ_rtt = true;            /* tcp_rtt_hist */
-const volatile bool targ_lifecycle = true;      /* tcp_connect_hist, tcp_lifecycle, tcp_socks */
-const volatile bool targ_retransmits = true;    /* tcp_retransmits */
+const volatile bool targ_rtt = true;	       /* tcp_rtt_hist */
+const volatile bool targ_lifecycle = true;     /* tcp_connect_hist, tcp_lifecycle, tcp_socks */
+const volatile bool targ_retransmits = true;   /* tcp_retransmits */
 
 KOTEL_EXPORT_TYPE(struct tcp_close_event, tcp_close_event);
 KOTEL_EXPORT_TYPE(struct tcp_sock_info, tcp_sock_info);

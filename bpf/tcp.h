@@ -17,13 +17,13 @@
  * Ring buffer tcp_events: struct tcp_close_event, one per socket reaching CLOSE (only when targ_close_events).
  * Drops: tcp_drops (KOTEL_DROPS_MAP). */
 #define TCP_MAX_CGROUP_KEYS 10240 /* per-cgroup maps: cgroups x kinds */
-#define TCP_MAX_SOCKS 65536       /* tcp_socks: live sockets tracked at once */
+#define TCP_MAX_SOCKS 65536	  /* tcp_socks: live sockets tracked at once */
 
 enum tcp_lifecycle_kind {
-	TCP_LC_OPEN_ACTIVE = 1,    /* SYN_SENT -> ESTABLISHED (connect) */
+	TCP_LC_OPEN_ACTIVE = 1,	   /* SYN_SENT -> ESTABLISHED (connect) */
 	TCP_LC_OPEN_PASSIVE = 2,   /* SYN_RECV -> ESTABLISHED (accept) */
 	TCP_LC_CONNECT_FAILED = 3, /* SYN_SENT -> CLOSE */
-	TCP_LC_CLOSE = 4,          /* any other state -> CLOSE */
+	TCP_LC_CLOSE = 4,	   /* any other state -> CLOSE */
 };
 
 enum tcp_open_kind {
@@ -35,30 +35,30 @@ enum tcp_open_kind {
 struct tcp_tuple {
 	__u8 saddr[16]; /* IPv4 in the first 4 bytes, network order */
 	__u8 daddr[16];
-	__u16 sport;    /* host order */
-	__u16 dport;    /* host order */
-	__u16 family;   /* AF_INET = 2, AF_INET6 = 10 */
+	__u16 sport;  /* host order */
+	__u16 dport;  /* host order */
+	__u16 family; /* AF_INET = 2, AF_INET6 = 10 */
 	__u16 _pad;
 };
 
 struct tcp_sock_info {
-	__u64 start_ns;     /* CLOCK_MONOTONIC of the first state change seen */
-	__u64 cgroup_id;    /* cgroup v2 id of the socket (sk->sk_cgrp_data) */
-	__u64 rtt_sum_us;   /* sum of srtt samples (us), when targ_close_events */
+	__u64 start_ns;	  /* CLOCK_MONOTONIC of the first state change seen */
+	__u64 cgroup_id;  /* cgroup v2 id of the socket (sk->sk_cgrp_data) */
+	__u64 rtt_sum_us; /* sum of srtt samples (us), when targ_close_events */
 	__u32 rtt_count;
 	__u32 rtt_min_us;
 	__u32 rtt_max_us;
 	__u32 retransmits;
-	__u32 state;        /* current TCP state (TCP_ESTABLISHED = 1 ...) */
-	__u32 open_kind;    /* enum tcp_open_kind */
-	__u32 pid;          /* tgid that called connect(); 0 for passive and unknown opens */
+	__u32 state;	 /* current TCP state (TCP_ESTABLISHED = 1 ...) */
+	__u32 open_kind; /* enum tcp_open_kind */
+	__u32 pid;	 /* tgid that called connect(); 0 for passive and unknown opens */
 	__u8 comm[16];
 	__u32 _pad;
 };
 
 struct tcp_close_event {
-	__u64 start_ns;     /* CLOCK_MONOTONIC */
-	__u64 end_ns;       /* CLOCK_MONOTONIC */
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 end_ns;	/* CLOCK_MONOTONIC */
 	__u64 cgroup_id;
 	__u64 bytes_acked;
 	__u64 bytes_received;
@@ -67,9 +67,9 @@ struct tcp_close_event {
 	__u32 rtt_min_us;
 	__u32 rtt_max_us;
 	__u32 retransmits;
-	__u32 open_kind;    /* enum tcp_open_kind */
-	__u32 old_state;    /* state before CLOSE: SYN_SENT means the connect failed */
-	__u32 sk_err;       /* socket error at close (errno), 0 if none */
+	__u32 open_kind; /* enum tcp_open_kind */
+	__u32 old_state; /* state before CLOSE: SYN_SENT means the connect failed */
+	__u32 sk_err;	 /* socket error at close (errno), 0 if none */
 	__u32 pid;
 	__u8 comm[16];
 	struct tcp_tuple tuple;

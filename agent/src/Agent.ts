@@ -71,7 +71,10 @@ export class Agent {
 
     const report = this.telemetry.console;
     const startFamily = ({ family, object }: LoadedFamily) => {
-      if (family.start) this.runtimes.push(family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: report }));
+      if (family.start)
+        this.runtimes.push(
+          family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: report }),
+        );
     };
     load.loaded.forEach(startFamily);
     this.stopModuleWatch = watchModules(this.config, load, this.logger, startFamily);

@@ -7,7 +7,17 @@
  * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, FAMILIES, LOG_LEVELS, OTEL_ENV_MAP, OTLP_PROTOCOLS, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
+import {
+  ConfigError,
+  FAMILIES,
+  LOG_LEVELS,
+  OTEL_ENV_MAP,
+  OTLP_PROTOCOLS,
+  loadConfig,
+  redactSecrets,
+  schemaKeys,
+  type KotelConfig,
+} from './config';
 import { kotelVersion } from './otel/resource';
 import { createLogger, type Logger } from './log';
 
@@ -187,8 +197,8 @@ export function buildProgram(): Command {
       process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_CONFIG);
     });
 
-  addRunOptions(program.command('run', { isDefault: true }).description('run the agent (default)')).action(
-    async (opts: RunOpts) => runAgent(opts),
+  addRunOptions(program.command('run', { isDefault: true }).description('run the agent (default)')).action(async (opts: RunOpts) =>
+    runAgent(opts),
   );
 
   program

@@ -5,11 +5,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define FLOOR(name, section)            \
-	SEC(section)                    \
-	int name(void *ctx)             \
-	{                               \
-		return 0;               \
+#define FLOOR(name, section) \
+	SEC(section)         \
+	int name(void *ctx)  \
+	{                    \
+		return 0;    \
 	}
 
 #include "floor_hooks.h"

@@ -22,7 +22,7 @@ struct stream_event {
 	__u64 seq;   /* this CPU's produced count at submit */
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 	__u32 cpu;
-	__u32 n;     /* records asked for by the call */
+	__u32 n; /* records asked for by the call */
 	__u64 payload[3];
 };
 

@@ -19,7 +19,9 @@ export function workloadPath(name: WorkloadName): string {
 export async function buildWorkloads(): Promise<void> {
   fs.mkdirSync(BUILD, { recursive: true });
   await Promise.all(
-    WORKLOADS.map((w) => run('cc', ['-O2', '-Wall', '-Werror', '-pthread', '-o', workloadPath(w), path.join(BENCH_SRC, 'workloads', `${w}.c`)])),
+    WORKLOADS.map((w) =>
+      run('cc', ['-O2', '-Wall', '-Werror', '-pthread', '-o', workloadPath(w), path.join(BENCH_SRC, 'workloads', `${w}.c`)]),
+    ),
   );
 }
 
@@ -28,6 +30,15 @@ export async function buildBpf(name: string, extraInclude?: string): Promise<str
   fs.mkdirSync(BUILD, { recursive: true });
   const out = path.join(BUILD, `${name}.bpf.o`);
   const inc = extraInclude ? ['-I' + extraInclude] : [];
-  await run('clang', [...BPF_CFLAGS, ...inc, '-I' + path.join(BENCH_SRC, 'bpf'), ...BPF_INCLUDES, '-c', path.join(BENCH_SRC, 'bpf', `${name}.bpf.c`), '-o', out]);
+  await run('clang', [
+    ...BPF_CFLAGS,
+    ...inc,
+    '-I' + path.join(BENCH_SRC, 'bpf'),
+    ...BPF_INCLUDES,
+    '-c',
+    path.join(BENCH_SRC, 'bpf', `${name}.bpf.c`),
+    '-o',
+    out,
+  ]);
   return out;
 }

@@ -48,7 +48,9 @@ export function otherActivity(): string[] {
 }
 
 export function machine(): Machine {
-  const osRelease = fs.existsSync('/etc/os-release') ? /PRETTY_NAME="([^"]*)"/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] : undefined;
+  const osRelease = fs.existsSync('/etc/os-release')
+    ? /PRETTY_NAME="([^"]*)"/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1]
+    : undefined;
   return {
     date: new Date().toISOString(),
     cpu: os.cpus()[0]?.model ?? 'unknown',

@@ -47,7 +47,11 @@ export function printTable(run: BenchRun): void {
     console.log(`\n${s.title}`);
     const rows = s.figures.map(row);
     const widths = HEAD.map((h, i) => Math.min(70, Math.max(h.length, ...rows.map((r) => r[i].length))));
-    const line = (r: string[]) => r.map((c, i) => c.slice(0, 70).padEnd(widths[i])).join('  ').trimEnd();
+    const line = (r: string[]) =>
+      r
+        .map((c, i) => c.slice(0, 70).padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
     console.log(line(HEAD));
     for (const r of rows) console.log(line(r));
     for (const n of s.notes) console.log(`  note: ${n}`);
@@ -79,12 +83,19 @@ function markdown(run: BenchRun): string {
   out.push('', '## Targets', '');
   const targets = run.sections.flatMap((s) => s.figures).filter((f) => f.target !== undefined);
   for (const f of targets) {
-    out.push(`- ${f.met === undefined ? 'not measured' : f.met ? 'met' : '**MISSED**'}: ${f.name} — target ${f.target}${f.summary ? `, median ${fmt(f.summary.median)} ${f.unit}` : f.notMeasured ? ` (${f.notMeasured})` : ''}`);
+    out.push(
+      `- ${f.met === undefined ? 'not measured' : f.met ? 'met' : '**MISSED**'}: ${f.name} — target ${f.target}${f.summary ? `, median ${fmt(f.summary.median)} ${f.unit}` : f.notMeasured ? ` (${f.notMeasured})` : ''}`,
+    );
   }
   if (missed.length === 0) out.push('', 'No measured target was missed.');
   for (const s of run.sections) {
     out.push('', `## ${s.title}`, '', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
-    for (const f of s.figures) out.push(`| ${row(f).map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+    for (const f of s.figures)
+      out.push(
+        `| ${row(f)
+          .map((c) => c.replace(/\|/g, '\\|'))
+          .join(' | ')} |`,
+      );
     if (s.notes.length) out.push('');
     for (const n of s.notes) out.push(`- ${n}`);
   }

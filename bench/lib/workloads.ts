@@ -16,8 +16,22 @@ export interface WorkloadSpec {
 }
 
 export const WORKLOAD_SPECS: WorkloadSpec[] = [
-  { name: 'pingpong', title: 'pipe ping-pong (2 processes, CPU 0)', unit: 'round trips/s', cpus: '0', args: [], families: ['sched', 'locks'] },
-  { name: 'tcp_rr', title: 'loopback TCP request/response, 64 B (CPU 0)', unit: 'round trips/s', cpus: '0', args: ['0'], families: ['tcp'] },
+  {
+    name: 'pingpong',
+    title: 'pipe ping-pong (2 processes, CPU 0)',
+    unit: 'round trips/s',
+    cpus: '0',
+    args: [],
+    families: ['sched', 'locks'],
+  },
+  {
+    name: 'tcp_rr',
+    title: 'loopback TCP request/response, 64 B (CPU 0)',
+    unit: 'round trips/s',
+    cpus: '0',
+    args: ['0'],
+    families: ['tcp'],
+  },
   { name: 'mutex', title: '4 threads on one pthread mutex', unit: 'acquisitions/s', args: ['4'], families: ['locks'] },
   { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks'] },
 ];

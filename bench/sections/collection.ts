@@ -87,7 +87,8 @@ export async function collectionSection(o: { reps: number; seconds: number }): P
       agent = await startBenchAgent({ families: ['tcp'], otlp: `127.0.0.1:${receiver.grpcPort}`, metricsIntervalMs: 1000 });
       const maps = await mapIdsOf(agent.pid);
       const ids = { hist: maps.get('tcp_connect_his')!, counter: maps.get('tcp_retransmits')! };
-      if (!ids.hist || !ids.counter) throw new Error(`bench: the agent holds no tcp_connect_hist/tcp_retransmits maps (${[...maps.keys()].join(', ')})`);
+      if (!ids.hist || !ids.counter)
+        throw new Error(`bench: the agent holds no tcp_connect_hist/tcp_retransmits maps (${[...maps.keys()].join(', ')})`);
       let current = 0;
       for (const n of [0, 1000, 10000]) {
         await setSeries(ids, rootId, current, n, false);
@@ -118,9 +119,17 @@ export async function collectionSection(o: { reps: number; seconds: number }): P
       });
       figures.push(n === 10000 ? withTarget(f, '< 100 ms', (m) => m < 100) : f);
       const base = cpuMs[0];
-      figures.push(figure(`${n / 1000}k series: minus baseline`, 'ms', cpuMs[n].map((v, i) => v - (base[i] ?? NaN))));
+      figures.push(
+        figure(
+          `${n / 1000}k series: minus baseline`,
+          'ms',
+          cpuMs[n].map((v, i) => v - (base[i] ?? NaN)),
+        ),
+      );
     }
-    notes.push(`Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ OTLP metric exports received in them (interval 1 s, cumulative, gRPC); half the series are histograms (42 buckets), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second.`);
+    notes.push(
+      `Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ OTLP metric exports received in them (interval 1 s, cumulative, gRPC); half the series are histograms (42 buckets), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second.`,
+    );
   } finally {
     await agent?.stop();
     await receiver.close();

@@ -6,7 +6,12 @@ import { sleep } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 import type { AgentUnderLoad } from './overhead';
 
-export async function footprintSection(o: { windows: number; seconds: number; families: string[]; underLoad?: AgentUnderLoad }): Promise<SectionResult> {
+export async function footprintSection(o: {
+  windows: number;
+  seconds: number;
+  families: string[];
+  underLoad?: AgentUnderLoad;
+}): Promise<SectionResult> {
   const figures: Figure[] = [];
   const notes: string[] = [];
   const section = { id: 'footprint', title: '5. Agent footprint', figures, notes };
@@ -36,11 +41,19 @@ export async function footprintSection(o: { windows: number; seconds: number; fa
   figures.push(withTarget(figure('idle host: agent CPU', '% of one core', cpu), '< 1%', (m) => m < 1));
   figures.push(withTarget(figure('idle host: agent RSS', 'MB', rss), '< 120 MB', (m) => m < 120));
   if (o.underLoad?.cores.length) {
-    figures.push(figure('under the section-2 workloads: agent CPU', '% of one core', o.underLoad.cores.map((c) => c * 100)));
+    figures.push(
+      figure(
+        'under the section-2 workloads: agent CPU',
+        '% of one core',
+        o.underLoad.cores.map((c) => c * 100),
+      ),
+    );
     figures.push(figure('under the section-2 workloads: agent RSS', 'MB', o.underLoad.rssMb));
   } else {
     figures.push(notMeasured('under the section-2 workloads', 'section 2 did not run'));
   }
-  notes.push(`Families on: ${o.families.join(', ')}. Idle: ${o.windows} window(s) of ${o.seconds} s; CPU = user+system time from /proc ÷ wall time. "Idle" is the bench's own host: other processes may be running (see the machine notes).`);
+  notes.push(
+    `Families on: ${o.families.join(', ')}. Idle: ${o.windows} window(s) of ${o.seconds} s; CPU = user+system time from /proc ÷ wall time. "Idle" is the bench's own host: other processes may be running (see the machine notes).`,
+  );
   return section;
 }

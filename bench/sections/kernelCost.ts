@@ -58,7 +58,12 @@ function floorStats(object: BpfObject): Map<string, Sample> {
 export async function kernelCostSection(o: { reps: number; seconds: number; families: string[] }): Promise<SectionResult> {
   const figures: Figure[] = [];
   const notes: string[] = [];
-  const section = { id: 'kernel-cost', title: '1. Kernel cost per event (BPF run time ÷ run count), against an empty program on the same hook', figures, notes };
+  const section = {
+    id: 'kernel-cost',
+    title: '1. Kernel cost per event (BPF run time ÷ run count), against an empty program on the same hook',
+    figures,
+    notes,
+  };
   for (const f of ['tcp', 'sched', 'locks', 'rdma']) {
     const st = familyStatus(f);
     if (!st.available) figures.push(notMeasured(`${f}: every program`, `not measured: ${st.missing}`));
@@ -81,7 +86,10 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
       const { kotel_family: family, kotel_probe: probe, kotel_program: program, kotel_hook: kind } = s.labels;
       if (!secs.has(family)) secs.set(family, await sectionsOf(familyStatus(family).object));
       const section = secs.get(family)!.get(program);
-      const rung = registered.find((f) => f.name === family)?.openOptions(config).ladders[probe]?.find((r) => r.program === program);
+      const rung = registered
+        .find((f) => f.name === family)
+        ?.openOptions(config)
+        .ladders[probe]?.find((r) => r.program === program);
       if (!section) continue;
       if ((kind === 'uprobe' || kind === 'uretprobe') && rung?.offset === undefined) {
         figures.push(notMeasured(`${family}/${program} (${kind})`, 'the uprobe target is chosen at run time; no floor'));
@@ -91,7 +99,15 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
     }
     // empty programs on the same hooks, same kind of attachment
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-floor-'));
-    fs.writeFileSync(path.join(dir, 'floor_hooks.h'), hooks.map((h) => `FLOOR(${h.floor}, "${h.section.startsWith('uprobe') || h.section.startsWith('uretprobe') ? h.section.split('/')[0] : h.section}")\n`).join(''));
+    fs.writeFileSync(
+      path.join(dir, 'floor_hooks.h'),
+      hooks
+        .map(
+          (h) =>
+            `FLOOR(${h.floor}, "${h.section.startsWith('uprobe') || h.section.startsWith('uretprobe') ? h.section.split('/')[0] : h.section}")\n`,
+        )
+        .join(''),
+    );
     const floorPath = await buildBpf('floor', dir);
     const ladders: Record<string, Rung[]> = {};
     const loadOnly: string[] = [];
@@ -101,7 +117,8 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
     }
     floorObj = BpfObject.open(floorPath, { ladders, loadOnly });
     for (const h of hooks) {
-      if (h.rung?.binary && h.rung.offset !== undefined) floorObj.attachUprobe(h.floor, h.rung.binary, h.rung.offset, h.kind === 'uretprobe', -1);
+      if (h.rung?.binary && h.rung.offset !== undefined)
+        floorObj.attachUprobe(h.floor, h.rung.binary, h.rung.offset, h.kind === 'uretprobe', -1);
     }
     for (const a of floorObj.attachments) if (!a.attached) notes.push(`floor ${a.probe} did not attach: ${a.failures.at(-1)?.reason}`);
 
@@ -118,7 +135,10 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
       for (const h of hooks) {
         const key = `${h.family}/${h.program}`;
         const dA = { ns: (a1.get(key)?.ns ?? 0) - (a0.get(key)?.ns ?? 0), count: (a1.get(key)?.count ?? 0) - (a0.get(key)?.count ?? 0) };
-        const dF = { ns: (f1.get(h.floor)?.ns ?? 0) - (f0.get(h.floor)?.ns ?? 0), count: (f1.get(h.floor)?.count ?? 0) - (f0.get(h.floor)?.count ?? 0) };
+        const dF = {
+          ns: (f1.get(h.floor)?.ns ?? 0) - (f0.get(h.floor)?.ns ?? 0),
+          count: (f1.get(h.floor)?.count ?? 0) - (f0.get(h.floor)?.count ?? 0),
+        };
         if (dA.count < 100 || dF.count < 100) continue; // too few events for a per-event figure
         const cost = dA.ns / dA.count;
         const floor = dF.ns / dF.count;
@@ -145,8 +165,12 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
       figures.push(h.kind === 'uprobe' || h.kind === 'uretprobe' ? ratio : withTarget(ratio, '<= 2 (aggregated programs)', (m) => m <= 2));
       figures.push(figure(`${name}: events per repetition`, 'events', p.events));
     }
-    notes.push('Events come from the bench workloads plus whatever else runs on the host (uprobe programs fire only when something calls the library).');
-    notes.push('Both programs run on every event of the hook (the floor attached after the agent), so they see the same events and cache state; run-time accounting itself (~20 ns) is in both.');
+    notes.push(
+      'Events come from the bench workloads plus whatever else runs on the host (uprobe programs fire only when something calls the library).',
+    );
+    notes.push(
+      'Both programs run on every event of the hook (the floor attached after the agent), so they see the same events and cache state; run-time accounting itself (~20 ns) is in both.',
+    );
   } finally {
     floorObj?.close();
     await agent.stop();

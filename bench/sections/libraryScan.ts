@@ -68,7 +68,14 @@ export async function libraryScanSection(o: { reps: number; steadyScans: number 
       child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
       child.on('exit', (code) => reject(new Error(`idle_procs exited ${code}`)));
     });
-    const v = { fullMs: [] as number[], fullBlock: [] as number[], firstMs: [] as number[], firstBlock: [] as number[], steadyMs: [] as number[], steadyBlock: [] as number[] };
+    const v = {
+      fullMs: [] as number[],
+      fullBlock: [] as number[],
+      firstMs: [] as number[],
+      firstBlock: [] as number[],
+      steadyMs: [] as number[],
+      steadyBlock: [] as number[],
+    };
     const files = { full: 0, first: 0, firstMaps: 0, steady: 0, steadyMaps: 0, processes: 0 };
     let attached = 0;
     for (let rep = 0; rep < o.reps; rep++) {

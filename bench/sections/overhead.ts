@@ -35,12 +35,19 @@ export async function overheadSection(o: OverheadOptions): Promise<{ section: Se
   const btFamilies = o.families.filter((f) => bpftraceScript(f));
   const tcp = o.families.includes('tcp');
   notes.push(`kotel: families ${o.families.join(', ')} on; bpftrace: bench/bpftrace/{${btFamilies.join(',')}}.bt together.`);
-  notes.push(`${o.reps} repetitions x ${o.seconds} s per workload and configuration; ratio = median of per-repetition ratios, spread = min..max.`);
+  notes.push(
+    `${o.reps} repetitions x ${o.seconds} s per workload and configuration; ratio = median of per-repetition ratios, spread = min..max.`,
+  );
 
   const tput: Record<string, Record<Config, number[]>> = {};
   for (const w of WORKLOAD_SPECS) tput[w.name] = { off: [], kotel: [], bpftrace: [], 'kotel-tcp': [] };
 
-  const configs: Config[] = ['off', 'kotel', ...(btFamilies.length ? (['bpftrace'] as Config[]) : []), ...(tcp ? (['kotel-tcp'] as Config[]) : [])];
+  const configs: Config[] = [
+    'off',
+    'kotel',
+    ...(btFamilies.length ? (['bpftrace'] as Config[]) : []),
+    ...(tcp ? (['kotel-tcp'] as Config[]) : []),
+  ];
   for (let rep = 0; rep < o.reps; rep++) {
     const order = rep % 2 === 0 ? configs : [...configs].reverse();
     for (const config of order) {
@@ -73,7 +80,12 @@ export async function overheadSection(o: OverheadOptions): Promise<{ section: Se
     const partial = missing.length ? `its families ${missing.join(', ')} not built yet: only ${o.families.join(', ')} on` : undefined;
     figures.push(figure(`${w.name}: throughput, kotel off`, w.unit, tput[w.name].off));
     let k = figure(`${w.name}: kotel on ÷ off`, 'ratio', ratio(w.name, 'kotel'), { note: partial });
-    const b = figure(`${w.name}: bpftrace ÷ off`, 'ratio', ratio(w.name, 'bpftrace'), btFamilies.length ? {} : { notMeasured: 'no bpftrace script for the built families' });
+    const b = figure(
+      `${w.name}: bpftrace ÷ off`,
+      'ratio',
+      ratio(w.name, 'bpftrace'),
+      btFamilies.length ? {} : { notMeasured: 'no bpftrace script for the built families' },
+    );
     if (w.name === 'pingpong') {
       const btMedian = b.summary?.median;
       k = withTarget(k, '>= 0.97 and >= bpftrace', (m) => m >= 0.97 && (btMedian === undefined || m >= btMedian));

@@ -31,7 +31,8 @@ export async function rdmaVerbFigures(reps: number): Promise<Figure[]> {
         on.push(await nsPerQp(QPS.kotel));
         await new Promise((r) => setTimeout(r, 300)); // the agent drains the ring every 100 ms
         const dropped = (await scrape(agent.promPort!)).find(
-          (s) => s.name === 'kotel_events_dropped_total' && s.labels.kotel_family === 'rdma' && s.labels.kotel_drop_reason === 'ringbuf_full',
+          (s) =>
+            s.name === 'kotel_events_dropped_total' && s.labels.kotel_family === 'rdma' && s.labels.kotel_drop_reason === 'ringbuf_full',
         );
         lost.push(dropped?.value ?? 0);
       } finally {
@@ -42,8 +43,16 @@ export async function rdmaVerbFigures(reps: number): Promise<Figure[]> {
   return [
     figure('rdma verbs: create+destroy QP pair, kotel off', 'ns', off),
     figure('rdma verbs: create+destroy QP pair, kotel on', 'ns', on),
-    figure('rdma verbs: time per verb call, kotel on ÷ off', 'ratio', on.map((v, i) => v / off[i])),
-    figure('rdma verbs: verb calls/s one process makes with kotel on', 'calls/s', on.map((ns) => 2e9 / ns)),
+    figure(
+      'rdma verbs: time per verb call, kotel on ÷ off',
+      'ratio',
+      on.map((v, i) => v / off[i]),
+    ),
+    figure(
+      'rdma verbs: verb calls/s one process makes with kotel on',
+      'calls/s',
+      on.map((ns) => 2e9 / ns),
+    ),
     figure(`rdma verbs: QP records lost at that rate (of ${2 * QPS.kotel} per run)`, 'records', lost),
   ];
 }

@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pids = calloc(count, sizeof(*pids));
-	if (!pids || pipe(up)) return 1;
+	if (!pids || pipe(up))
+		return 1;
 	for (int i = 0; i < count; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) {
@@ -36,17 +37,21 @@ int main(int argc, char **argv)
 				fprintf(stderr, "idle_procs: %s\n", dlerror());
 				_exit(1);
 			}
-			if (write(up[1], "", 1) != 1) _exit(1);
-			for (;;) pause();
+			if (write(up[1], "", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
 		}
 	}
 	for (int i = 0; i < count; i++)
-		if (read(up[0], &c, 1) != 1) return 1;
+		if (read(up[0], &c, 1) != 1)
+			return 1;
 	printf("ready\n");
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
 		;
-	for (int i = 0; i < count; i++) kill(pids[i], SIGKILL);
+	for (int i = 0; i < count; i++)
+		kill(pids[i], SIGKILL);
 	while (wait(NULL) > 0)
 		;
 	return 0;

@@ -7,7 +7,6 @@
 
 #define SIZE (64 * 1024)
 
-
 static void *worker(void *arg)
 {
 	unsigned long n = 0;

@@ -171,18 +171,14 @@ void WalkLayout(const struct btf* btf, int id, const std::string& prefix, uint32
 }  // namespace
 
 Napi::Function BpfObjectWrap::Init(Napi::Env env) {
-  return DefineClass(env, "BpfObject",
-                     {StaticMethod<&BpfObjectWrap::Open>("open"),
-                      InstanceMethod<&BpfObjectWrap::Layout>("layout"),
-                      InstanceMethod<&BpfObjectWrap::MapInfo>("mapInfo"),
-                      InstanceMethod<&BpfObjectWrap::MapNames>("mapNames"),
-                      InstanceMethod<&BpfObjectWrap::ReadMap>("readMap"),
-                      InstanceMethod<&BpfObjectWrap::DeleteKeys>("deleteKeys"),
-                      InstanceMethod<&BpfObjectWrap::OpenRingBuffer>("openRingBuffer"),
-                      InstanceMethod<&BpfObjectWrap::AttachUprobe>("attachUprobe"),
-                      InstanceMethod<&BpfObjectWrap::Detach>("detach"),
-                      InstanceMethod<&BpfObjectWrap::ProgStats>("progStats"),
-                      InstanceMethod<&BpfObjectWrap::Close>("close")});
+  return DefineClass(
+      env, "BpfObject",
+      {StaticMethod<&BpfObjectWrap::Open>("open"), InstanceMethod<&BpfObjectWrap::Layout>("layout"),
+       InstanceMethod<&BpfObjectWrap::MapInfo>("mapInfo"), InstanceMethod<&BpfObjectWrap::MapNames>("mapNames"),
+       InstanceMethod<&BpfObjectWrap::ReadMap>("readMap"), InstanceMethod<&BpfObjectWrap::DeleteKeys>("deleteKeys"),
+       InstanceMethod<&BpfObjectWrap::OpenRingBuffer>("openRingBuffer"),
+       InstanceMethod<&BpfObjectWrap::AttachUprobe>("attachUprobe"), InstanceMethod<&BpfObjectWrap::Detach>("detach"),
+       InstanceMethod<&BpfObjectWrap::ProgStats>("progStats"), InstanceMethod<&BpfObjectWrap::Close>("close")});
 }
 
 BpfObjectWrap::BpfObjectWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObjectWrap>(info) {
@@ -270,8 +266,10 @@ Napi::Value BpfObjectWrap::Layout(const Napi::CallbackInfo& info) {
   std::string name = Str(info[0], "typeName");
   struct btf* btf = bpf_object__btf(Obj(env, "layout"));
   std::string bare = name;
-  if (bare.rfind("struct ", 0) == 0) bare = bare.substr(7);
-  else if (bare.rfind("union ", 0) == 0) bare = bare.substr(6);
+  if (bare.rfind("struct ", 0) == 0)
+    bare = bare.substr(7);
+  else if (bare.rfind("union ", 0) == 0)
+    bare = bare.substr(6);
   int id = -1;
   if (btf) {
     id = btf__find_by_name_kind(btf, bare.c_str(), BTF_KIND_STRUCT);
@@ -286,7 +284,8 @@ Napi::Value BpfObjectWrap::Layout(const Napi::CallbackInfo& info) {
     }
   }
   if (id < 0)
-    ThrowBpfError(env, "layout", ENOENT, "layout(" + name + ")", "no struct or union of that name in the BTF of " + path_);
+    ThrowBpfError(env, "layout", ENOENT, "layout(" + name + ")",
+                  "no struct or union of that name in the BTF of " + path_);
   Napi::Object out = Napi::Object::New(env);
   Napi::Object fields = Napi::Object::New(env);
   out.Set("size", btf__type_by_id(btf, id)->size);
@@ -366,8 +365,8 @@ Napi::Value BpfObjectWrap::ReadMap(const Napi::CallbackInfo& info) {
   for (;;) {
     if (got == cap) grow();
     __u32 n = (__u32)(cap - got);
-    int r = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys + got * ks, vals + got * stride,
-                                 &n, &opts);
+    int r = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys + got * ks, vals + got * stride, &n,
+                                 &opts);
     int err = r ? errno : 0;
     if (r == 0 || err == ENOENT) got += n;
     if (err == ENOENT) break;
@@ -505,7 +504,7 @@ struct PerfKprobeLinkInfo {
   __u32 name_len, offset;
   __u64 addr, missed, cookie;
 };
-constexpr __u32 kLinkTypePerfEvent = 7;                      // BPF_LINK_TYPE_PERF_EVENT
+constexpr __u32 kLinkTypePerfEvent = 7;                         // BPF_LINK_TYPE_PERF_EVENT
 constexpr __u32 kPerfEventKprobe = 3, kPerfEventKretprobe = 4;  // enum bpf_perf_event_type
 
 // the link's kprobe misses, or false when it is no kprobe link or the kernel does not report them
@@ -532,7 +531,8 @@ Napi::Value BpfObjectWrap::ProgStats(const Napi::CallbackInfo& info) {
     memset(&pi, 0, sizeof pi);
     __u32 len = sizeof pi;
     if (bpf_obj_get_info_by_fd(fd, &pi, &len))
-      ThrowBpfError(env, "bpf_obj_get_info_by_fd", errno, std::string("bpf_obj_get_info_by_fd(") + bpf_program__name(p) + ")");
+      ThrowBpfError(env, "bpf_obj_get_info_by_fd", errno,
+                    std::string("bpf_obj_get_info_by_fd(") + bpf_program__name(p) + ")");
     Napi::Object o = Napi::Object::New(env);
     o.Set("program", bpf_program__name(p));
     o.Set("runTimeNs", Napi::BigInt::New(env, (uint64_t)pi.run_time_ns));

@@ -24,8 +24,8 @@ struct Knob {
   enum Kind { kNumber, kBigInt, kBool } kind = kNumber;
   std::string name;
   double num = 0;
-  int64_t big = 0;   // kBigInt: the value as signed
-  uint64_t ubig = 0; // kBigInt: the value as unsigned
+  int64_t big = 0;    // kBigInt: the value as signed
+  uint64_t ubig = 0;  // kBigInt: the value as unsigned
   bool bigNegative = false;
   bool b = false;
 };
@@ -76,16 +76,15 @@ struct Loaded {
   bpf_object* obj = nullptr;
   std::vector<LadderOutcome> outcomes;
   std::vector<LinkEntry> links;
-  int trials = 0;         // trial loads done
-  double trialMs = 0;     // time spent in them
-  int fullLoads = 0;      // loads of the real object
+  int trials = 0;      // trial loads done
+  double trialMs = 0;  // time spent in them
+  int fullLoads = 0;   // loads of the real object
 };
 
 // ladder.cc
 Loaded ChooseAndLoad(Napi::Env env, const OpenSpec& spec);
 // Opens spec.path and applies knobs and max_entries; autoload == nullptr keeps every program's default.
-bpf_object* OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<std::string>* autoload,
-                           bool trial);
+bpf_object* OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<std::string>* autoload, bool trial);
 // Returns the link or nullptr with *f filled.
 bpf_link* AttachRung(bpf_program* prog, const RungSpec& r, RungFailure* f);
 

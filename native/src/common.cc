@@ -17,9 +17,12 @@ AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 std::string ErrnoName(int err) {
   if (err < 0) err = -err;
   switch (err) {  // kernel-internal codes glibc does not name
-    case 512: return "ERESTARTSYS";
-    case 524: return "ENOTSUPP";
-    default: break;
+    case 512:
+      return "ERESTARTSYS";
+    case 524:
+      return "ENOTSUPP";
+    default:
+      break;
   }
   const char* n = strerrorname_np(err);  // glibc >= 2.32
   if (n) return n;
@@ -54,8 +57,7 @@ Napi::Error MakeBpfError(Napi::Env env, const std::string& op, int err, const st
   return e;
 }
 
-void ThrowBpfError(Napi::Env env, const std::string& op, int err, const std::string& what,
-                   const std::string& detail) {
+void ThrowBpfError(Napi::Env env, const std::string& op, int err, const std::string& what, const std::string& detail) {
   throw MakeBpfError(env, op, err, what, detail);
 }
 
@@ -165,8 +167,8 @@ std::string LogReason(uint64_t mark) {
     std::string l = Trim(lines[i]);
     if (StartsWith(l, "libbpf: ")) l = l.substr(8);
     if (l.empty() || l.find("failed to load object") != std::string::npos ||
-        l.find("Error in bpf_object__probe_loading") != std::string::npos ||
-        StartsWith(l, "-- ") || StartsWith(l, "Couldn't load trivial BPF program"))
+        l.find("Error in bpf_object__probe_loading") != std::string::npos || StartsWith(l, "-- ") ||
+        StartsWith(l, "Couldn't load trivial BPF program"))
       continue;
     return l;
   }

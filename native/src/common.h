@@ -38,8 +38,8 @@ Napi::Error MakeBpfError(Napi::Env env, const std::string& op, int err, const st
 // libbpf print hook: silent by default, KOTEL_LIBBPF_DEBUG=1 echoes everything to stderr. The recent
 // lines are kept in a small ring so failures can be explained.
 void InstallLibbpfPrint();
-uint64_t LogMark();                                     // sequence number of the next line
-std::vector<std::string> LogSince(uint64_t mark);       // lines printed since mark (at most the ring)
+uint64_t LogMark();                                // sequence number of the next line
+std::vector<std::string> LogSince(uint64_t mark);  // lines printed since mark (at most the ring)
 // The line that explains a failure since mark: the last meaningful verifier line if a program load log
 // was printed, otherwise the last libbpf line (without the "libbpf: " prefix); "" when nothing printed.
 std::string LogReason(uint64_t mark);

@@ -110,19 +110,27 @@ Napi::Value ResolveSymbol(const Napi::CallbackInfo& info) {
     GElf_Shdr sh;
     if (!gelf_getshdr(s, &sh)) continue;
     switch (sh.sh_type) {
-      case SHT_DYNSYM: dynsym = s; break;
-      case SHT_SYMTAB: symtab = s; break;
-      case SHT_GNU_versym: versym = s; break;
-      case SHT_GNU_verdef: verdef = s; break;
-      default: break;
+      case SHT_DYNSYM:
+        dynsym = s;
+        break;
+      case SHT_SYMTAB:
+        symtab = s;
+        break;
+      case SHT_GNU_versym:
+        versym = s;
+        break;
+      case SHT_GNU_verdef:
+        verdef = s;
+        break;
+      default:
+        break;
     }
   }
   Found f;
   if (dynsym) f = Lookup(ef.elf, dynsym, versym, VersionNames(ef.elf, verdef), name);
   if (!f.ok && symtab) f = Lookup(ef.elf, symtab, nullptr, {}, name);
   if (!f.ok)
-    ThrowBpfError(env, "resolveSymbol", ENOENT, what,
-                  "no defined default-version symbol '" + name + "' in " + path);
+    ThrowBpfError(env, "resolveSymbol", ENOENT, what, "no defined default-version symbol '" + name + "' in " + path);
 
   size_t nph = 0;
   elf_getphdrnum(ef.elf, &nph);

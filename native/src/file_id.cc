@@ -25,10 +25,12 @@ Napi::Value FileId(const Napi::CallbackInfo& info) {
   } h;
   h.fh.handle_bytes = MAX_HANDLE_SZ;
   int mountId = 0;
-  if (name_to_handle_at(AT_FDCWD, path.c_str(), &h.fh, &mountId, AT_HANDLE_FID | AT_SYMLINK_FOLLOW) != 0) return env.Undefined();
+  if (name_to_handle_at(AT_FDCWD, path.c_str(), &h.fh, &mountId, AT_HANDLE_FID | AT_SYMLINK_FOLLOW) != 0)
+    return env.Undefined();
   std::string out = std::to_string(h.fh.handle_type) + ":";
   // f_handle is a zero-length array: read the handle from the union's bytes
-  const unsigned char* handle = reinterpret_cast<const unsigned char*>(h.bytes) + offsetof(struct file_handle, f_handle);
+  const unsigned char* handle =
+      reinterpret_cast<const unsigned char*>(h.bytes) + offsetof(struct file_handle, f_handle);
   char hex[3];
   for (unsigned i = 0; i < h.fh.handle_bytes; i++) {
     snprintf(hex, sizeof hex, "%02x", handle[i]);

@@ -48,12 +48,16 @@ std::string ProgTypeName(bpf_prog_type t) {
 }
 
 bool KindProgType(const std::string& kind, bpf_prog_type* t) {
-  if (kind == "tp_btf" || kind == "fentry" || kind == "fexit") *t = BPF_PROG_TYPE_TRACING;
-  else if (kind == "raw_tp") *t = BPF_PROG_TYPE_RAW_TRACEPOINT;
-  else if (kind == "tp") *t = BPF_PROG_TYPE_TRACEPOINT;
+  if (kind == "tp_btf" || kind == "fentry" || kind == "fexit")
+    *t = BPF_PROG_TYPE_TRACING;
+  else if (kind == "raw_tp")
+    *t = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  else if (kind == "tp")
+    *t = BPF_PROG_TYPE_TRACEPOINT;
   else if (kind == "kprobe" || kind == "kretprobe" || kind == "uprobe" || kind == "uretprobe")
     *t = BPF_PROG_TYPE_KPROBE;
-  else return false;
+  else
+    return false;
   return true;
 }
 
@@ -238,7 +242,8 @@ void ApplyKnobs(Napi::Env env, bpf_object* obj, const OpenSpec& spec) {
         int tid = btf__resolve_type(btf, var->type);  // through const/volatile/typedef
         const btf_type* t = tid > 0 ? btf__type_by_id(btf, tid) : nullptr;
         bool isBool = false;
-        if (t && btf_is_int(t)) isBool = (btf_int_encoding(t) & BTF_INT_BOOL) != 0;
+        if (t && btf_is_int(t))
+          isBool = (btf_int_encoding(t) & BTF_INT_BOOL) != 0;
         else if (!(t && (btf_is_enum(t) || btf_is_enum64(t))))
           ThrowBpfError(env, "rodata", EINVAL, "rodata knob '" + k.name + "' in " + spec.path,
                         "not an integer or bool variable");
@@ -275,11 +280,10 @@ bpf_object* OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<s
   ApplyKnobs(env, raw, spec);
   for (auto& [name, n] : spec.maxEntries) {
     bpf_map* m = bpf_object__find_map_by_name(raw, name.c_str());
-    if (!m)
-      ThrowBpfError(env, "bpf_map__set_max_entries", ENOENT, "map '" + name + "' in " + spec.path,
-                    "no such map");
+    if (!m) ThrowBpfError(env, "bpf_map__set_max_entries", ENOENT, "map '" + name + "' in " + spec.path, "no such map");
     int err = bpf_map__set_max_entries(m, n);
-    if (err) ThrowBpfError(env, "bpf_map__set_max_entries", -err, "map '" + name + "' max_entries " + std::to_string(n));
+    if (err)
+      ThrowBpfError(env, "bpf_map__set_max_entries", -err, "map '" + name + "' max_entries " + std::to_string(n));
   }
   if (spec.preallocateHashMaps) {
     bpf_map* m;

@@ -12,8 +12,7 @@ namespace kotel {
 
 Napi::Function RingBufferWrap::Init(Napi::Env env) {
   return DefineClass(env, "RingBuffer",
-                     {InstanceMethod<&RingBufferWrap::Drain>("drain"),
-                      InstanceMethod<&RingBufferWrap::Close>("close"),
+                     {InstanceMethod<&RingBufferWrap::Drain>("drain"), InstanceMethod<&RingBufferWrap::Close>("close"),
                       InstanceAccessor<&RingBufferWrap::Delivered>("delivered")});
 }
 
@@ -21,8 +20,7 @@ RingBufferWrap::RingBufferWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
 
 RingBufferWrap::~RingBufferWrap() { CloseNow(false); }
 
-void RingBufferWrap::Start(Napi::Env env, BpfObjectWrap* owner, int mapFd, const std::string& name,
-                           Napi::Function cb) {
+void RingBufferWrap::Start(Napi::Env env, BpfObjectWrap* owner, int mapFd, const std::string& name, Napi::Function cb) {
   name_ = name;
   uint64_t mark = LogMark();
   errno = 0;

@@ -64,7 +64,11 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentPr
 }
 
 /** runs the CLI to completion */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, argv0: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  argv0: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const cmd = argv0.length ? argv0[0] : process.execPath;
     const child = spawn(cmd, [...argv0.slice(1), ...(argv0.length ? [process.execPath] : []), CLI, ...args], {

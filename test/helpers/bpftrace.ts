@@ -54,7 +54,11 @@ export async function startBpftrace(script: string): Promise<Bpftrace> {
     tracer.stdout.on('data', () => out.includes(READY) && (clearTimeout(timer), resolve()));
     tracer.on('exit', (code) => reject(new Error(`bpftrace exited ${code}: ${out}`)));
   });
-  const mine = new Set(programs().filter((p) => !before.has(p.id) && (p.type === 'tracepoint' || p.type === 'kprobe')).map((p) => p.id));
+  const mine = new Set(
+    programs()
+      .filter((p) => !before.has(p.id) && (p.type === 'tracepoint' || p.type === 'kprobe'))
+      .map((p) => p.id),
+  );
   return {
     misses() {
       return programs()

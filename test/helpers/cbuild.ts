@@ -30,7 +30,13 @@ export function runC(src: string): Buffer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-c-'));
   try {
     fs.writeFileSync(path.join(dir, 'prog.c'), src);
-    execFileSync(tool('cc'), ['-I', path.resolve(WORKLOAD_DIR, '..', '..', '..', 'bpf'), '-o', path.join(dir, 'prog'), path.join(dir, 'prog.c')]);
+    execFileSync(tool('cc'), [
+      '-I',
+      path.resolve(WORKLOAD_DIR, '..', '..', '..', 'bpf'),
+      '-o',
+      path.join(dir, 'prog'),
+      path.join(dir, 'prog.c'),
+    ]);
     return execFileSync(path.join(dir, 'prog'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

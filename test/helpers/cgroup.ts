@@ -25,7 +25,10 @@ export function createCgroup(name: string): TestCgroup {
     id: fs.statSync(dir).ino,
     spawn(cmd, args, options = {}) {
       // the shell moves itself into the cgroup, then becomes the command
-      return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+      return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...options,
+      });
     },
     remove() {
       try {

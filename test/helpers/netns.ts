@@ -21,8 +21,12 @@ export function createTestHosts(): void {
   sh(`ip netns add ${CLIENT_NS} && ip netns add ${SERVER_NS}`);
   sh(`ip link add kotel-c type veth peer name kotel-s`);
   sh(`ip link set kotel-c netns ${CLIENT_NS} && ip link set kotel-s netns ${SERVER_NS}`);
-  sh(`ip -n ${CLIENT_NS} addr add ${CLIENT_ADDR}/24 dev kotel-c && ip -n ${CLIENT_NS} link set kotel-c up && ip -n ${CLIENT_NS} link set lo up`);
-  sh(`ip -n ${SERVER_NS} addr add ${SERVER_ADDR}/24 dev kotel-s && ip -n ${SERVER_NS} link set kotel-s up && ip -n ${SERVER_NS} link set lo up`);
+  sh(
+    `ip -n ${CLIENT_NS} addr add ${CLIENT_ADDR}/24 dev kotel-c && ip -n ${CLIENT_NS} link set kotel-c up && ip -n ${CLIENT_NS} link set lo up`,
+  );
+  sh(
+    `ip -n ${SERVER_NS} addr add ${SERVER_ADDR}/24 dev kotel-s && ip -n ${SERVER_NS} link set kotel-s up && ip -n ${SERVER_NS} link set lo up`,
+  );
 }
 
 export function removeTestHosts(): void {
@@ -42,7 +46,9 @@ export function shapeClientEgress(rate: string, latencyMs: number): void {
 
 /** drops the first SYN from each client address to `port` on the server (nftables set with timeout) */
 export function dropFirstSyn(port: number): void {
-  sh(`ip netns exec ${SERVER_NS} nft -f -`, `
+  sh(
+    `ip netns exec ${SERVER_NS} nft -f -`,
+    `
 table inet kotel_test {
   set seen { type ipv4_addr; timeout 5m; }
   chain input {
@@ -51,7 +57,8 @@ table inet kotel_test {
     tcp dport ${port} tcp flags & (syn | ack) == syn add @seen { ip saddr } counter drop
   }
 }
-`);
+`,
+  );
 }
 
 /** packets the dropFirstSyn rule dropped (nft's own counter) */

@@ -92,7 +92,11 @@ export interface OtlpReceiverOptions {
   httpPort?: number;
   host?: string;
   /** serve gRPC over TLS and HTTPS instead of HTTP, with this certificate (PEM) */
-  tls?: { cert: Buffer; key: Buffer; /** CA of the client certificates: with it, a client without one is refused (mTLS) */ clientCa?: Buffer };
+  tls?: {
+    cert: Buffer;
+    key: Buffer;
+    /** CA of the client certificates: with it, a client without one is refused (mTLS) */ clientCa?: Buffer;
+  };
 }
 
 export interface ReceiverBehaviour {
@@ -110,10 +114,7 @@ function protoRoot(): protobuf.Root {
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(FIXTURES, target));
   r.loadSync(
-    [
-      'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
-      'opentelemetry/proto/collector/trace/v1/trace_service.proto',
-    ],
+    ['opentelemetry/proto/collector/metrics/v1/metrics_service.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'],
     { keepCase: false },
   );
   r.resolveAll();
@@ -335,14 +336,12 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   let server: grpc.Server;
   const listenGrpc = (port: number) => {
     server = new grpc.Server();
-    server.addService(
-      { Export: method('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export') } as grpc.ServiceDefinition,
-      { Export: grpcExport(onMetrics, t.metricsRes) },
-    );
-    server.addService(
-      { Export: method('/opentelemetry.proto.collector.trace.v1.TraceService/Export') } as grpc.ServiceDefinition,
-      { Export: grpcExport(onTraces, t.tracesRes) },
-    );
+    server.addService({ Export: method('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export') } as grpc.ServiceDefinition, {
+      Export: grpcExport(onMetrics, t.metricsRes),
+    });
+    server.addService({ Export: method('/opentelemetry.proto.collector.trace.v1.TraceService/Export') } as grpc.ServiceDefinition, {
+      Export: grpcExport(onTraces, t.tracesRes),
+    });
     return new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${port}`, grpcCredentials, (err, bound) => (err ? reject(err) : resolve(bound))),
     );
@@ -383,7 +382,13 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   };
   const httpServer = options.tls
     ? https.createServer(
-        { cert: options.tls.cert, key: options.tls.key, ca: options.tls.clientCa, requestCert: options.tls.clientCa !== undefined, rejectUnauthorized: true },
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ca: options.tls.clientCa,
+          requestCert: options.tls.clientCa !== undefined,
+          rejectUnauthorized: true,
+        },
         onRequest,
       )
     : http.createServer(onRequest);

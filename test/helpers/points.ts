@@ -16,12 +16,23 @@ export function latest(receiver: Receiver, name: string, match: Match): DecodedP
 }
 
 /** waits until the newest matching point satisfies ok(); on timeout the error shows that point */
-export async function waitForPoint(receiver: Receiver, name: string, match: Match, ok: (p: DecodedPoint) => boolean, what: string, timeoutMs = 20_000): Promise<DecodedPoint> {
+export async function waitForPoint(
+  receiver: Receiver,
+  name: string,
+  match: Match,
+  ok: (p: DecodedPoint) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<DecodedPoint> {
   try {
-    return await receiver.waitFor(() => {
-      const p = latest(receiver, name, match);
-      return p && ok(p) ? p : undefined;
-    }, timeoutMs, what);
+    return await receiver.waitFor(
+      () => {
+        const p = latest(receiver, name, match);
+        return p && ok(p) ? p : undefined;
+      },
+      timeoutMs,
+      what,
+    );
   } catch (err) {
     const p = latest(receiver, name, match);
     const seen = p ? `value ${p.value ?? ''} count ${p.count ?? ''} sum ${p.sum ?? ''}` : 'no such point';

@@ -16,7 +16,9 @@ export const FAKE_DEVICE = 'kotelfake0';
  * real RDMA device owns /dev/infiniband/uverbs0 (Soft-RoCE) */
 export function buildRdmaFixtures(fakeDevice = true): void {
   try {
-    execFileSync('bash', [path.join(RDMA_FIXTURES, 'build.sh'), RDMA_BUILD_DIR, ...(fakeDevice ? [] : ['--no-device'])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('bash', [path.join(RDMA_FIXTURES, 'build.sh'), RDMA_BUILD_DIR, ...(fakeDevice ? [] : ['--no-device'])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stderr?: Buffer };
     throw new Error(`building the RDMA fixtures failed: ${e.stderr?.toString().trim() ?? String(err)}`, { cause: err });
@@ -72,7 +74,7 @@ export class VerbsWorkload {
   }
 
   async ready(word = 'ready'): Promise<void> {
-    for (const end = Date.now() + scaled(10_000); !this.out.includes(word) && Date.now() < end; ) {
+    for (const end = Date.now() + scaled(10_000); !this.out.includes(word) && Date.now() < end;) {
       if (this.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 25));
     }

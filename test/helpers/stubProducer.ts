@@ -1,12 +1,7 @@
 /** A tiny MetricProducer standing in for the kernel-map producer: one sum and one explicit-bucket histogram. */
 import { ValueType } from '@opentelemetry/api';
 import { emptyResource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
 
 export const STUB_BOUNDS = [0.001, 0.01, 0.1];
 /** 10 in (0, 1ms], 20 in (1ms, 10ms], 60 in (10ms, 100ms], 10 above */
@@ -32,7 +27,12 @@ export class StubProducer implements MetricProducer {
             scope: { name: 'kotel.kernel.stub' },
             metrics: [
               {
-                descriptor: { name: 'tcp.retransmits', description: 'TCP segments retransmitted', unit: '{segment}', valueType: ValueType.INT },
+                descriptor: {
+                  name: 'tcp.retransmits',
+                  description: 'TCP segments retransmitted',
+                  unit: '{segment}',
+                  valueType: ValueType.INT,
+                },
                 aggregationTemporality: this.temporality,
                 dataPointType: DataPointType.SUM,
                 isMonotonic: true,

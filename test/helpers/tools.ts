@@ -36,7 +36,12 @@ export function packageProviding(exe: string, purpose: Purpose): string | undefi
 
 /** the absolute path exe resolves to on PATH (or itself when absolute and present) */
 export function onPath(exe: string, searchPath = process.env.PATH ?? ''): string | undefined {
-  const candidates = exe.includes('/') ? [exe] : searchPath.split(':').filter(Boolean).map((d) => path.join(d, exe));
+  const candidates = exe.includes('/')
+    ? [exe]
+    : searchPath
+        .split(':')
+        .filter(Boolean)
+        .map((d) => path.join(d, exe));
   return candidates.find((c) => {
     try {
       fs.accessSync(c, fs.constants.X_OK);

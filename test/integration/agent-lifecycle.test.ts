@@ -55,7 +55,13 @@ test('an unknown config key exits 2 with one line naming it', async () => {
 
 test('without privileges: one line saying what is missing, exit 1', async () => {
   // setpriv drops to nobody with no capabilities: the same binary, a user without CAP_BPF
-  const { code, stderr } = await runCli(['run', ...quiet], {}, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']);
+  const { code, stderr } = await runCli(['run', ...quiet], {}, [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--inh-caps=-all',
+  ]);
   assert.equal(code, 1);
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, stderr);
@@ -68,20 +74,30 @@ test('SIGTERM: final export, exit 0, no BPF program or link left behind', async 
   const agent = startAgent(['run', '--no-otlp', '--no-console', '--prometheus-port', String(await freePort())]);
   await agent.waitFor(/kotel running/, 30_000);
   const during = [...bpfPrograms()].filter(([id]) => !progsBefore.has(id)).map(([, name]) => name);
-  assert.ok(during.some((n) => n.startsWith('tcp_probe')), `agent programs loaded: ${during.join(', ')}`);
-  assert.ok([...bpfLinks()].some((id) => !linksBefore.has(id)), 'agent links exist while running');
+  assert.ok(
+    during.some((n) => n.startsWith('tcp_probe')),
+    `agent programs loaded: ${during.join(', ')}`,
+  );
+  assert.ok(
+    [...bpfLinks()].some((id) => !linksBefore.has(id)),
+    'agent links exist while running',
+  );
   const code = await agent.stop();
   assert.equal(code, 0, agent.stderr());
   assert.match(agent.stderr(), /programs detached/);
   // the kernel frees programs after an RCU grace period once their last fd and link are gone: poll briefly
   let left: [number, string][];
-  for (const end = Date.now() + scaled(5000); ; ) {
+  for (const end = Date.now() + scaled(5000); ;) {
     left = [...bpfPrograms()].filter(([id]) => !progsBefore.has(id));
     if (left.length === 0 || Date.now() > end) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.deepEqual(left, [], `no program left within ${scaled(5000)} ms`);
-  assert.deepEqual([...bpfLinks()].filter((id) => !linksBefore.has(id)), [], 'no link left');
+  assert.deepEqual(
+    [...bpfLinks()].filter((id) => !linksBefore.has(id)),
+    [],
+    'no link left',
+  );
 });
 
 test('SIGTERM flushes a final OTLP export', async () => {

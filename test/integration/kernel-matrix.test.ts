@@ -34,13 +34,32 @@ for (const kernel of KERNELS) {
     try {
       const command = softRoce ? `${SOFT_ROCE}; ${LOADCHECK}` : LOADCHECK;
       const r = await runInGuest(kernel, command, { timeoutMs: 1_500_000, outDir: out, cwd: ROOT });
-      assert.equal(r.code, 0, `guest ${kernel}: ${r.timedOut ? 'timed out' : `exit ${r.code}`}\n${r.output.slice(-2000)}\nconsole:\n${r.console.slice(-2000)}`);
-      const rows = fs.readFileSync(path.join(out, 'loadcheck.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LoadCheckRow);
-      const failed = rows.filter((row) => !row.attached).map((row) => `${row.family}/${row.probe} rung ${row.rung} (${row.kind}) knobs ${JSON.stringify(row.knobs)}${row.preallocated ? ' preallocated' : ''}: ${row.reason}`);
+      assert.equal(
+        r.code,
+        0,
+        `guest ${kernel}: ${r.timedOut ? 'timed out' : `exit ${r.code}`}\n${r.output.slice(-2000)}\nconsole:\n${r.console.slice(-2000)}`,
+      );
+      const rows = fs
+        .readFileSync(path.join(out, 'loadcheck.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as LoadCheckRow);
+      const failed = rows
+        .filter((row) => !row.attached)
+        .map(
+          (row) =>
+            `${row.family}/${row.probe} rung ${row.rung} (${row.kind}) knobs ${JSON.stringify(row.knobs)}${row.preallocated ? ' preallocated' : ''}: ${row.reason}`,
+        );
       assert.deepEqual(failed, [], `${kernel}: programs the verifier or the attach refused`);
       const families = new Set(rows.map((row) => row.family));
-      for (const f of ['tcp', 'sched', 'locks', 'rdma', 'rdma_kernel', 'rdma_cm']) assert.ok(families.has(f), `${kernel}: family ${f} checked`);
-      const probes = JSON.parse(fs.readFileSync(path.join(out, 'probes.json'), 'utf8')) as { family: string; probe: string; status: string; hook?: string }[];
+      for (const f of ['tcp', 'sched', 'locks', 'rdma', 'rdma_kernel', 'rdma_cm'])
+        assert.ok(families.has(f), `${kernel}: family ${f} checked`);
+      const probes = JSON.parse(fs.readFileSync(path.join(out, 'probes.json'), 'utf8')) as {
+        family: string;
+        probe: string;
+        status: string;
+        hook?: string;
+      }[];
       // per family, how many probes won each hook: "tcp tp_btf 3; rdma uprobe 12 uretprobe 12; ..."
       const hooks = new Map<string, Map<string, number>>();
       for (const p of probes) {

@@ -20,42 +20,67 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 
 test('a family whose module appears after start is loaded, started and reported then', { skip: notRoot && 'needs root' }, async () => {
   let moduleLoaded = false;
-  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded: `modprobe kotel_stand_in`' }) };
+  const family: Family = {
+    ...locksFamily,
+    modules: ['kotel_stand_in'],
+    unavailable: () =>
+      moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded: `modprobe kotel_stand_in`' },
+  };
   const config = loadConfig({ env: { KOTEL_BPF_MODULE_WATCH_INTERVAL: '50' } });
   const { logger, lines } = captureLogger('info');
   const load = loadFamilies(config, [family], logger);
-  assert.deepEqual(load.failed.map((f) => [f.family.name, f.code, f.reason]), [['locks', 'module_not_loaded', 'kotel_stand_in not loaded: `modprobe kotel_stand_in`']]);
+  assert.deepEqual(
+    load.failed.map((f) => [f.family.name, f.code, f.reason]),
+    [['locks', 'module_not_loaded', 'kotel_stand_in not loaded: `modprobe kotel_stand_in`']],
+  );
   const started: LoadedFamily[] = [];
   const stop = watchModules(config, load, logger, (l) => started.push(l));
   try {
-    assert.ok(lines.some((l) => l.msg === 'family locks: loaded when kotel_stand_in appears (checked every 50 ms)'), JSON.stringify(lines));
+    assert.ok(
+      lines.some((l) => l.msg === 'family locks: loaded when kotel_stand_in appears (checked every 50 ms)'),
+      JSON.stringify(lines),
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(load.loaded.length, 0, 'nothing loaded while the module is missing');
     moduleLoaded = true;
     await until(() => started.length === 1, 'started once the module appeared');
     assert.equal(load.failed.length, 0, 'no longer reported as failed');
     assert.equal(load.loaded.length, 1);
-    assert.ok(load.loaded[0].attachments.every((a) => a.attached), 'every probe attached');
-    assert.ok(lines.some((l) => /^family locks running \(\d+ probes attached\)$/.test(l.msg)), JSON.stringify(lines));
+    assert.ok(
+      load.loaded[0].attachments.every((a) => a.attached),
+      'every probe attached',
+    );
+    assert.ok(
+      lines.some((l) => /^family locks running \(\d+ probes attached\)$/.test(l.msg)),
+      JSON.stringify(lines),
+    );
   } finally {
     stop();
     for (const { object } of load.loaded) object.close();
   }
 });
 
-test('a family that still fails once its module appeared stays failed, with the load error', { skip: notRoot && 'needs root' }, async () => {
-  let moduleLoaded = false;
-  const family: Family = { ...locksFamily, modules: ['kotel_stand_in'], unavailable: () => (moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded' }) };
-  const config = loadConfig({ env: { KOTEL_BPF_MODULE_WATCH_INTERVAL: '50', KOTEL_BPF_OBJECT_DIR: '/nonexistent' } });
-  const { logger } = captureLogger('info');
-  const load = loadFamilies(config, [family], logger);
-  const stop = watchModules(config, load, logger, () => assert.fail('nothing to start'));
-  try {
-    moduleLoaded = true;
-    await until(() => load.failed[0]?.code === 'load_failed', 'the load failure replaces the unavailable reason');
-    assert.match(load.failed[0].reason, /\/nonexistent\/locks\.bpf\.o/);
-    assert.equal(load.loaded.length, 0);
-  } finally {
-    stop();
-  }
-});
+test(
+  'a family that still fails once its module appeared stays failed, with the load error',
+  { skip: notRoot && 'needs root' },
+  async () => {
+    let moduleLoaded = false;
+    const family: Family = {
+      ...locksFamily,
+      modules: ['kotel_stand_in'],
+      unavailable: () => (moduleLoaded ? undefined : { code: 'module_not_loaded', reason: 'kotel_stand_in not loaded' }),
+    };
+    const config = loadConfig({ env: { KOTEL_BPF_MODULE_WATCH_INTERVAL: '50', KOTEL_BPF_OBJECT_DIR: '/nonexistent' } });
+    const { logger } = captureLogger('info');
+    const load = loadFamilies(config, [family], logger);
+    const stop = watchModules(config, load, logger, () => assert.fail('nothing to start'));
+    try {
+      moduleLoaded = true;
+      await until(() => load.failed[0]?.code === 'load_failed', 'the load failure replaces the unavailable reason');
+      assert.match(load.failed[0].reason, /\/nonexistent\/locks\.bpf\.o/);
+      assert.equal(load.loaded.length, 0);
+    } finally {
+      stop();
+    }
+  },
+);

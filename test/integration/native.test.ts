@@ -21,7 +21,15 @@ const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const KIND = 7; // targ_kind
 const KIND_TP = 100; // FIXTURE_KIND_TP in addon_fixture.h
 const KIND_BTF = 101; // FIXTURE_KIND_BTF
-const PROGRAMS = ['fixture_raw_tp', 'fixture_tp_btf', 'fixture_tp', 'fixture_fentry', 'fixture_kprobe', 'fixture_kretprobe', 'fixture_uprobe'];
+const PROGRAMS = [
+  'fixture_raw_tp',
+  'fixture_tp_btf',
+  'fixture_tp',
+  'fixture_fentry',
+  'fixture_kprobe',
+  'fixture_kretprobe',
+  'fixture_uprobe',
+];
 const notRoot = process.getuid?.() !== 0 ? 'loads BPF programs: run as root' : false;
 /** the perf kprobe PMU libbpf attaches kprobes through: absent without CONFIG_KPROBES (this host), present in
  * Debian's kernels (test/kernels) */
@@ -29,7 +37,10 @@ const KPROBES = fs.existsSync('/sys/bus/event_source/devices/kprobe');
 
 /** cgroup v2 id of this process: inode of its cgroup2 directory (bpf_get_current_cgroup_id). */
 function selfCgroupId(): bigint {
-  const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  const line = fs
+    .readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'));
   assert.ok(line, 'no cgroup2 line in /proc/self/cgroup');
   const rel = line.slice(3);
   const mount = fs.existsSync('/sys/fs/cgroup/unified') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
@@ -127,7 +138,10 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     assert.equal(sys.attached, true);
     assert.equal(sys.program, 'fixture_raw_tp');
     assert.equal(sys.kind, 'raw_tp');
-    assert.deepEqual(sys.failures.map((f) => [f.program, f.op, f.code]), [['fixture_fentry', 'bpf_object__load', 'ESRCH']]);
+    assert.deepEqual(
+      sys.failures.map((f) => [f.program, f.op, f.code]),
+      [['fixture_fentry', 'bpf_object__load', 'ESRCH']],
+    );
     const btf = by.get('btf')!;
     assert.equal(btf.attached, true);
     assert.equal(btf.kind, 'tp_btf');
@@ -138,7 +152,10 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
       assert.deepEqual(gp.failures, []);
     } else {
       assert.equal(gp.attached, false);
-      assert.deepEqual(gp.failures.map((f) => [f.program, f.op, f.code]), [['fixture_kprobe', 'bpf_program__attach_kprobe', 'ENOENT']]);
+      assert.deepEqual(
+        gp.failures.map((f) => [f.program, f.op, f.code]),
+        [['fixture_kprobe', 'bpf_program__attach_kprobe', 'ENOENT']],
+      );
       assert.match(gp.failures[0].reason, /^kprobe attach failed: /);
     }
     for (const a of obj.attachments)
@@ -154,13 +171,24 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
       ['fixture_counts', 'fixture_array', 'fixture_events', 'fixture_uprobe_hits', 'fixture_drops'],
     );
     const counts = obj.mapInfo('fixture_counts');
-    assert.deepEqual(counts, { name: 'fixture_counts', type: 'percpu_hash', keySize: 16, valueSize: 8, maxEntries: 2048, percpu: true, flags: 0 });
+    assert.deepEqual(counts, {
+      name: 'fixture_counts',
+      type: 'percpu_hash',
+      keySize: 16,
+      valueSize: 8,
+      maxEntries: 2048,
+      percpu: true,
+      flags: 0,
+    });
     assert.equal(obj.mapInfo('fixture_events').type, 'ringbuf');
     getppidTimes(1);
     const arr = obj.readMap('fixture_array');
     assert.equal(arr.count, 4);
     assert.equal(arr.valueStride, 8);
-    assert.deepEqual([...Array(4).keys()].map((i) => arr.keys.readUInt32LE(i * 4)), [0, 1, 2, 3]);
+    assert.deepEqual(
+      [...Array(4).keys()].map((i) => arr.keys.readUInt32LE(i * 4)),
+      [0, 1, 2, 3],
+    );
     assert.ok(arr.values.readBigUInt64LE(0) > 0n, 'sys_enter events counted');
     assert.equal(arr.values.readBigUInt64LE(8), 513n, 'targ_small');
     assert.equal(arr.values.readBigUInt64LE(16), 9n, 'targ_byte');
@@ -172,7 +200,10 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
 
   test('preallocateHashMaps: the kernel creates the no-prealloc maps preallocated (for kernels before 6.1)', () => {
     const flags = (preallocateHashMaps: boolean) => {
-      const o = native.BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), { ladders: { m: [{ program: 'sched_migrate_task_btf', kind: 'tp_btf' }] }, preallocateHashMaps });
+      const o = native.BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), {
+        ladders: { m: [{ program: 'sched_migrate_task_btf', kind: 'tp_btf' }] },
+        preallocateHashMaps,
+      });
       try {
         assert.equal(o.attachments[0].attached, true);
         return o.mapInfo('sched_runq_hist').flags;
@@ -188,10 +219,18 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     // 600 keys of kind 77, written by bpftool into this object's (newest) fixture_counts
     const maps = JSON.parse(execFileSync(tool('bpftool'), ['-j', 'map', 'show'], { encoding: 'utf8' })) as { id: number; name?: string }[];
     const id = Math.max(...maps.filter((m) => m.name === 'fixture_counts').map((m) => m.id));
-    const hex = (n: bigint, bytes: number) => [...Array(bytes).keys()].map((i) => ((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0')).join(' ');
+    const hex = (n: bigint, bytes: number) =>
+      [...Array(bytes).keys()].map((i) => ((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0')).join(' ');
     const batchFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-native-')), 'updates');
     const N = 600;
-    fs.writeFileSync(batchFile, [...Array(N).keys()].map((i) => `map update id ${id} key hex ${hex(BigInt(1_000_000 + i), 8)} ${hex(77n, 4)} 00 00 00 00 value hex ${hex(BigInt(i), 8)}`).join('\n') + '\n');
+    fs.writeFileSync(
+      batchFile,
+      [...Array(N).keys()]
+        .map(
+          (i) => `map update id ${id} key hex ${hex(BigInt(1_000_000 + i), 8)} ${hex(77n, 4)} 00 00 00 00 value hex ${hex(BigInt(i), 8)}`,
+        )
+        .join('\n') + '\n',
+    );
     try {
       execFileSync(tool('bpftool'), ['batch', 'file', batchFile]);
       const batch = obj.readMap('fixture_counts');
@@ -312,7 +351,10 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
       for (const d of [lower, u1, w1, m1, u2, w2, m2]) fs.mkdirSync(d);
       fs.writeFileSync(path.join(lower, 'libibverbs.so.1'), 'one layer file\n');
       fs.writeFileSync(path.join(lower, 'libother.so.1'), 'another\n');
-      for (const [upper, work, merged] of [[u1, w1, m1], [u2, w2, m2]]) {
+      for (const [upper, work, merged] of [
+        [u1, w1, m1],
+        [u2, w2, m2],
+      ]) {
         execFileSync(tool('mount'), ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
         mounted.push(merged);
       }
@@ -363,7 +405,12 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     assert.equal(obj.deleteKeys('fixture_uprobe_hits', keys, 2), 1);
     assert.equal(hits(), 0n);
     assert.equal(obj.deleteKeys('fixture_uprobe_hits', keys, 2), 0);
-    assertBpfError(() => obj.attachUprobe('fixture_raw_tp_nope', LIBC, offset, false), 'bpf_program__attach_uprobe', 'ENOENT', 'fixture_raw_tp_nope');
+    assertBpfError(
+      () => obj.attachUprobe('fixture_raw_tp_nope', LIBC, offset, false),
+      'bpf_program__attach_uprobe',
+      'ENOENT',
+      'fixture_raw_tp_nope',
+    );
   });
 
   test('progStats: run count grows while run-time stats are on', () => {
@@ -378,7 +425,10 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
       assert.ok(raw.runTimeNs > 0n);
       assert.equal(typeof raw.recursionMisses, 'bigint');
       const failed = obj.attachments.flatMap((a) => a.failures.map((f) => f.program));
-      assert.ok(failed.length > 0 && !stats.some((s) => failed.includes(s.program)), `unattached rungs (${failed.join(', ')}) are not loaded`);
+      assert.ok(
+        failed.length > 0 && !stats.some((s) => failed.includes(s.program)),
+        `unattached rungs (${failed.join(', ')}) are not loaded`,
+      );
     } finally {
       native.disableRunTimeStats();
     }
@@ -386,26 +436,46 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
 
   // A kretprobe has maxactive instances (default max(10, 2 x possible CPUs)): a return is lost while all are in
   // use by calls still running. Linux 6.7+ reports those misses in the perf link's info.
-  test('kprobeMisses: more concurrent sleepers than a kretprobe has instances are counted', { skip: !KPROBES && 'no kprobes on this kernel' }, () => {
-    const o = native.BpfObject.open(FIXTURE, { ladders: { nanosleep: [{ program: 'fixture_kretprobe', kind: 'kretprobe', target: 'hrtimer_nanosleep' }] } });
-    try {
-      assert.equal(o.attachments[0].attached, true, JSON.stringify(o.attachments[0].failures));
-      const maxactive = Math.max(10, 2 * native.possibleCpus());
-      const sleepers = maxactive + 20;
-      execFileSync('sh', ['-c', `for i in $(seq ${sleepers}); do sleep ${scaled(2000) / 1000} & done; wait`]);
-      const st = o.progStats().find((s) => s.program === 'fixture_kretprobe')!;
-      if (kernelAtLeast(6, 7)) assert.ok(st.kprobeMisses !== undefined && st.kprobeMisses >= 10n, `${st.kprobeMisses} misses with ${sleepers} sleepers, ${maxactive} instances`);
-      else assert.ok(st.kprobeMisses === undefined || st.kprobeMisses === 0n, 'not reported before 6.7');
-    } finally {
-      o.close();
-    }
-  });
+  test(
+    'kprobeMisses: more concurrent sleepers than a kretprobe has instances are counted',
+    { skip: !KPROBES && 'no kprobes on this kernel' },
+    () => {
+      const o = native.BpfObject.open(FIXTURE, {
+        ladders: { nanosleep: [{ program: 'fixture_kretprobe', kind: 'kretprobe', target: 'hrtimer_nanosleep' }] },
+      });
+      try {
+        assert.equal(o.attachments[0].attached, true, JSON.stringify(o.attachments[0].failures));
+        const maxactive = Math.max(10, 2 * native.possibleCpus());
+        const sleepers = maxactive + 20;
+        execFileSync('sh', ['-c', `for i in $(seq ${sleepers}); do sleep ${scaled(2000) / 1000} & done; wait`]);
+        const st = o.progStats().find((s) => s.program === 'fixture_kretprobe')!;
+        if (kernelAtLeast(6, 7))
+          assert.ok(
+            st.kprobeMisses !== undefined && st.kprobeMisses >= 10n,
+            `${st.kprobeMisses} misses with ${sleepers} sleepers, ${maxactive} instances`,
+          );
+        else assert.ok(st.kprobeMisses === undefined || st.kprobeMisses === 0n, 'not reported before 6.7');
+      } finally {
+        o.close();
+      }
+    },
+  );
 
   test('errors: bad path, knob, map and names throw BpfError with op and code', () => {
-    assertBpfError(() => native.BpfObject.open('/nonexistent/x.bpf.o', { ladders: {} }), 'bpf_object__open_file', 'ENOENT', 'bpf_object__open_file(/nonexistent/x.bpf.o): No such file or directory (ENOENT)');
+    assertBpfError(
+      () => native.BpfObject.open('/nonexistent/x.bpf.o', { ladders: {} }),
+      'bpf_object__open_file',
+      'ENOENT',
+      'bpf_object__open_file(/nonexistent/x.bpf.o): No such file or directory (ENOENT)',
+    );
     assertBpfError(() => native.BpfObject.open(FIXTURE, { rodata: { targ_nope: 1 }, ladders: {} }), 'rodata', 'ENOENT', 'targ_nope');
     assertBpfError(() => native.BpfObject.open(FIXTURE, { rodata: { targ_byte: 300 }, ladders: {} }), 'rodata', 'ERANGE', 'targ_byte');
-    assertBpfError(() => native.BpfObject.open(FIXTURE, { maxEntries: { no_map: 4 }, ladders: {} }), 'bpf_map__set_max_entries', 'ENOENT', 'no_map');
+    assertBpfError(
+      () => native.BpfObject.open(FIXTURE, { maxEntries: { no_map: 4 }, ladders: {} }),
+      'bpf_map__set_max_entries',
+      'ENOENT',
+      'no_map',
+    );
     assertBpfError(
       () => native.BpfObject.open(FIXTURE, { ladders: { x: [{ program: 'no_prog', kind: 'raw_tp' }] } }),
       'bpf_object__find_program_by_name',
@@ -418,7 +488,9 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
 
   test('close() is idempotent and unloads every program', async () => {
     const names = (): string[] =>
-      (JSON.parse(execFileSync(tool('bpftool'), ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[]).map((p) => p.name ?? '');
+      (JSON.parse(execFileSync(tool('bpftool'), ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[]).map(
+        (p) => p.name ?? '',
+      );
     const mine = (): string[] => names().filter((n) => PROGRAMS.includes(n)); // all names fit bpftool's 15 chars
     assert.ok(mine().includes('fixture_raw_tp'), 'loaded before close');
     obj.close();

@@ -24,7 +24,19 @@ function endpoint(rx: OtlpReceiver, protocol: (typeof PROTOCOLS)[number]): strin
 
 function agentFor(rx: OtlpReceiver, protocol: (typeof PROTOCOLS)[number], env: NodeJS.ProcessEnv = {}): AgentProcess {
   return startAgent(
-    ['run', '--no-console', '--no-prometheus', '--log-level', 'debug', '--families', 'tcp', '--otlp-protocol', protocol, '--otlp-endpoint', endpoint(rx, protocol)],
+    [
+      'run',
+      '--no-console',
+      '--no-prometheus',
+      '--log-level',
+      'debug',
+      '--families',
+      'tcp',
+      '--otlp-protocol',
+      protocol,
+      '--otlp-endpoint',
+      endpoint(rx, protocol),
+    ],
     { KOTEL_METRICS_INTERVAL: String(INTERVAL_MS), ...env },
   );
 }
@@ -118,17 +130,25 @@ for (const protocol of PROTOCOLS) {
       const made = load.made();
       load.stop();
       const peak = Math.max(...samples);
-      console.log(`# ${protocol}: agent RSS ${start.toFixed(0)} MB at start, peak ${peak.toFixed(0)} MB, last ${samples.at(-1)!.toFixed(0)} MB over ${samples.length} s; ${made} connections`);
+      console.log(
+        `# ${protocol}: agent RSS ${start.toFixed(0)} MB at start, peak ${peak.toFixed(0)} MB, last ${samples.at(-1)!.toFixed(0)} MB over ${samples.length} s; ${made} connections`,
+      );
       assert.ok(peak < RSS_BOUND_MB, `agent RSS peaked at ${peak.toFixed(0)} MB`);
 
       // the loss is counted: spans that found the queue full, and spans of failed exports
       await rx.waitFor(
-        () => rx.metrics().some((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === 'span_queue_full' && p.value! > 0),
+        () =>
+          rx
+            .metrics()
+            .some((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === 'span_queue_full' && p.value! > 0),
         20_000,
         'span_queue_full drops exported',
       );
       await rx.waitFor(
-        () => rx.metrics().some((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === 'export_failed' && p.value! > 0),
+        () =>
+          rx
+            .metrics()
+            .some((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === 'export_failed' && p.value! > 0),
         20_000,
         'export_failed drops exported',
       );

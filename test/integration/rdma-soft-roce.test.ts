@@ -21,7 +21,10 @@ const DEVICE = 'kotelrxe0';
 const NETDEV = 'kotel-rv0';
 const ADDR = '10.77.2.1'; // exists only on the veth the test makes (in the guest)
 const TYPES = ['pd', 'cq', 'mr', 'qp'] as const;
-const skip = process.env.KOTEL_TEST_SOFT_ROCE === '1' ? false : 'makes a Soft-RoCE device: run it in a Debian guest with KOTEL_TEST_SOFT_ROCE=1 (see the file header)';
+const skip =
+  process.env.KOTEL_TEST_SOFT_ROCE === '1'
+    ? false
+    : 'makes a Soft-RoCE device: run it in a Debian guest with KOTEL_TEST_SOFT_ROCE=1 (see the file header)';
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(tool(cmd), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -36,13 +39,20 @@ function kernelObjects(type: string): Map<number, number> {
 }
 
 function count(receiver: Receiver, cg: TestCgroup, type: string, source: string): number | undefined {
-  return latest(receiver, 'rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source })?.value;
+  return latest(receiver, 'rdma.resource.count', {
+    'cgroup.id': cg.id,
+    'rdma.resource.type': type,
+    'rdma.device': DEVICE,
+    'rdma.source': source,
+  })?.value;
 }
 
 async function waitValue(receiver: Receiver, name: string, match: Match, want: number, what: string): Promise<void> {
-  await receiver.waitFor(() => latest(receiver, name, match)?.value === want, 20_000, `${what}: ${name} ${JSON.stringify(match)} = ${want}`).catch((err) => {
-    throw new Error(`${(err as Error).message}; last value ${latest(receiver, name, match)?.value}`);
-  });
+  await receiver
+    .waitFor(() => latest(receiver, name, match)?.value === want, 20_000, `${what}: ${name} ${JSON.stringify(match)} = ${want}`)
+    .catch((err) => {
+      throw new Error(`${(err as Error).message}; last value ${latest(receiver, name, match)?.value}`);
+    });
 }
 
 /** both paths count exactly the objects `rdma resource show` lists for pid, per type */
@@ -50,7 +60,14 @@ async function bothPathsEqualKernel(receiver: Receiver, cg: TestCgroup, pid: num
   for (const type of TYPES) {
     const truth = kernelObjects(type).get(pid) ?? 0;
     assert.ok(truth > 0, `${what}: the kernel lists the ${type}s of pid ${pid}`);
-    for (const source of ['ib_core', 'libibverbs']) await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source }, truth, `${what} (${source})`);
+    for (const source of ['ib_core', 'libibverbs'])
+      await waitValue(
+        receiver,
+        'rdma.resource.count',
+        { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source },
+        truth,
+        `${what} (${source})`,
+      );
   }
 }
 
@@ -61,13 +78,24 @@ async function bothPathsZero(receiver: Receiver, cg: TestCgroup, what: string, s
     if (sampled || latest(receiver, name, match)) await waitValue(receiver, name, match, 0, label);
   };
   for (const source of ['ib_core', 'libibverbs']) {
-    for (const type of TYPES) await zero('rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source }, `${what} (${source})`);
-    await zero('rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source }, `${what}: connections (${source})`);
+    for (const type of TYPES)
+      await zero(
+        'rdma.resource.count',
+        { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source },
+        `${what} (${source})`,
+      );
+    await zero(
+      'rdma.connection.count',
+      { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
+      `${what}: connections (${source})`,
+    );
   }
 }
 
 function qpSpans(receiver: Receiver, pid: number, source: string): DecodedSpan[] {
-  return receiver.spans().filter((s) => s.name === 'rdma.qp' && s.attributes['process.pid'] === pid && s.attributes['rdma.source'] === source);
+  return receiver
+    .spans()
+    .filter((s) => s.name === 'rdma.qp' && s.attributes['process.pid'] === pid && s.attributes['rdma.source'] === source);
 }
 
 describe('rdma on Soft-RoCE: kernel path and user path against the kernel', { skip, timeout: scaled(300_000) }, () => {
@@ -90,7 +118,8 @@ describe('rdma on Soft-RoCE: kernel path and user path against the kernel', { sk
     sh('ip', ['link', 'set', 'kotel-rv1', 'up']);
     sh('rdma', ['link', 'add', DEVICE, 'type', 'rxe', 'netdev', NETDEV]);
     const deadline = Date.now() + scaled(20_000);
-    while (sh('ip', ['-6', 'addr', 'show', 'dev', NETDEV]).includes('tentative') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (sh('ip', ['-6', 'addr', 'show', 'dev', NETDEV]).includes('tentative') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     for (const name of ['rk-pre', 'rk-live', 'rk-kill', 'rk-pp', 'rk-rping', 'rk-py']) cgroups[name] = createCgroup(name);
     // objects older than the agent: the kernel path learns them from RDMA netlink, the user path cannot
     pre = new VerbsWorkload(cgroups['rk-pre'], RDMA_WORKLOAD, ['--device', DEVICE, '--hold', '--qps', '2', '--mrs', '1'], process.env);
@@ -130,15 +159,20 @@ bpf: { moduleWatchInterval: 500 }
     assert.match(log, /rdma_kernel\/rdma_restrack_add: attached fexit/);
     assert.match(log, /rdma_kernel\/rdma_restrack_del: attached fentry/);
     // Debian's 6.1 and 6.12 delete PDs, CQs, QPs and SRQs in two phases
-    if (/ rdma_restrack_commit_del\b/.test(fs.readFileSync('/proc/kallsyms', 'utf8'))) assert.match(log, /rdma_kernel\/rdma_restrack_commit_del: attached fentry/);
+    if (/ rdma_restrack_commit_del\b/.test(fs.readFileSync('/proc/kallsyms', 'utf8')))
+      assert.match(log, /rdma_kernel\/rdma_restrack_commit_del: attached fentry/);
     assert.match(log, /rdma_kernel\/_ib_modify_qp: attached fexit/);
   });
 
   test('rdma_cm loaded after kotel started: its family loads when the module appears', async () => {
     assert.match(agent.stderr(), /family rdma_cm unavailable: rdma_cm not loaded: `modprobe rdma_cm`/);
-    const attached = (probe: string) => latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': probe })?.value;
+    const attached = (probe: string) =>
+      latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': probe })?.value;
     await receiver.waitFor(() => attached('*') === 0 || undefined, 20_000, 'kotel.probe.attached 0 for the unavailable family');
-    assert.equal(latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': '*' })?.attributes['error.type'], 'module_not_loaded');
+    assert.equal(
+      latest(receiver, 'kotel.probe.attached', { 'kotel.family': 'rdma_cm', 'kotel.probe': '*' })?.attributes['error.type'],
+      'module_not_loaded',
+    );
     sh('modprobe', ['-a', 'rdma_cm', 'rdma_ucm']);
     await agent.waitFor(/family rdma_cm running \(8 probes attached\)/, 30_000);
     assert.match(agent.stderr(), /rdma_cm\/rdma_cma\/cm_send_req: attached tp_btf/);
@@ -148,13 +182,25 @@ bpf: { moduleWatchInterval: 500 }
   test('objects older than kotel: seeded from netlink, equal to rdma resource show; the user path never saw them', async () => {
     for (const type of TYPES) {
       const truth = kernelObjects(type).get(pre.pid) ?? 0;
-      await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' }, truth, `seeded ${type}`);
+      await waitValue(
+        receiver,
+        'rdma.resource.count',
+        { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
+        truth,
+        `seeded ${type}`,
+      );
       assert.ok(!count(receiver, cgroups['rk-pre'], type, 'libibverbs'), `user path: no ${type} of the older workload`);
     }
     // ib_core's own GSI QP (and its PD and CQ) from the moment the device exists: the kernel's, cgroup 0
     const gsi = kernelObjects('qp').get(0) ?? 0;
     assert.ok(gsi >= 1, 'the kernel lists its GSI QP');
-    await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': 0, 'rdma.resource.type': 'qp', 'rdma.device': DEVICE, 'rdma.source': 'ib_core' }, gsi, 'kernel-owned QPs');
+    await waitValue(
+      receiver,
+      'rdma.resource.count',
+      { 'cgroup.id': 0, 'rdma.resource.type': 'qp', 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
+      gsi,
+      'kernel-owned QPs',
+    );
   });
 
   test('a live workload: both paths count what the kernel lists, agree on connections and transitions, spans end at destroy', async () => {
@@ -163,8 +209,21 @@ bpf: { moduleWatchInterval: 500 }
     await w.ready();
     await bothPathsEqualKernel(receiver, cg, w.pid, 'live workload');
     for (const source of ['ib_core', 'libibverbs']) {
-      await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source }, 3, `connections (${source})`);
-      for (const state of ['init', 'rtr', 'rts']) await waitValue(receiver, 'rdma.qp.transitions', { 'cgroup.id': cg.id, 'rdma.qp.state': state, 'rdma.source': source }, 3, `transitions to ${state} (${source})`);
+      await waitValue(
+        receiver,
+        'rdma.connection.count',
+        { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
+        3,
+        `connections (${source})`,
+      );
+      for (const state of ['init', 'rtr', 'rts'])
+        await waitValue(
+          receiver,
+          'rdma.qp.transitions',
+          { 'cgroup.id': cg.id, 'rdma.qp.state': state, 'rdma.source': source },
+          3,
+          `transitions to ${state} (${source})`,
+        );
     }
     const tally = parseTally(await w.finish());
     assert.equal(tally.device, DEVICE);
@@ -186,7 +245,14 @@ bpf: { moduleWatchInterval: 500 }
     const w = new VerbsWorkload(cg, RDMA_WORKLOAD, ['--device', DEVICE, '--hold', '--qps', '2', '--mrs', '1'], process.env);
     await w.ready();
     await bothPathsEqualKernel(receiver, cg, w.pid, 'before the kill');
-    for (const source of ['ib_core', 'libibverbs']) await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source }, 2, `connections before the kill (${source})`);
+    for (const source of ['ib_core', 'libibverbs'])
+      await waitValue(
+        receiver,
+        'rdma.connection.count',
+        { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
+        2,
+        `connections before the kill (${source})`,
+      );
     w.child.kill('SIGKILL');
     await w.exited;
     await bothPathsZero(receiver, cg, 'after SIGKILL');
@@ -199,12 +265,19 @@ bpf: { moduleWatchInterval: 500 }
     await new Promise((r) => setTimeout(r, scaled(1000)));
     const client = new VerbsWorkload(pp, tool('ibv_rc_pingpong'), ['-d', DEVICE, '-g', '1', '-n', '20', '127.0.0.1'], process.env);
     const [serverOut, clientOut] = [await server.finish(), await client.finish()];
-    for (const [w, out] of [[server, serverOut], [client, clientOut]] as const) {
+    for (const [w, out] of [
+      [server, serverOut],
+      [client, clientOut],
+    ] as const) {
       const local = /local address:.*QPN 0x([0-9a-f]+)/.exec(out);
       const remote = /remote address:.*QPN 0x([0-9a-f]+)/.exec(out);
       assert.ok(local && remote, `pingpong printed its QPNs: ${out}`);
       for (const source of ['ib_core', 'libibverbs']) {
-        await receiver.waitFor(() => qpSpans(receiver, w.pid, source).length === 1 || undefined, 20_000, `pingpong ${w.pid} ${source} span`);
+        await receiver.waitFor(
+          () => qpSpans(receiver, w.pid, source).length === 1 || undefined,
+          20_000,
+          `pingpong ${w.pid} ${source} span`,
+        );
         const [span] = qpSpans(receiver, w.pid, source);
         assert.equal(span.attributes['rdma.src.qp_num'], parseInt(local[1], 16), `${source}: local QPN`);
         assert.equal(span.attributes['rdma.dst.qp_num'], parseInt(remote[1], 16), `${source}: remote QPN`);
@@ -219,9 +292,14 @@ bpf: { moduleWatchInterval: 500 }
     await rclient.finish();
     await rserver.finish();
     // librdmacm makes its QPs with the inline ibv_create_qp_ex, which only the kernel path sees
-    for (const w of [rserver, rclient]) await receiver.waitFor(() => qpSpans(receiver, w.pid, 'ib_core').length === 1 || undefined, 20_000, `rping ${w.pid} ib_core QP span`);
+    for (const w of [rserver, rclient])
+      await receiver.waitFor(() => qpSpans(receiver, w.pid, 'ib_core').length === 1 || undefined, 20_000, `rping ${w.pid} ib_core QP span`);
     for (const event of ['send_req', 'send_rep', 'disconnect']) {
-      await receiver.waitFor(() => (latest(receiver, 'rdma.cm.events', { 'cgroup.id': rp.id, 'rdma.cm.event': event })?.value ?? 0) >= 1 || undefined, 20_000, `rdma.cm.events ${event}`);
+      await receiver.waitFor(
+        () => (latest(receiver, 'rdma.cm.events', { 'cgroup.id': rp.id, 'rdma.cm.event': event })?.value ?? 0) >= 1 || undefined,
+        20_000,
+        `rdma.cm.events ${event}`,
+      );
     }
     await bothPathsZero(receiver, rp, 'rping done', false);
   });
@@ -238,6 +316,13 @@ bpf: { moduleWatchInterval: 500 }
 
   test('seeded objects leave the count when the kernel deletes them', async () => {
     await pre.finish();
-    for (const type of TYPES) await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' }, 0, `seeded ${type} gone`);
+    for (const type of TYPES)
+      await waitValue(
+        receiver,
+        'rdma.resource.count',
+        { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
+        0,
+        `seeded ${type} gone`,
+      );
   });
 });

@@ -15,7 +15,6 @@ import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
 import { BpfObject } from '../../agent/src/native';
 import { defaultBpfObjectDir } from '../../agent/src/paths';
 
-
 const SPIN_CPU = '1';
 const SPIN_SECONDS = 2;
 const SPINNERS = 4;
@@ -24,7 +23,10 @@ const MOVES = 50;
 
 /** seconds a CPU spent in interrupts and stolen by the hypervisor (/proc/stat, USER_HZ = 100) */
 function notScheduledSeconds(cpu: string): number {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))!;
+  const line = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `))!;
   const [, , , , , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
   return (irq + softirq + steal) / 100;
 }
@@ -107,7 +109,13 @@ console:
 
     const at = (cg: string) => ({ 'cgroup.path': cgroups[cg].path });
     const pOne = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-one'), (p) => (p.count ?? 0) > 0, 'one-thread delays');
-    const pFour = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-four'), (p) => (p.count ?? 0) >= btCount, 'four-thread delays');
+    const pFour = await waitForPoint(
+      receiver,
+      'sched.runqueue.delay',
+      at('sched-four'),
+      (p) => (p.count ?? 0) >= btCount,
+      'four-thread delays',
+    );
     assert.equal(pFour.unit, 's');
     assert.equal(pFour.kind, 'histogram');
     assert.equal(pFour.attributes['cgroup.id'], cgroups['sched-four'].id);
@@ -124,7 +132,10 @@ console:
     // than the workload's 20 us gap threshold and the main thread's
     // Upper bound for both. Lower bound only where run-queue waits dominate (four threads): on this VM a
     // lone spinner also loses up to ~0.4 s per 2 s run to the hypervisor that /proc/stat's steal misses.
-    for (const [p, w, notSched] of [[pOne, one, oneNotSched], [pFour, four, fourNotSched]] as const) {
+    for (const [p, w, notSched] of [
+      [pOne, one, oneNotSched],
+      [pFour, four, fourNotSched],
+    ] as const) {
       const gaps = w.gapNs / 1e9;
       assert.ok(p.sum! <= 1.01 * gaps + 0.02, `kotel ${p.sum} s within the workload's gaps ${gaps} s`);
       if (w === four) {
@@ -139,7 +150,10 @@ console:
     // Under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest, root over 9p) the workload's main thread alone
     // waits ~20 times (8-64 us each, seen in a 6.1 guest) while it starts up: three times that is allowed there.
     const extra = process.env.KOTEL_TEST_EMULATED ? 60 : 10;
-    assert.ok(pFour.count! >= btCount && pFour.count! <= btCount + missBound(btMisses, btCount) + extra, `kotel count ${pFour.count} vs bpftrace ${btCount}; kotel ${pFour.counts} sum ${pFour.sum}; bpftrace ${[...parseHist(traced)]} sum ${btSum}`);
+    assert.ok(
+      pFour.count! >= btCount && pFour.count! <= btCount + missBound(btMisses, btCount) + extra,
+      `kotel count ${pFour.count} vs bpftrace ${btCount}; kotel ${pFour.counts} sum ${pFour.sum}; bpftrace ${[...parseHist(traced)]} sum ${btSum}`,
+    );
     assert.ok(Math.abs(pFour.sum! - btSum) < 0.05 * btSum, `kotel sum ${pFour.sum} s vs bpftrace ${btSum} s`);
     // bucket by bucket: bpftrace's [2^k, 2^(k+1)) ns is kotel's (2^k, 2^(k+1)] but for exact powers of two
     const hist = parseHist(traced);
@@ -154,8 +168,17 @@ console:
 
     // other cgroups don't move: the sleeper's waits are short
     // (a wakeup that finds the sleeper still on its CPU, before it got to block, is no wait: a few of them)
-    const pSleep = await waitForPoint(receiver, 'sched.runqueue.delay', at('sched-sleep'), (p) => (p.count ?? 0) >= SLEEPS * 0.9, 'sleeper delays');
-    assert.ok(pSleep.sum! / pSleep.count! < (pFour.sum! / pFour.count!) / 4, `sleeper mean ${pSleep.sum! / pSleep.count!} s well below the spinners' ${pFour.sum! / pFour.count!} s`);
+    const pSleep = await waitForPoint(
+      receiver,
+      'sched.runqueue.delay',
+      at('sched-sleep'),
+      (p) => (p.count ?? 0) >= SLEEPS * 0.9,
+      'sleeper delays',
+    );
+    assert.ok(
+      pSleep.sum! / pSleep.count! < pFour.sum! / pFour.count! / 4,
+      `sleeper mean ${pSleep.sum! / pSleep.count!} s well below the spinners' ${pFour.sum! / pFour.count!} s`,
+    );
 
     // context switches, against getrusage: sleeps are voluntary, a CPU shared by hogs preempts them
     // the kernel's own count (getrusage nvcsw) is the truth; the workload slept SLEEPS times, each a switch
@@ -163,10 +186,22 @@ console:
     // at least those since main(): before it, the shell blocked partly outside the cgroup (a guest whose root
     // is a 9p share blocks ~15 times there, on the host ~0)
     const sinceMain = sleeper.nvcsw - sleeper.nvcswAtMain;
-    const vol = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-sleep'), 'context_switch.type': 'voluntary' }, (p) => (p.value ?? 0) >= sinceMain - 2, `~${sleeper.nvcsw} voluntary switches (getrusage; ${sinceMain} since main())`);
+    const vol = await waitForPoint(
+      receiver,
+      'sched.context_switches',
+      { ...at('sched-sleep'), 'context_switch.type': 'voluntary' },
+      (p) => (p.value ?? 0) >= sinceMain - 2,
+      `~${sleeper.nvcsw} voluntary switches (getrusage; ${sinceMain} since main())`,
+    );
     assert.equal(vol.unit, '{context_switch}');
     assert.ok(vol.value! <= sleeper.nvcsw + 2, `voluntary ${vol.value} vs getrusage ${sleeper.nvcsw} (+ the exit switch)`);
-    const inv = await waitForPoint(receiver, 'sched.context_switches', { ...at('sched-four'), 'context_switch.type': 'involuntary' }, (p) => (p.value ?? 0) >= 0.95 * four.nivcsw, 'involuntary switches of the hogs');
+    const inv = await waitForPoint(
+      receiver,
+      'sched.context_switches',
+      { ...at('sched-four'), 'context_switch.type': 'involuntary' },
+      (p) => (p.value ?? 0) >= 0.95 * four.nivcsw,
+      'involuntary switches of the hogs',
+    );
     assert.ok(four.nivcsw > 10, `the hogs were preempted ${four.nivcsw} times`);
     assert.ok(inv.value! <= four.nivcsw + 5 + 0.02 * four.nivcsw, `involuntary ${inv.value} vs getrusage ${four.nivcsw}`);
   });
@@ -175,7 +210,13 @@ console:
     const res = await workload(cgroups['sched-move'], ['migrate', String(MOVES)]);
     assert.equal(res.moves, MOVES);
     // the first move is none when the task already runs on that CPU
-    const p = await waitForPoint(receiver, 'sched.migrations', { 'cgroup.path': cgroups['sched-move'].path }, (x) => (x.value ?? 0) >= MOVES - 1, `${MOVES - 1} migrations`);
+    const p = await waitForPoint(
+      receiver,
+      'sched.migrations',
+      { 'cgroup.path': cgroups['sched-move'].path },
+      (x) => (x.value ?? 0) >= MOVES - 1,
+      `${MOVES - 1} migrations`,
+    );
     assert.equal(p.unit, '{migration}');
     assert.ok(p.value! <= MOVES + 5, `${p.value} migrations for ${MOVES} moves`);
   });
@@ -196,8 +237,13 @@ console:
   for (const kind of ['tp_btf', 'raw_tp', 'tp'] as const) {
     test(`the ${kind} rungs load, attach and measure (off-CPU and per-CPU on)`, async () => {
       const suffix = { tp_btf: 'btf', raw_tp: 'raw', tp: 'tp' }[kind];
-      const ladders = Object.fromEntries(['sched_wakeup', 'sched_wakeup_new', 'sched_switch', 'sched_migrate_task'].map((p) => [p, [{ program: `${p}_${suffix}`, kind }]]));
-      const object = BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), { rodata: { targ_offcpu: true, targ_per_cpu: true }, ladders });
+      const ladders = Object.fromEntries(
+        ['sched_wakeup', 'sched_wakeup_new', 'sched_switch', 'sched_migrate_task'].map((p) => [p, [{ program: `${p}_${suffix}`, kind }]]),
+      );
+      const object = BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), {
+        rodata: { targ_offcpu: true, targ_per_cpu: true },
+        ladders,
+      });
       try {
         for (const a of object.attachments) assert.ok(a.attached, `${a.probe} on ${kind}: ${a.failures.map((f) => f.reason).join('; ')}`);
         const cg = cgroups['sched-rung'];

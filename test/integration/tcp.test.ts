@@ -13,20 +13,9 @@ import { tool } from '../helpers/tools';
 import { latest, waitForPoint, bucketOf, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
-import {
-  CLIENT_NS,
-  SERVER_ADDR,
-  SERVER_NS,
-  createTestHosts,
-  dropFirstSyn,
-  droppedSyns,
-  removeTestHosts,
-  sh,
-} from '../helpers/netns';
+import { CLIENT_NS, SERVER_ADDR, SERVER_NS, createTestHosts, dropFirstSyn, droppedSyns, removeTestHosts, sh } from '../helpers/netns';
 
 const WORKLOAD = path.resolve(__dirname, '..', 'fixtures', 'workloads', 'tcp-workload.js');
-
-
 
 function spawnWorkload(cg: TestCgroup, ns: string | undefined, args: string[]) {
   const cmd = ns ? ['ip', 'netns', 'exec', ns, process.execPath, WORKLOAD, ...args] : [process.execPath, WORKLOAD, ...args];
@@ -98,28 +87,67 @@ bpf:
     assert.equal(refused.code, 'ECONNREFUSED');
 
     const client = { 'cgroup.path': cgroups.client.path };
-    const opens = await waitForPoint(receiver, 'tcp.connection.events', { ...client, 'tcp.event': 'open_active' }, (p) => p.value === 8, '8 active opens for the client cgroup');
+    const opens = await waitForPoint(
+      receiver,
+      'tcp.connection.events',
+      { ...client, 'tcp.event': 'open_active' },
+      (p) => p.value === 8,
+      '8 active opens for the client cgroup',
+    );
     assert.equal(opens.unit, '{event}');
     assert.equal(opens.kind, 'sum');
     assert.equal(opens.attributes['cgroup.id'], cgroups.client.id);
-    await waitForPoint(receiver, 'tcp.connection.events', { 'cgroup.path': cgroups.server.path, 'tcp.event': 'open_passive' }, (p) => p.value === 8, '8 passive opens for the server cgroup');
-    await waitForPoint(receiver, 'tcp.connection.events', { ...client, 'tcp.event': 'connect_failed' }, (p) => p.value === 1, 'one failed connect');
+    await waitForPoint(
+      receiver,
+      'tcp.connection.events',
+      { 'cgroup.path': cgroups.server.path, 'tcp.event': 'open_passive' },
+      (p) => p.value === 8,
+      '8 passive opens for the server cgroup',
+    );
+    await waitForPoint(
+      receiver,
+      'tcp.connection.events',
+      { ...client, 'tcp.event': 'connect_failed' },
+      (p) => p.value === 1,
+      'one failed connect',
+    );
     assert.equal(latest(receiver, 'tcp.connection.events', { 'cgroup.path': cgroups.other.path }), undefined, 'nothing for an idle cgroup');
 
-    const connect = await waitForPoint(receiver, 'tcp.connect.duration', { ...client, 'error.type': undefined }, (p) => p.count === 8, '8 connect durations');
+    const connect = await waitForPoint(
+      receiver,
+      'tcp.connect.duration',
+      { ...client, 'error.type': undefined },
+      (p) => p.count === 8,
+      '8 connect durations',
+    );
     assert.equal(connect.unit, 's');
     assert.equal(connect.kind, 'histogram');
     const refusedHist = latest(receiver, 'tcp.connect.duration', { ...client, 'error.type': 'ECONNREFUSED' });
     assert.equal(refusedHist?.count, 1);
 
-    const listening = await waitForPoint(receiver, 'tcp.connection.count', { 'cgroup.path': cgroups.server.path, 'tcp.state': 'listen' }, (p) => p.value === 1, 'the listener');
+    const listening = await waitForPoint(
+      receiver,
+      'tcp.connection.count',
+      { 'cgroup.path': cgroups.server.path, 'tcp.state': 'listen' },
+      (p) => p.value === 1,
+      'the listener',
+    );
     assert.equal(listening.unit, '{connection}');
 
     // one span per client connection, with the tuple and byte counts the workload saw
-    const spans = await receiver.waitFor(() => {
-      const s = receiver.spans().filter((x) => x.name === 'tcp.connection' && x.attributes['cgroup.path'] === cgroups.client.path && x.attributes['tcp.open'] === 'active');
-      return s.length >= 8 ? s : undefined;
-    }, 20_000, '8 client connection spans');
+    const spans = await receiver.waitFor(
+      () => {
+        const s = receiver
+          .spans()
+          .filter(
+            (x) =>
+              x.name === 'tcp.connection' && x.attributes['cgroup.path'] === cgroups.client.path && x.attributes['tcp.open'] === 'active',
+          );
+        return s.length >= 8 ? s : undefined;
+      },
+      20_000,
+      '8 client connection spans',
+    );
     for (const conn of [...v4.conns, ...v6.conns]) {
       const span = spans.find((s) => s.attributes['network.local.port'] === conn.localPort);
       assert.ok(span, `span for local port ${conn.localPort}`);
@@ -142,9 +170,15 @@ bpf:
     // a token bucket on the client's egress: the queue it builds is the RTT
     sh(`tc -n ${CLIENT_NS} qdisc replace dev kotel-c root tbf rate 4mbit burst 16kb latency 150ms`);
     // independent tracer: Debian's bpftrace on the classic tcp_probe tracepoint, the client socket only
-    const tracer = await startBpftrace(`tracepoint:tcp:tcp_probe /args->dport == ${port} && args->srtt > 0/ { @count = count(); @sum_us = sum(args->srtt); }`);
+    const tracer = await startBpftrace(
+      `tracepoint:tcp:tcp_probe /args->dport == ${port} && args->srtt > 0/ { @count = count(); @sum_us = sum(args->srtt); }`,
+    );
     // one sampling shell in the namespace: one exec per sample (an emulated guest manages a few per second)
-    const sampler = spawn(tool('ip'), ['netns', 'exec', CLIENT_NS, 'sh', '-c', `while :; do ss -tin dst ${SERVER_ADDR}; sleep 0.025; done`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const sampler = spawn(
+      tool('ip'),
+      ['netns', 'exec', CLIENT_NS, 'sh', '-c', `while :; do ss -tin dst ${SERVER_ADDR}; sleep 0.025; done`],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const samples: number[] = [];
     let ssOut = '';
     sampler.stdout.on('data', (d) => {
@@ -162,7 +196,10 @@ bpf:
       sampler.kill();
     }
     // the socket outlives the process while its queued data drains: stop tracing only once it is closed
-    for (const end = Date.now() + scaled(5000); Date.now() < end && sh(`ip netns exec ${CLIENT_NS} ss -Htn exclude time-wait dst ${SERVER_ADDR}`).trim(); ) {
+    for (
+      const end = Date.now() + scaled(5000);
+      Date.now() < end && sh(`ip netns exec ${CLIENT_NS} ss -Htn exclude time-wait dst ${SERVER_ADDR}`).trim();
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const tracerMisses = tracer.misses();
@@ -174,16 +211,26 @@ bpf:
 
     // Both tracers can be skipped when another BPF program is running on that CPU; the kernel counts
     // those misses (bpftrace's in its program's recursion_misses, kotel's in kotel.events.dropped).
-    const kotelMissed = () => latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'tcp', 'kotel.drop.reason': 'bpf_recursion' })?.value ?? 0;
+    const kotelMissed = () =>
+      latest(receiver, 'kotel.events.dropped', { 'kotel.family': 'tcp', 'kotel.drop.reason': 'bpf_recursion' })?.value ?? 0;
     // the point that the checks below accept, not an earlier export still short of the last samples
-    const rtt = await waitForPoint(receiver, 'tcp.rtt', { 'cgroup.path': cgroups.rtt.path }, (p) => p.count! - count <= bound && count - p.count! <= kotelMissed(), `${count} RTT samples, as bpftrace counted (it missed ${tracerMisses}, at most ${bound})`);
+    const rtt = await waitForPoint(
+      receiver,
+      'tcp.rtt',
+      { 'cgroup.path': cgroups.rtt.path },
+      (p) => p.count! - count <= bound && count - p.count! <= kotelMissed(),
+      `${count} RTT samples, as bpftrace counted (it missed ${tracerMisses}, at most ${bound})`,
+    );
     const kotelMisses = kotelMissed();
     assert.equal(rtt.unit, 's');
     if (bound === 0 && kotelMisses === 0) {
       assert.equal(rtt.count, count, 'exactly the events bpftrace saw');
       assert.ok(Math.abs(rtt.sum! - sumUs / 1e6) < 1e-6, `sum ${rtt.sum}s = bpftrace ${sumUs} us`);
     } else {
-      assert.ok(rtt.count! - count <= bound && count - rtt.count! <= kotelMisses, `kotel ${rtt.count} vs bpftrace ${count}, misses ${tracerMisses} (at most ${bound})/${kotelMisses}`);
+      assert.ok(
+        rtt.count! - count <= bound && count - rtt.count! <= kotelMisses,
+        `kotel ${rtt.count} vs bpftrace ${count}, misses ${tracerMisses} (at most ${bound})/${kotelMisses}`,
+      );
     }
     // ss samples srtt over time, kotel per ACK: the same quantity with another weighting, so only the range is
     // compared: kotel's mean lies within what ss saw and nothing lands more than a bucket above ss's maximum
@@ -204,24 +251,50 @@ bpf:
     assert.ok(res.connectMs > 900, `connect took ${res.connectMs} ms`);
     assert.equal(droppedSyns(), 1);
     const syn = { 'cgroup.path': cgroups.syn.path };
-    const retrans = await waitForPoint(receiver, 'tcp.retransmits', { ...syn, 'tcp.state': 'syn_sent' }, (p) => (p.value ?? 0) >= 1, 'SYN retransmit');
+    const retrans = await waitForPoint(
+      receiver,
+      'tcp.retransmits',
+      { ...syn, 'tcp.state': 'syn_sent' },
+      (p) => (p.value ?? 0) >= 1,
+      'SYN retransmit',
+    );
     assert.equal(retrans.value, droppedSyns());
     assert.equal(retrans.unit, '{segment}');
-    const connect = await waitForPoint(receiver, 'tcp.connect.duration', { ...syn, 'error.type': undefined }, (p) => p.count === 1, 'one connect duration');
+    const connect = await waitForPoint(
+      receiver,
+      'tcp.connect.duration',
+      { ...syn, 'error.type': undefined },
+      (p) => p.count === 1,
+      'one connect duration',
+    );
     // The workload's clock runs from its connect() call to node's callback; the kernel's from SYN to ESTABLISHED,
     // inside it. Under emulation (KOTEL_TEST_EMULATED: qemu TCG) the user-space part alone takes ~100 ms.
     if (process.env.KOTEL_TEST_EMULATED) {
-      assert.ok(connect.sum! >= 1 && connect.sum! <= res.connectMs / 1000, `kotel ${connect.sum} s: the 1 s SYN timeout, within the workload's ${res.connectMs} ms`);
+      assert.ok(
+        connect.sum! >= 1 && connect.sum! <= res.connectMs / 1000,
+        `kotel ${connect.sum} s: the 1 s SYN timeout, within the workload's ${res.connectMs} ms`,
+      );
       return;
     }
     const k = bucketOf(connect.bounds!, res.connectMs / 1000);
-    assert.equal(connect.counts![k], 1, `the ${res.connectMs} ms connect is in bucket ${k} (<= ${connect.bounds![k]} s); kotel: ${connect.sum} s, buckets ${connect.counts}`);
+    assert.equal(
+      connect.counts![k],
+      1,
+      `the ${res.connectMs} ms connect is in bucket ${k} (<= ${connect.bounds![k]} s); kotel: ${connect.sum} s, buckets ${connect.counts}`,
+    );
     assert.ok(Math.abs(connect.sum! - res.connectMs / 1000) < 0.05, `sum ${connect.sum}s ~ ${res.connectMs}ms`);
   });
 
   test('the Prometheus endpoint serves the same metrics', async () => {
     const body = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
-    const line = body.split('\n').find((l) => l.startsWith('tcp_connection_events') && l.includes(`cgroup_path="${cgroups.client.path}"`) && l.includes('tcp_event="open_active"'));
+    const line = body
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('tcp_connection_events') &&
+          l.includes(`cgroup_path="${cgroups.client.path}"`) &&
+          l.includes('tcp_event="open_active"'),
+      );
     assert.ok(line, 'tcp_connection_events for the client cgroup');
     assert.equal(Number(line.split(' ').at(-1)), 8);
     assert.match(body, /^tcp_rtt_bucket\{.*le="0\.000001024"/m);
@@ -245,13 +318,26 @@ bpf:
     // a program skipped while the same program runs on that CPU (tcp_probe in a softirq over one in a
     // task: seen in a 6.12 guest) is the kernel's recursion guard, counted, not kotel losing its data
     const lost = drops.filter((p) => p.value !== 0).map((p) => `${p.attributes['kotel.drop.reason']} ${p.value}`);
-    assert.ok(drops.every((p) => p.value === 0 || p.attributes['kotel.drop.reason'] === 'bpf_recursion'), `no drops but bpf_recursion: ${lost.join(', ')}`);
+    assert.ok(
+      drops.every((p) => p.value === 0 || p.attributes['kotel.drop.reason'] === 'bpf_recursion'),
+      `no drops but bpf_recursion: ${lost.join(', ')}`,
+    );
     // bpf.runTimeStats is on: the kernel's run time and count per program are exported
-    const runs = await waitForPoint(receiver, 'kotel.bpf.run.count', { 'kotel.family': 'tcp', 'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string }, (p) => (p.value ?? 0) > 0, 'tcp_probe run count');
+    const runs = await waitForPoint(
+      receiver,
+      'kotel.bpf.run.count',
+      {
+        'kotel.family': 'tcp',
+        'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string,
+      },
+      (p) => (p.value ?? 0) > 0,
+      'tcp_probe run count',
+    );
     const time = latest(receiver, 'kotel.bpf.run.duration', { 'kotel.program': runs.attributes['kotel.program'] as string });
     assert.equal(time?.unit, 's');
     assert.ok((time?.value ?? 0) > 0, 'run time is positive');
     // under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest) every instruction costs ~10x: no budget to check
-    if (!process.env.KOTEL_TEST_EMULATED) assert.ok(time!.value! / runs.value! < 1e-5, `per-run cost ${time!.value! / runs.value!} s is below 10 µs`);
+    if (!process.env.KOTEL_TEST_EMULATED)
+      assert.ok(time!.value! / runs.value! < 1e-5, `per-run cost ${time!.value! / runs.value!} s is below 10 µs`);
   });
 });

@@ -208,11 +208,7 @@ function num(s: string): number | undefined {
  * Boot KERNEL under qemu, run COMMAND with bash in the host's current directory (same path in the guest,
  * through the shared root), return its output and exit code, then power the guest off.
  */
-export async function runInGuest(
-  kernel: string,
-  command: string,
-  opts: GuestOptions = {},
-): Promise<GuestResult> {
+export async function runInGuest(kernel: string, command: string, opts: GuestOptions = {}): Promise<GuestResult> {
   const files = await ensureKernel(kernel);
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kotel-guest-${kernel}-`));
@@ -227,20 +223,32 @@ export async function runInGuest(
     `kotel.stage2=${GUEST_DIR}/stage2.sh`,
   ].join(' ');
   const args = [
-    '-accel', 'tcg,thread=single',
-    '-cpu', 'max',
-    '-smp', String(opts.smp ?? 2),
-    '-m', opts.memory ?? '4G',
-    '-nic', 'none',
+    '-accel',
+    'tcg,thread=single',
+    '-cpu',
+    'max',
+    '-smp',
+    String(opts.smp ?? 2),
+    '-m',
+    opts.memory ?? '4G',
+    '-nic',
+    'none',
     '-nographic',
     '-no-reboot',
-    '-kernel', files.vmlinuz,
-    '-initrd', files.initramfs,
-    '-append', append,
-    '-fsdev', 'local,id=kotelroot,path=/,security_model=none,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=kotelroot,mount_tag=kotelroot',
-    '-fsdev', `local,id=kotelresults,path=${dir},security_model=none,multidevs=remap`,
-    '-device', 'virtio-9p-pci,fsdev=kotelresults,mount_tag=kotelresults',
+    '-kernel',
+    files.vmlinuz,
+    '-initrd',
+    files.initramfs,
+    '-append',
+    append,
+    '-fsdev',
+    'local,id=kotelroot,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device',
+    'virtio-9p-pci,fsdev=kotelroot,mount_tag=kotelroot',
+    '-fsdev',
+    `local,id=kotelresults,path=${dir},security_model=none,multidevs=remap`,
+    '-device',
+    'virtio-9p-pci,fsdev=kotelresults,mount_tag=kotelresults',
   ];
 
   const started = process.hrtime.bigint();

@@ -28,7 +28,8 @@ export interface LoadCheckRow {
 /** the object's `const volatile` knobs and the values to try: both for a bool, zero and non-zero otherwise */
 export function knobValues(source: string): Record<string, (boolean | bigint)[]> {
   const knobs: Record<string, (boolean | bigint)[]> = {};
-  for (const m of source.matchAll(/^const volatile (\w+) (targ_\w+) = /gm)) knobs[m[2]] = m[1] === 'bool' ? [false, true] : [0n, 1_000_000n];
+  for (const m of source.matchAll(/^const volatile (\w+) (targ_\w+) = /gm))
+    knobs[m[2]] = m[1] === 'bool' ? [false, true] : [0n, 1_000_000n];
   return knobs;
 }
 
@@ -48,7 +49,16 @@ function check(only?: string): LoadCheckRow[] {
       if (absent) throw new Error(absent.reason);
       options = family.openOptions(config);
     } catch (err) {
-      rows.push({ family: family.name, rung: 0, knobs: {}, preallocated: false, probe: '*', kind: '', attached: false, reason: (err as Error).message });
+      rows.push({
+        family: family.name,
+        rung: 0,
+        knobs: {},
+        preallocated: false,
+        probe: '*',
+        kind: '',
+        attached: false,
+        reason: (err as Error).message,
+      });
       continue;
     }
     const knobs = knobValues(fs.readFileSync(path.join(BPF_SRC, `${family.name}.bpf.c`), 'utf8'));
@@ -63,10 +73,21 @@ function check(only?: string): LoadCheckRow[] {
         const base = { family: family.name, rung, knobs: combo, preallocated };
         let object: BpfObject | undefined;
         try {
-          object = BpfObject.open(objectPath(config, family), { ...options, rodata: { ...options.rodata, ...combo }, ladders, preallocateHashMaps: preallocated });
+          object = BpfObject.open(objectPath(config, family), {
+            ...options,
+            rodata: { ...options.rodata, ...combo },
+            ladders,
+            preallocateHashMaps: preallocated,
+          });
           for (const a of object.attachments) {
             const kind = ladders[a.probe][0].kind;
-            rows.push({ ...base, probe: a.probe, kind, attached: a.attached, reason: a.attached ? undefined : a.failures.map((f) => f.reason).join('; ') });
+            rows.push({
+              ...base,
+              probe: a.probe,
+              kind,
+              attached: a.attached,
+              reason: a.attached ? undefined : a.failures.map((f) => f.reason).join('; '),
+            });
           }
         } catch (err) {
           rows.push({ ...base, probe: '*', kind: '', attached: false, reason: (err as Error).message });

@@ -14,8 +14,12 @@ interface TestEvent {
 
 function firstLine(err: { message?: string; cause?: unknown } | undefined): string {
   const cause = err?.cause as { message?: string } | string | undefined;
-  const msg = typeof cause === 'string' ? cause : cause?.message ?? err?.message ?? '';
-  return String(msg).split('\n').find((l) => l.trim()) ?? '';
+  const msg = typeof cause === 'string' ? cause : (cause?.message ?? err?.message ?? '');
+  return (
+    String(msg)
+      .split('\n')
+      .find((l) => l.trim()) ?? ''
+  );
 }
 
 async function* matrixReporter(source: AsyncIterable<TestEvent>): AsyncGenerator<string> {
@@ -23,17 +27,19 @@ async function* matrixReporter(source: AsyncIterable<TestEvent>): AsyncGenerator
   for await (const ev of source) {
     if (ev.type !== 'test:pass' && ev.type !== 'test:fail') continue;
     const d = ev.data;
-    yield JSON.stringify({
-      file: d.file ?? '',
-      name: d.name,
-      nesting: d.nesting,
-      suite: d.details?.type === 'suite',
-      pass: ev.type === 'test:pass',
-      skip: Boolean(d.skip || d.todo),
-      ms: d.details?.duration_ms ?? 0,
-      error: ev.type === 'test:fail' ? firstLine(d.details?.error) : undefined,
-      at: Date.now(),
-    }) + '\n';
+    yield (
+      JSON.stringify({
+        file: d.file ?? '',
+        name: d.name,
+        nesting: d.nesting,
+        suite: d.details?.type === 'suite',
+        pass: ev.type === 'test:pass',
+        skip: Boolean(d.skip || d.todo),
+        ms: d.details?.duration_ms ?? 0,
+        error: ev.type === 'test:fail' ? firstLine(d.details?.error) : undefined,
+        at: Date.now(),
+      }) + '\n'
+    );
   }
 }
 

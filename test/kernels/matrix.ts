@@ -185,11 +185,17 @@ async function runKernel(kernel: string, a: Args, snap: string): Promise<KernelR
   const res: KernelResult = { kernel, verdict: verdict(r), ok, files, seconds: r.seconds, command };
 
   if (a.output) process.stdout.write(r.output.endsWith('\n') ? r.output : r.output + '\n');
-  process.stdout.write(`== ${kernel}: ${res.verdict}, boot + run ${r.seconds.toFixed(0)} s` +
-    (command !== undefined ? ` (suites ${command.toFixed(0)} s)` : '') + `, saved in ${outDir}\n`);
+  process.stdout.write(
+    `== ${kernel}: ${res.verdict}, boot + run ${r.seconds.toFixed(0)} s` +
+      (command !== undefined ? ` (suites ${command.toFixed(0)} s)` : '') +
+      `, saved in ${outDir}\n`,
+  );
   for (const f of files) {
-    process.stdout.write(`  ${f.file.padEnd(28)} ${String(f.pass).padStart(3)} passed ${String(f.fail).padStart(3)} failed` +
-      (f.skip ? ` ${f.skip} skipped` : '') + `  ${f.seconds.toFixed(0).padStart(5)} s\n`);
+    process.stdout.write(
+      `  ${f.file.padEnd(28)} ${String(f.pass).padStart(3)} passed ${String(f.fail).padStart(3)} failed` +
+        (f.skip ? ` ${f.skip} skipped` : '') +
+        `  ${f.seconds.toFixed(0).padStart(5)} s\n`,
+    );
     for (const x of f.failures) process.stdout.write(`    FAIL ${x.name}\n         ${x.error}\n`);
   }
   if (!ok && (files.length === 0 || r.timedOut || r.code === null)) {

@@ -104,8 +104,7 @@ async function main(): Promise<void> {
     }
     if (a.output && r.output) process.stdout.write(r.output.endsWith('\n') ? r.output : r.output + '\n');
     const ok = !r.timedOut && r.code === 0;
-    const inGuest =
-      r.guestStart !== undefined && r.guestEnd !== undefined ? `, command ${(r.guestEnd - r.guestStart).toFixed(1)} s` : '';
+    const inGuest = r.guestStart !== undefined && r.guestEnd !== undefined ? `, command ${(r.guestEnd - r.guestStart).toFixed(1)} s` : '';
     process.stdout.write(`${kernel.padEnd(8)} ${verdict(r).padEnd(8)} ${r.seconds.toFixed(1)} s${inGuest}\n`);
     if (!ok) {
       failed++;

@@ -27,7 +27,12 @@ test('entries of a removed cgroup go at the second sweep; cgroup 0 stays', () =>
   } as unknown as BpfObject;
   const family = { kernelMetrics: [{ map: 'c' }] } as unknown as Family;
   const live = new Set([1]); // cgroup 99 was removed; 0 is no cgroup at all
-  const cgroups = { mount: '/sys/fs/cgroup', scan: () => undefined, exists: (id: number) => live.has(id), forget: () => undefined } as unknown as CgroupResolver;
+  const cgroups = {
+    mount: '/sys/fs/cgroup',
+    scan: () => undefined,
+    exists: (id: number) => live.has(id),
+    forget: () => undefined,
+  } as unknown as CgroupResolver;
   const sweep = new CgroupSweep([{ family, object } as LoadedFamily], cgroups, pino({ level: 'silent' }));
   assert.equal(sweep.run(), 0, 'first sweep only marks');
   assert.equal(sweep.run(), 1, 'second sweep deletes cgroup 99');

@@ -141,10 +141,7 @@ test('OTEL_* variables map onto their keys', () => {
   assert.equal(loadConfig({ env: { OTEL_SERVICE_NAME: '' } }).service.name, 'kotel');
   // service.name inside OTEL_RESOURCE_ATTRIBUTES applies when nothing sets service.name itself
   assert.equal(loadConfig({ env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' } }).service.name, 'from-attrs');
-  assert.equal(
-    loadConfig({ env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs', OTEL_SERVICE_NAME: 'svc' } }).service.name,
-    'svc',
-  );
+  assert.equal(loadConfig({ env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs', OTEL_SERVICE_NAME: 'svc' } }).service.name, 'svc');
 });
 
 test('missing and unparsable files are one-line errors', () => {
@@ -177,10 +174,18 @@ test('OTLP header values are secrets: not in config errors, shown as *** by chec
   // a malformed list: the bad item is the token itself
   assert.throws(
     () => loadConfig({ env: { KOTEL_OTLP_HEADERS: `x-tenant=a,${token}` } }),
-    (e: Error) => e instanceof ConfigError && /^config error: otlp\.headers = "x-tenant=\*\*\*,\*\*\*" \(from KOTEL_OTLP_HEADERS\): must be k=v,k2=v2 \(item 2 of the list is not key=value\)$/.test(e.message) && !e.message.includes(token),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      /^config error: otlp\.headers = "x-tenant=\*\*\*,\*\*\*" \(from KOTEL_OTLP_HEADERS\): must be k=v,k2=v2 \(item 2 of the list is not key=value\)$/.test(
+        e.message,
+      ) &&
+      !e.message.includes(token),
   );
   const cli = path.resolve(__dirname, '..', '..', 'agent', 'src', 'cli.js');
-  const out = execFileSync(process.execPath, [cli, 'check-config'], { env: { ...process.env, OTEL_EXPORTER_OTLP_HEADERS: `authorization=${token},x-tenant=a` }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [cli, 'check-config'], {
+    env: { ...process.env, OTEL_EXPORTER_OTLP_HEADERS: `authorization=${token},x-tenant=a` },
+    encoding: 'utf8',
+  });
   assert.equal(JSON.parse(out).otlp.headers, 'authorization=***,x-tenant=***');
   assert.ok(!out.includes(token), 'the token is not printed');
   assert.equal(redactSecrets(loadConfig({ env: { KOTEL_OTLP_HEADERS: `a=${token}` } })).otlp.headers, 'a=***');

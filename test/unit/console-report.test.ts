@@ -62,7 +62,10 @@ test('a block: header, counter value and rate, histogram count/rate/mean/percent
   assert.match(lines[0], /kotel .* every 5\.0s \(5\.0s since last\) .* 4 metrics/);
   for (const l of lines) assert.ok(l.length <= REPORT_WIDTH, `line longer than ${REPORT_WIDTH}: "${l}"`);
   for (const name of ['test.connections', 'test.open', 'tcp.retransmits', 'tcp.rtt']) {
-    assert.ok(lines.some((l) => l.startsWith(name)), `${name} in\n${block}`);
+    assert.ok(
+      lines.some((l) => l.startsWith(name)),
+      `${name} in\n${block}`,
+    );
   }
   const row = (metric: string) => {
     const i = lines.findIndex((l) => l.startsWith(metric));

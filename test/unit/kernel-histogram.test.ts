@@ -20,7 +20,10 @@ import type { BpfObject, MapBatch, MapInfo, TypeLayout } from '../../agent/src/n
 
 const SLOTS = 42;
 const CPUS = 2;
-const KEY: TypeLayout = { size: 16, fields: { cgroup_id: { offset: 0, size: 8 }, kind: { offset: 8, size: 4 }, _pad: { offset: 12, size: 4 } } };
+const KEY: TypeLayout = {
+  size: 16,
+  fields: { cgroup_id: { offset: 0, size: 8 }, kind: { offset: 8, size: 4 }, _pad: { offset: 12, size: 4 } },
+};
 const HIST: TypeLayout = { size: SLOTS * 8 + 8, fields: { slots: { offset: 0, size: SLOTS * 8 }, sum_ns: { offset: SLOTS * 8, size: 8 } } };
 
 /** per-CPU hist map with one key: cgroup 4242, kind 0; cpu 0 and cpu 1 hold different slots */
@@ -60,9 +63,28 @@ test('slots fold below minSlot and above maxSlot, counts and sum are exact', () 
 
 test('a per-CPU kernel histogram exports through a real MeterProvider with exact buckets', async () => {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const object = standInObject([{ 20: 3, 21: 1 }, { 21: 4, 30: 2 }], [5_000_000, 7_000_000]);
+  const object = standInObject(
+    [
+      { 20: 3, 21: 1 },
+      { 21: 4, 30: 2 },
+    ],
+    [5_000_000, 7_000_000],
+  );
   const producer = new KernelMetricProducer(
-    () => [{ family: 'test', object, metrics: [{ type: 'histogram', map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, slots: { minSlot: 18, maxSlot: 32 } }] }],
+    () => [
+      {
+        family: 'test',
+        object,
+        metrics: [
+          {
+            type: 'histogram',
+            map: 'h',
+            metric: { name: 'test.latency', unit: 's', description: 'd' },
+            slots: { minSlot: 18, maxSlot: 32 },
+          },
+        ],
+      },
+    ],
     new CgroupResolver(undefined),
     AggregationTemporality.CUMULATIVE,
     hrTime(),
@@ -105,7 +127,20 @@ test('delta temporality exports differences between collections', async () => {
     },
   } as unknown as BpfObject;
   const producer = new KernelMetricProducer(
-    () => [{ family: 'test', object, metrics: [{ type: 'counter', map: 'c', metric: { name: 'test.count', unit: '{x}', description: 'd' }, kindAttributes: (k) => ({ kind: k }) }] }],
+    () => [
+      {
+        family: 'test',
+        object,
+        metrics: [
+          {
+            type: 'counter',
+            map: 'c',
+            metric: { name: 'test.count', unit: '{x}', description: 'd' },
+            kindAttributes: (k) => ({ kind: k }),
+          },
+        ],
+      },
+    ],
     new CgroupResolver(undefined),
     AggregationTemporality.DELTA,
     hrTime(),
@@ -120,7 +155,10 @@ test('delta temporality exports differences between collections', async () => {
     .flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics))
     .filter((m) => m.descriptor.name === 'test.count')
     .map((m) => (m as SumMetricData).dataPoints[0]);
-  assert.deepEqual(points.map((p) => p.value), [6, 4]);
+  assert.deepEqual(
+    points.map((p) => p.value),
+    [6, 4],
+  );
   assert.equal(points[1].attributes.kind, 2);
   await provider.shutdown();
 });
@@ -150,7 +188,12 @@ test('an entry deleted and made again (cgroup sweep) starts over: never a negati
   const cgroups = new CgroupResolver(undefined);
   const start = hrTime();
   const delta = new KernelMetricProducer(() => [{ family: 'test', object, metrics }], cgroups, AggregationTemporality.DELTA, start);
-  const cumulative = new KernelMetricProducer(() => [{ family: 'test', object, metrics }], cgroups, AggregationTemporality.CUMULATIVE, start);
+  const cumulative = new KernelMetricProducer(
+    () => [{ family: 'test', object, metrics }],
+    cgroups,
+    AggregationTemporality.CUMULATIVE,
+    start,
+  );
   const read = async (p: KernelMetricProducer) => {
     const m = (await p.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as SumMetricData;
     return m.dataPoints.map((d) => ({ value: d.value, start: d.startTime, end: d.endTime, cg: d.attributes['cgroup.id'] }));
@@ -162,18 +205,40 @@ test('an entry deleted and made again (cgroup sweep) starts over: never a negati
   entries.set(8, 2); // a cgroup that appeared since
   await new Promise((r) => setTimeout(r, 5));
   const [d2, c2] = [await read(delta), await read(cumulative)];
-  assert.deepEqual(d2.map((p) => [p.cg, p.value]), [[7, 3], [8, 2]], 'the reset entry exports what it holds, not 3 - 10');
+  assert.deepEqual(
+    d2.map((p) => [p.cg, p.value]),
+    [
+      [7, 3],
+      [8, 2],
+    ],
+    'the reset entry exports what it holds, not 3 - 10',
+  );
   assert.deepEqual(d2[0].start, d1[0].end, 'delta from the previous collection');
-  assert.deepEqual(c2.map((p) => [p.cg, p.value]), [[7, 3], [8, 2]]);
+  assert.deepEqual(
+    c2.map((p) => [p.cg, p.value]),
+    [
+      [7, 3],
+      [8, 2],
+    ],
+  );
   assert.deepEqual(c2[0].start, c1[0].end, 'the cumulative series started over after the last collection');
   assert.deepEqual(c2[1].start, c1[0].end, 'a new series counts from the collection before it appeared');
   entries.set(7, 5);
   entries.delete(8);
   const [d3, c3] = [await read(delta), await read(cumulative)];
-  assert.deepEqual(d3.map((p) => [p.cg, p.value]), [[7, 2]]);
+  assert.deepEqual(
+    d3.map((p) => [p.cg, p.value]),
+    [[7, 2]],
+  );
   assert.deepEqual(c3[0].start, c2[0].start, 'the same series keeps its start');
   // cgroup 8's entry is gone: it is forgotten, and if it comes back it starts over
   entries.set(8, 1);
   const d4 = await read(delta);
-  assert.deepEqual(d4.map((p) => [p.cg, p.value]), [[7, 0], [8, 1]]);
+  assert.deepEqual(
+    d4.map((p) => [p.cg, p.value]),
+    [
+      [7, 0],
+      [8, 1],
+    ],
+  );
 });

@@ -56,7 +56,10 @@ class StandInProc {
   process(pid: number, p: Proc): void {
     const dir = path.join(this.root, String(pid));
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'stat'), statLine(pid, p.comm ?? 'rdma-app', p.start ?? 5000, p.vsize ?? 3133440, p.startstack ?? 140736398637968));
+    fs.writeFileSync(
+      path.join(dir, 'stat'),
+      statLine(pid, p.comm ?? 'rdma-app', p.start ?? 5000, p.vsize ?? 3133440, p.startstack ?? 140736398637968),
+    );
     fs.writeFileSync(path.join(dir, 'maps'), mapsText(p.image, p.maps));
     fs.rmSync(path.join(dir, 'root'), { force: true });
     fs.symlinkSync(p.image, path.join(dir, 'root'));
@@ -81,10 +84,55 @@ function statLine(pid: number, comm: string, start: number, vsize: number, start
   const code = vsize === 0 ? [0, 0] : [94416587898880, 94416587918761];
   // fields 1 and 2 apart
   const fields: (number | string)[] = [
-    'S', 1, pid, pid, 0, -1, 4194560, 98, 0, 0, 0, 3, 1, 0, 0, 20, 0, 1, 0, // 3..21
-    start, vsize, vsize === 0 ? 0 : 383, '18446744073709551615', ...code, startstack, // 22..28
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 1, 0, 0, 0, 0, 0, // 29..44
-    94416587934768, 94416587936384, 94417291563008, 140736398641874, 140736398641894, 140736398641894, 140736398643179, 0, // 45..52
+    'S',
+    1,
+    pid,
+    pid,
+    0,
+    -1,
+    4194560,
+    98,
+    0,
+    0,
+    0,
+    3,
+    1,
+    0,
+    0,
+    20,
+    0,
+    1,
+    0, // 3..21
+    start,
+    vsize,
+    vsize === 0 ? 0 : 383,
+    '18446744073709551615',
+    ...code,
+    startstack, // 22..28
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    17,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0, // 29..44
+    94416587934768,
+    94416587936384,
+    94417291563008,
+    140736398641874,
+    140736398641894,
+    140736398641894,
+    140736398643179,
+    0, // 45..52
   ];
   assert.equal(fields.length, 50);
   return `${pid} (${comm}) ${fields.join(' ')}\n`;
@@ -98,7 +146,12 @@ function mapsText(image: string, files: string[]): string {
   for (const file of files) {
     const st = fs.statSync(path.join(image, file));
     const dev = `${hex((st.dev >> 8) & 0xfff, 2)}:${hex((st.dev & 0xff) | ((st.dev >> 12) & 0xfff00), 2)}`;
-    for (const [perms, size] of [['r--p', 0x4000], ['r-xp', 0x10000], ['r--p', 0x3000], ['rw-p', 0x1000]] as const) {
+    for (const [perms, size] of [
+      ['r--p', 0x4000],
+      ['r-xp', 0x10000],
+      ['r--p', 0x3000],
+      ['rw-p', 0x1000],
+    ] as const) {
       const offset = at - 0x7f1c2a000000;
       lines.push(`${hex(at, 8)}-${hex(at + size, 8)} ${perms} ${hex(offset, 8)} ${dev} ${st.ino}`.padEnd(73) + file);
       at += size;
@@ -163,7 +216,10 @@ test('a new process mapping its own copy is hooked once; a second process mappin
   proc.process(100, { image, maps: [APP, LIB, LIBC] });
   assert.deepEqual(await scanner.scan(), { processes: 2, filesRead: 4, mapsRead: 1 }, 'maps of the new process only');
   assert.deepEqual(hooks.take(), [{ attach: proc.lib(100), links: [1, 2] }]);
-  assert.ok(hooks.infos.includes(`rdma: attached to another ${proc.lib(100)} (${fileIdentity(path.join(image, LIB))}) found in ${proc.lib(100)}`), hooks.infos.join('\n'));
+  assert.ok(
+    hooks.infos.includes(`rdma: attached to another ${proc.lib(100)} (${fileIdentity(path.join(image, LIB))}) found in ${proc.lib(100)}`),
+    hooks.infos.join('\n'),
+  );
 
   proc.process(101, { image, maps: [APP, LIB, LIBC] });
   assert.deepEqual(await scanner.scan(), { processes: 3, filesRead: 5, mapsRead: 1 });
@@ -215,7 +271,7 @@ test('pid reuse: same pid, new start time, another image: the new file is hooked
   // same size and start of stack: only the start time tells
   proc.process(100, { image: b, start: 6000, maps: [APP, LIB] });
   assert.deepEqual(await scanner.scan(), { processes: 1, filesRead: 3, mapsRead: 1 });
-  assert.deepEqual(hooks.take(), [{ attach: proc.lib(100), links: [3, 4] }, { detach: [1, 2] }], "b hooked, a (no one maps it) let go");
+  assert.deepEqual(hooks.take(), [{ attach: proc.lib(100), links: [3, 4] }, { detach: [1, 2] }], 'b hooked, a (no one maps it) let go');
 
   // image b is also mapped by 101 when pid 100 is reused again: b stays hooked, now through 101's root
   proc.process(101, { image: b, start: 5500, maps: [APP, LIB] });
@@ -240,8 +296,15 @@ test('exits: the process whose root the hooks hold exits while another maps the 
 
   proc.exit(100);
   assert.deepEqual(await scanner.scan(), { processes: 1, filesRead: 2, mapsRead: 0 }, 'an exit is learnt from the listing');
-  assert.deepEqual(hooks.take(), [{ attach: proc.lib(101), links: [3, 4] }, { detach: [1, 2] }], 'attached through 101 before the old links go');
-  assert.equal(hooks.infos.at(-1), `rdma: ${proc.lib(100)} (${id}) now hooked through process 101: process 100, whose mount held it, exited`);
+  assert.deepEqual(
+    hooks.take(),
+    [{ attach: proc.lib(101), links: [3, 4] }, { detach: [1, 2] }],
+    'attached through 101 before the old links go',
+  );
+  assert.equal(
+    hooks.infos.at(-1),
+    `rdma: ${proc.lib(100)} (${id}) now hooked through process 101: process 100, whose mount held it, exited`,
+  );
 
   proc.exit(101);
   assert.deepEqual(await scanner.scan(), { processes: 0, filesRead: 1, mapsRead: 0 });
@@ -280,7 +343,10 @@ test('close() lets go of every file; a scan after it reads no stat or maps and h
   const detached = hooks.take();
   assert.deepEqual(
     detached.map((c) => ('detach' in c ? c.detach : [])).sort((x, y) => x[0] - y[0]),
-    [[1, 2], [3, 4]],
+    [
+      [1, 2],
+      [3, 4],
+    ],
     'both sets detached',
   );
   proc.process(102, { image: proc.image('c'), maps: [APP, LIB] });

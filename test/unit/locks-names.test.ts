@@ -28,7 +28,13 @@ test('futex keys: op in the low byte, errno above it', () => {
 
 test('lock addresses: data symbols with offsets, [static] without one, [dynamic] below the image', () => {
   const syms = new KernelSymbols(
-    ['ffffffff81000000 T _text', 'ffffffff81000100 T some_function', 'ffffffff82000000 D rtnl_mutex', 'ffffffff82000040 D big_table', 'ffffffff83000000 b mod_lock\t[mymod]'].join('\n'),
+    [
+      'ffffffff81000000 T _text',
+      'ffffffff81000100 T some_function',
+      'ffffffff82000000 D rtnl_mutex',
+      'ffffffff82000040 D big_table',
+      'ffffffff83000000 b mod_lock\t[mymod]',
+    ].join('\n'),
   );
   assert.equal(syms.resolve(0xffffffff82000000n), 'rtnl_mutex');
   assert.equal(syms.resolve(0xffffffff82000048n), 'big_table+0x8');
@@ -37,9 +43,20 @@ test('lock addresses: data symbols with offsets, [static] without one, [dynamic]
   assert.equal(syms.resolve(0xffffffff82100000n), '[static]', 'too far past the last data symbol');
   assert.equal(syms.resolve(0xffff888100000000n), '[dynamic]');
   // x86-64 before 6.15: per-CPU variables listed as zero-based offsets sort first; they are not addresses
-  const percpu = new KernelSymbols(['0000000000000000 A fixed_percpu_data', '000000000001f000 D runqueues', 'ffffffff81000000 T _text', 'ffffffff82000000 D rtnl_mutex'].join('\n'));
+  const percpu = new KernelSymbols(
+    [
+      '0000000000000000 A fixed_percpu_data',
+      '000000000001f000 D runqueues',
+      'ffffffff81000000 T _text',
+      'ffffffff82000000 D rtnl_mutex',
+    ].join('\n'),
+  );
   assert.equal(percpu.resolve(0xffff888100000000n), '[dynamic]', 'heap below the image, above the per-CPU offsets');
   assert.equal(percpu.resolve(0x1f010n), '[dynamic]');
   assert.equal(percpu.resolve(0xffffffff82000010n), 'rtnl_mutex+0x10');
-  assert.equal(new KernelSymbols('0000000000000000 T _text\n').resolve(0xffffffff82000000n), '[unresolved]', 'kptr_restrict hides addresses');
+  assert.equal(
+    new KernelSymbols('0000000000000000 T _text\n').resolve(0xffffffff82000000n),
+    '[unresolved]',
+    'kptr_restrict hides addresses',
+  );
 });

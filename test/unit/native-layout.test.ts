@@ -33,8 +33,7 @@ function hostLayouts(): Record<string, { size: number; fields: Record<string, { 
       lines.push(`  printf("T %s %zu\\n", "${type}", sizeof(struct ${type}));`);
       for (const f of fields)
         lines.push(
-          `  printf("F %s %s %zu %zu\\n", "${type}", "${f}", offsetof(struct ${type}, ${f}), ` +
-            `sizeof(((struct ${type} *)0)->${f}));`,
+          `  printf("F %s %s %zu %zu\\n", "${type}", "${f}", offsetof(struct ${type}, ${f}), ` + `sizeof(((struct ${type} *)0)->${f}));`,
         );
     }
     const src = [

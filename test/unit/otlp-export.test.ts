@@ -36,10 +36,11 @@ async function exportRoundTrip(protocol: 'grpc' | 'http/protobuf'): Promise<void
     const { logger } = captureLogger();
     const stub = stubFactory();
     const results: Array<{ signal: string; ok: boolean; items: number }> = [];
-    tel = createTelemetry(
-      config({ 'otlp.endpoint': endpoint, 'otlp.protocol': protocol }, { OTEL_RESOURCE_ATTRIBUTES: 'rack=r%2F1' }),
-      { producerFor: stub.producerFor, logger, onExportResult: (signal, ok, items) => results.push({ signal, ok, items }) },
-    );
+    tel = createTelemetry(config({ 'otlp.endpoint': endpoint, 'otlp.protocol': protocol }, { OTEL_RESOURCE_ATTRIBUTES: 'rack=r%2F1' }), {
+      producerFor: stub.producerFor,
+      logger,
+      onExportResult: (signal, ok, items) => results.push({ signal, ok, items }),
+    });
     assert.equal(stub.built.length, 1, 'one producer per reader (only the OTLP reader here)');
     assert.equal(stub.built[0].temporality, AggregationTemporality.CUMULATIVE);
 
@@ -98,8 +99,14 @@ async function exportRoundTrip(protocol: 'grpc' | 'http/protobuf'): Promise<void
     assert.ok(spans[0].endTimeUnixNano >= spans[0].startTimeUnixNano);
     assert.equal(rx.resources().find((r) => r.signal === 'traces')?.attributes['service.name'], 'kotel');
 
-    assert.ok(results.some((r) => r.signal === 'metrics' && r.ok && r.items === 3), JSON.stringify(results));
-    assert.ok(results.some((r) => r.signal === 'traces' && r.ok && r.items === 1), JSON.stringify(results));
+    assert.ok(
+      results.some((r) => r.signal === 'metrics' && r.ok && r.items === 3),
+      JSON.stringify(results),
+    );
+    assert.ok(
+      results.some((r) => r.signal === 'traces' && r.ok && r.items === 1),
+      JSON.stringify(results),
+    );
   } finally {
     await tel?.shutdown();
     await rx.close();
@@ -115,11 +122,17 @@ test("temporality 'delta': the producer is built for DELTA and sums arrive as de
   const { logger } = captureLogger();
   const stub = stubFactory();
   const tel = createTelemetry(
-    config({ 'otlp.endpoint': `127.0.0.1:${rx.grpcPort}`, 'otlp.traces': false }, { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' }),
+    config(
+      { 'otlp.endpoint': `127.0.0.1:${rx.grpcPort}`, 'otlp.traces': false },
+      { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' },
+    ),
     { producerFor: stub.producerFor, logger },
   );
   try {
-    assert.deepEqual(stub.built.map((p) => p.temporality), [AggregationTemporality.DELTA]);
+    assert.deepEqual(
+      stub.built.map((p) => p.temporality),
+      [AggregationTemporality.DELTA],
+    );
     tel.meterProvider.getMeter('t').createCounter('test.delta').add(1);
     await tel.forceFlush();
     const pts = await rx.waitFor(() => (rx.metrics().length >= 3 ? rx.metrics() : undefined), 5000, 'metrics');
@@ -150,10 +163,11 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
     const { logger, lines } = captureLogger('debug');
     const stub = stubFactory();
     const results: Array<{ ok: boolean; items: number; error?: Error }> = [];
-    const tel = createTelemetry(
-      config({ 'otlp.endpoint': endpoint, 'otlp.protocol': protocol, 'otlp.timeout': 300 }),
-      { producerFor: stub.producerFor, logger, onExportResult: (_s, ok, items, error) => results.push({ ok, items, error }) },
-    );
+    const tel = createTelemetry(config({ 'otlp.endpoint': endpoint, 'otlp.protocol': protocol, 'otlp.timeout': 300 }), {
+      producerFor: stub.producerFor,
+      logger,
+      onExportResult: (_s, ok, items, error) => results.push({ ok, items, error }),
+    });
     let rx: OtlpReceiver | undefined;
     try {
       tel.tracerProvider.getTracer('t').startSpan('lost').end();
@@ -162,10 +176,7 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       assert.equal(unreachable.length, 1, JSON.stringify(lines));
       assert.equal(unreachable[0].level, 'warn');
       const label = protocol === 'grpc' ? `127.0.0.1:${port} (grpc)` : `http://127.0.0.1:${port} (http/protobuf)`;
-      assert.ok(
-        unreachable[0].msg.startsWith(`OTLP collector at ${label} unreachable: `),
-        unreachable[0].msg,
-      );
+      assert.ok(unreachable[0].msg.startsWith(`OTLP collector at ${label} unreachable: `), unreachable[0].msg);
       assert.match(unreachable[0].msg, /; retrying every 60s \(set otlp\.endpoint or --no-otlp\)$/);
       assert.ok(!lines.some((l) => l.level === 'error'), 'no error lines: ' + JSON.stringify(lines));
       // 3 metric exports of 2 points, 1 span export of 1 span, all failed and reported

@@ -23,14 +23,60 @@ function openssl(...args: string[]): void {
 
 /** a certificate for `cn` signed by the test CA, with subjectAltName `san` */
 function signed(name: string, cn: string, ext: string): void {
-  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+  openssl(
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${cn}`,
+  );
   fs.writeFileSync(pem(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    `${name}.pem`,
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-tls-'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=kotel test CA', '-days', '1');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-subj',
+    '/CN=kotel test CA',
+    '-days',
+    '1',
+  );
   signed('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   signed('client', 'kotel', 'extendedKeyUsage=clientAuth\n');
 });
@@ -72,7 +118,12 @@ async function exportOnce(rx: OtlpReceiver, protocol: 'grpc' | 'http/protobuf', 
     await tel.shutdown();
   }
   // forceFlush and shutdown each export once
-  return { ok: results.length > 0 && results.every(Boolean), failed: results.length > 0 && !results.some(Boolean), lines, received: rx.metrics().length };
+  return {
+    ok: results.length > 0 && results.every(Boolean),
+    failed: results.length > 0 && !results.some(Boolean),
+    lines,
+    received: rx.metrics().length,
+  };
 }
 
 for (const protocol of ['grpc', 'http/protobuf'] as const) {
@@ -105,7 +156,11 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       assert.equal(anonymous.received, 0);
       console.log(`# ${protocol}: ${anonymous.lines.find((l) => l.level === 'warn')?.msg}`);
 
-      const client = await exportOnce(rx, protocol, { 'otlp.tls.ca': pem('ca.pem'), 'otlp.tls.cert': pem('client.pem'), 'otlp.tls.key': pem('client.key') });
+      const client = await exportOnce(rx, protocol, {
+        'otlp.tls.ca': pem('ca.pem'),
+        'otlp.tls.cert': pem('client.pem'),
+        'otlp.tls.key': pem('client.key'),
+      });
       assert.ok(client.ok, JSON.stringify(client.lines));
       assert.ok(client.received > 0);
     } finally {
@@ -120,10 +175,14 @@ test('a missing certificate file: one line naming the key and where it came from
     () => loadConfig({ env: { OTEL_EXPORTER_OTLP_CERTIFICATE: missing } }),
     (e: unknown) =>
       e instanceof ConfigError &&
-      e.message === `config error: otlp.tls.ca = "${missing}" (from OTEL_EXPORTER_OTLP_CERTIFICATE): must be a readable file (no such file)`,
+      e.message ===
+        `config error: otlp.tls.ca = "${missing}" (from OTEL_EXPORTER_OTLP_CERTIFICATE): must be a readable file (no such file)`,
   );
   assert.throws(
     () => loadConfig({ env: {}, flags: { 'otlp.tls.cert': __filename } }),
-    (e: unknown) => e instanceof ConfigError && /^config error: otlp\.tls\.cert is set .* but otlp\.tls\.key is not/.test(e.message) && !e.message.includes('\n'),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /^config error: otlp\.tls\.cert is set .* but otlp\.tls\.key is not/.test(e.message) &&
+      !e.message.includes('\n'),
   );
 });

@@ -58,7 +58,11 @@ test('GIDs print as sysfs does; live objects count by cgroup, device and type', 
     { tgid: 2, cgroupId: 5, type: 5, device: 'mlx5_1' },
     { tgid: 2, cgroupId: 6, type: 2, device: 'mlx5_0' },
   ]);
-  assert.deepEqual(counts.map((c) => `${c.cgroupId}/${c.device}/${c.type}=${c.n}`).sort(), ['5/mlx5_0/5=2', '5/mlx5_1/5=1', '6/mlx5_0/2=1']);
+  assert.deepEqual(counts.map((c) => `${c.cgroupId}/${c.device}/${c.type}=${c.n}`).sort(), [
+    '5/mlx5_0/5=2',
+    '5/mlx5_1/5=1',
+    '6/mlx5_0/2=1',
+  ]);
 });
 
 test('QP events from C decode with the BTF layout of rdma.bpf.o into one span with the tuple', { skip: notRoot }, () => {
@@ -84,7 +88,17 @@ test('QP events from C decode with the BTF layout of rdma.bpf.o into one span wi
     assert.equal(conns.length, 1);
     assert.deepEqual(
       { ...conns[0] },
-      { device: 'mlx5_0', srcGid: 'fe80:0000:0000:0000:0200:0000:0000:0001', srcQpn: 0x1234, dstGid: 'fe80:0000:0000:0000:0200:0000:0000:0002', dstQpn: 0x100001, pid: 777, comm: 'trainer', cgroupId: 4242, state: 'rts' },
+      {
+        device: 'mlx5_0',
+        srcGid: 'fe80:0000:0000:0000:0200:0000:0000:0001',
+        srcQpn: 0x1234,
+        dstGid: 'fe80:0000:0000:0000:0200:0000:0000:0002',
+        dstQpn: 0x100001,
+        pid: 777,
+        comm: 'trainer',
+        cgroupId: 4242,
+        state: 'rts',
+      },
     );
     const lines = connectionTable(conns, cgroups);
     assert.equal(lines[0], 'RDMA connections: 1 live');
@@ -99,7 +113,10 @@ test('QP events from C decode with the BTF layout of rdma.bpf.o into one span wi
     assert.equal(span.attributes['rdma.qp.end'], 'destroy');
     assert.equal(span.attributes['process.pid'], 777);
     assert.equal(span.attributes['thread.id'], 778);
-    assert.deepEqual(span.events.map((e) => e.attributes?.['rdma.qp.state']), ['init', 'rtr', 'rts']);
+    assert.deepEqual(
+      span.events.map((e) => e.attributes?.['rdma.qp.state']),
+      ['init', 'rtr', 'rts'],
+    );
     assert.equal(table.connections().length, 0);
   } finally {
     object.close();

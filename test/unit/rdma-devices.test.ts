@@ -35,7 +35,15 @@ test('device names: only devices sysfs lists; a crafted name is _OTHER, never a 
     assert.equal(refused, 7, 'each distinct refused name counted');
     devices.name('../../secret');
     assert.equal(refused, 7, 'a name refused before is not counted again');
-    for (const [port, index] of [[0, 0], [256, 0], [1, -1], [1, 0x10000], [1.5, 0], [NaN, 0]]) assert.equal(devices.gid('mlx5_0', port, index), undefined, `port ${port} index ${index}`);
+    for (const [port, index] of [
+      [0, 0],
+      [256, 0],
+      [1, -1],
+      [1, 0x10000],
+      [1.5, 0],
+      [NaN, 0],
+    ])
+      assert.equal(devices.gid('mlx5_0', port, index), undefined, `port ${port} index ${index}`);
   } finally {
     sysfs.remove();
   }
@@ -46,7 +54,11 @@ test('a device that appears after start is known at the next listing (at most on
   let now = 0;
   let refused = 0;
   try {
-    const devices = new RdmaDevices(sysfs.root, () => refused++, () => now);
+    const devices = new RdmaDevices(
+      sysfs.root,
+      () => refused++,
+      () => now,
+    );
     assert.equal(devices.name('mlx5_0'), 'mlx5_0');
     fs.mkdirSync(path.join(sysfs.root, 'class', 'infiniband', 'rxe0'));
     now += 10;
@@ -93,7 +105,22 @@ test('a QP whose device name is a path: its span says _OTHER and carries no file
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   try {
     const table = new QpTable(provider.getTracer('t'), new CgroupResolver(undefined), new RdmaDevices(sysfs.root, () => refused++), true);
-    const ev = (kind: number, extra: Partial<QpEvent>): QpEvent => ({ tsNs: 1n, cgroupId: 1, qp: 0x10n, tgid: 7, tid: 7, kind, qpn: 5, qpType: 2, state: 0, attrMask: 0, port: 1, comm: 'evil', device: '../../secret', ...extra });
+    const ev = (kind: number, extra: Partial<QpEvent>): QpEvent => ({
+      tsNs: 1n,
+      cgroupId: 1,
+      qp: 0x10n,
+      tgid: 7,
+      tid: 7,
+      kind,
+      qpn: 5,
+      qpType: 2,
+      state: 0,
+      attrMask: 0,
+      port: 1,
+      comm: 'evil',
+      device: '../../secret',
+      ...extra,
+    });
     table.apply(ev(QP_EVENT.create, {}));
     table.apply(ev(QP_EVENT.modify, { state: 2, attrMask: 0x1 | 0x80 | 0x100000, destQpn: 9, sgidIndex: 0, dgid: GID }));
     assert.equal(table.connections()[0].device, OTHER_DEVICE);

@@ -57,15 +57,32 @@ int main(void) {
 }
 
 test('ib_core and rdma_cm detection names the reason in words', () => {
-  assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' }))?.reason, 'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)');
+  assert.equal(
+    ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' }))?.reason,
+    'ib_core not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)',
+  );
   assert.match(ibCoreUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n' }))?.reason ?? '', /modprobe ib_core/);
-  assert.match(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '', /CONFIG_DEBUG_INFO_BTF_MODULES/);
+  assert.match(
+    ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '',
+    /CONFIG_DEBUG_INFO_BTF_MODULES/,
+  );
   assert.equal(ibCoreUnavailable(host({ '/sys/module/ib_core': '', '/sys/kernel/btf/ib_core': '' }))?.reason, undefined);
-  assert.equal(rdmaCmUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n', '/sys/module/ib_core': '' }))?.reason, 'rdma_cm not loaded: `modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)');
+  assert.equal(
+    rdmaCmUnavailable(host({ '/proc/config.gz': 'CONFIG_INFINIBAND=m\n', '/sys/module/ib_core': '' }))?.reason,
+    'rdma_cm not loaded: `modprobe rdma_cm` (rdma_ucm loads it for librdmacm users)',
+  );
   const dep = `/lib/modules/${os.release()}/modules.dep`;
-  assert.match(rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko.xz: kernel/drivers/infiniband/core/iw_cm.ko.xz\n' }))?.reason ?? '', /^rdma_cm not loaded: `modprobe rdma_cm`/, 'no kernel config, but modules.dep lists it');
+  assert.match(
+    rdmaCmUnavailable(host({ [dep]: 'kernel/drivers/infiniband/core/rdma_cm.ko.xz: kernel/drivers/infiniband/core/iw_cm.ko.xz\n' }))
+      ?.reason ?? '',
+    /^rdma_cm not loaded: `modprobe rdma_cm`/,
+    'no kernel config, but modules.dep lists it',
+  );
   assert.match(rdmaCmUnavailable(host({}))?.reason ?? '', /no RDMA on this host/);
-  assert.match(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '', /^rdma_cm has no BTF .*CONFIG_DEBUG_INFO_BTF_MODULES/);
+  assert.match(
+    rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/vmlinux': '' }))?.reason ?? '',
+    /^rdma_cm has no BTF .*CONFIG_DEBUG_INFO_BTF_MODULES/,
+  );
   assert.equal(rdmaCmUnavailable(host({ '/sys/module/rdma_cm': '', '/sys/kernel/btf/rdma_cm': '' }))?.reason, undefined);
   // error.type of kotel.probe.attached
   assert.equal(ibCoreUnavailable(host({ '/proc/config.gz': '# CONFIG_INFINIBAND is not set\n' }))?.code, 'no_rdma');
@@ -80,14 +97,29 @@ test('kprobe targets: the plain name, else a .constprop clone; never an .isra cl
   assert.equal(kprobeTarget('_ib_modify_qp', ks('_ib_modify_qp.isra.0')), undefined);
   assert.equal(kprobeTarget('_ib_modify_qp', ks('ib_modify_qp')), undefined);
   const ladders = kernelLadders(ks('rdma_restrack_add', 'rdma_restrack_del', '_ib_modify_qp.constprop.0'));
-  assert.deepEqual(ladders._ib_modify_qp.map((r) => `${r.kind}:${r.program}@${r.target}`), ['fexit:modify_qp_fexit@_ib_modify_qp', 'kretprobe:modify_qp_kret@_ib_modify_qp.constprop.0']);
-  assert.deepEqual(ladders['_ib_modify_qp:entry'].map((r) => r.target), ['_ib_modify_qp.constprop.0']);
-  assert.deepEqual(ladders.rdma_restrack_add.map((r) => r.kind), ['fexit', 'kprobe']);
+  assert.deepEqual(
+    ladders._ib_modify_qp.map((r) => `${r.kind}:${r.program}@${r.target}`),
+    ['fexit:modify_qp_fexit@_ib_modify_qp', 'kretprobe:modify_qp_kret@_ib_modify_qp.constprop.0'],
+  );
+  assert.deepEqual(
+    ladders['_ib_modify_qp:entry'].map((r) => r.target),
+    ['_ib_modify_qp.constprop.0'],
+  );
+  assert.deepEqual(
+    ladders.rdma_restrack_add.map((r) => r.kind),
+    ['fexit', 'kprobe'],
+  );
   assert.equal(ladders.rdma_restrack_commit_del, undefined, 'no two-phase delete in this kernel');
   assert.ok(Object.keys(ladders).indexOf('rdma_restrack_del') < Object.keys(ladders).indexOf('rdma_restrack_add'), 'deletes attach first');
   const twoPhase = kernelLadders(ks('rdma_restrack_add', 'rdma_restrack_del', 'rdma_restrack_commit_del', '_ib_modify_qp'));
-  assert.deepEqual(twoPhase.rdma_restrack_commit_del.map((r) => `${r.kind}:${r.program}@${r.target}`), ['fentry:restrack_commit_del_fentry@rdma_restrack_commit_del', 'kprobe:restrack_commit_del_kprobe@rdma_restrack_commit_del']);
-  assert.ok(Object.keys(twoPhase).indexOf('rdma_restrack_commit_del') < Object.keys(twoPhase).indexOf('rdma_restrack_add'), 'deletes attach first');
+  assert.deepEqual(
+    twoPhase.rdma_restrack_commit_del.map((r) => `${r.kind}:${r.program}@${r.target}`),
+    ['fentry:restrack_commit_del_fentry@rdma_restrack_commit_del', 'kprobe:restrack_commit_del_kprobe@rdma_restrack_commit_del'],
+  );
+  assert.ok(
+    Object.keys(twoPhase).indexOf('rdma_restrack_commit_del') < Object.keys(twoPhase).indexOf('rdma_restrack_add'),
+    'deletes attach first',
+  );
 });
 
 test('rdma_cma event keys map to rdma.cm.event and error.type', () => {
@@ -101,14 +133,24 @@ test('netlink seeds: parsed from `rdma -j resource show`, dropped when deleted o
     { ifindex: 0, ifname: 'mlx5_0', port: 1, lqpn: 0x1a5, type: 'RC', state: 'RTS', pid: 4242, comm: 'ib_write_bw' },
   ]);
   const objs = parseResources(json, 5, 'lqpn', (pid) => (pid === 4242 ? 77 : 1));
-  assert.deepEqual(objs.map((o) => `${o.device}/${o.type}/${o.id}/cg${o.cgroupId}`), ['mlx5_0/5/1/cg1', 'mlx5_0/5/421/cg77']);
+  assert.deepEqual(
+    objs.map((o) => `${o.device}/${o.type}/${o.id}/cg${o.cgroupId}`),
+    ['mlx5_0/5/1/cg1', 'mlx5_0/5/421/cg77'],
+  );
   const seeds = new Seeds(undefined, objs);
-  assert.equal(seeds.live([{ tgid: 0, cgroupId: 77, type: 5, device: 'mlx5_0', handle: 421 }]).length, 1, 'tracked by the map: not counted twice');
+  assert.equal(
+    seeds.live([{ tgid: 0, cgroupId: 77, type: 5, device: 'mlx5_0', handle: 421 }]).length,
+    1,
+    'tracked by the map: not counted twice',
+  );
   seeds.remove('mlx5_0', 5, 1);
   assert.equal(seeds.live([]).length, 0);
-  const none = await seedFromNetlink(() => 0, () => {
-    throw Object.assign(new Error('exit 1'), { stderr: 'Failed to open NETLINK_RDMA socket\n' });
-  });
+  const none = await seedFromNetlink(
+    () => 0,
+    () => {
+      throw Object.assign(new Error('exit 1'), { stderr: 'Failed to open NETLINK_RDMA socket\n' });
+    },
+  );
   assert.deepEqual(none, { ok: false, reason: 'rdma resource show ctx: Failed to open NETLINK_RDMA socket' });
 });
 
@@ -124,12 +166,28 @@ test('kernel QP records from C decode with the BTF layout of rdma_kernel.bpf.o i
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     // the source GID from sysfs at the sgid index (1)
-    const table = new QpTable(provider.getTracer('t'), new CgroupResolver(undefined), new RdmaDevices(sysfs.root, () => assert.fail('mlx5_1 is a device')), true, SOURCE);
+    const table = new QpTable(
+      provider.getTracer('t'),
+      new CgroupResolver(undefined),
+      new RdmaDevices(sysfs.root, () => assert.fail('mlx5_1 is a device')),
+      true,
+      SOURCE,
+    );
     for (let i = 0; i < 2; i++) table.apply(decode(buf, i * layout.size));
     const [conn] = table.connections();
     assert.deepEqual(
       { ...conn },
-      { device: 'mlx5_1', srcGid: '0000:0000:0000:0000:0000:ffff:0a00:0001', srcQpn: 0x42, dstGid: '0000:0000:0000:0000:0000:ffff:0a00:0007', dstQpn: 0x77, pid: 0, comm: 'kworker/u8:1', cgroupId: 1, state: 'rtr' },
+      {
+        device: 'mlx5_1',
+        srcGid: '0000:0000:0000:0000:0000:ffff:0a00:0001',
+        srcQpn: 0x42,
+        dstGid: '0000:0000:0000:0000:0000:ffff:0a00:0007',
+        dstQpn: 0x77,
+        pid: 0,
+        comm: 'kworker/u8:1',
+        cgroupId: 1,
+        state: 'rtr',
+      },
     );
     table.apply(decode(buf, 2 * layout.size));
     const spans = exporter.getFinishedSpans();
@@ -138,13 +196,19 @@ test('kernel QP records from C decode with the BTF layout of rdma_kernel.bpf.o i
     assert.equal(spans[0].attributes['rdma.qp.type'], 'rc');
     assert.equal(spans[0].attributes['rdma.dst.qp_num'], 0x77);
     assert.equal(spans[0].attributes['rdma.qp.end'], 'destroy');
-    assert.deepEqual(spans[0].events.map((e) => e.attributes?.['rdma.qp.state']), ['rtr']);
+    assert.deepEqual(
+      spans[0].events.map((e) => e.attributes?.['rdma.qp.state']),
+      ['rtr'],
+    );
     const gone = new RecordReader(goneLayout, ['type', 'id', 'device'] as const, 'rdma_gone_key');
     const at = 3 * layout.size;
     assert.deepEqual([gone.u32(buf, at, 'type'), gone.u32(buf, at, 'id'), gone.str(buf, at, 'device')], [7, 12, 'mlx5_1']);
     const objKey = object.layout('rdma_object_key');
     assert.equal(object.mapInfo('rdma_objects').keySize, objKey.size, 'same object map shape as the user path');
-    assert.deepEqual(countObjects([{ tgid: 0, cgroupId: 1, type: 7, device: 'mlx5_1' }]).map((c) => c.n), [1]);
+    assert.deepEqual(
+      countObjects([{ tgid: 0, cgroupId: 1, type: 7, device: 'mlx5_1' }]).map((c) => c.n),
+      [1],
+    );
   } finally {
     object.close();
     sysfs.remove();

@@ -23,7 +23,20 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const notRoot = process.getuid?.() !== 0 ? 'opening a BPF object needs root' : false;
 
 /** the records, by name: user path (mlx5_0, process 777 unless said) and kernel path (mlx5_1) */
-const RECORDS = ['aCreate', 'aInit', 'aRtr', 'aRts', 'bCreate', 'bDestroy', 'cRts', 'dInit', 'a2Create', 'eRts', 'fCreate', 'gRts'] as const;
+const RECORDS = [
+  'aCreate',
+  'aInit',
+  'aRtr',
+  'aRts',
+  'bCreate',
+  'bDestroy',
+  'cRts',
+  'dInit',
+  'a2Create',
+  'eRts',
+  'fCreate',
+  'gRts',
+] as const;
 type Name = (typeof RECORDS)[number];
 
 function recordsFromC(): Buffer {
@@ -62,7 +75,10 @@ int main(void) {
 
 function setup(objectFile: string, source?: string) {
   const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', objectFile), { ladders: {} });
-  const sysfs = fakeSysfs({ mlx5_0: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0001' }, mlx5_1: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0003' } });
+  const sysfs = fakeSysfs({
+    mlx5_0: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0001' },
+    mlx5_1: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0003' },
+  });
   try {
     const layout = object.layout('rdma_qp_event');
     const buf = recordsFromC();
@@ -72,7 +88,14 @@ function setup(objectFile: string, source?: string) {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const drops = { n: 0 };
-    const table = new QpTable(provider.getTracer('t'), new CgroupResolver(undefined), new RdmaDevices(sysfs.root, () => assert.fail('known devices')), true, source, () => drops.n++);
+    const table = new QpTable(
+      provider.getTracer('t'),
+      new CgroupResolver(undefined),
+      new RdmaDevices(sysfs.root, () => assert.fail('known devices')),
+      true,
+      source,
+      () => drops.n++,
+    );
     return {
       table,
       drops,
@@ -96,32 +119,36 @@ function qpObject(ev: QpEvent, keyTgid = ev.tgid): LiveObject {
   return { tgid: keyTgid, cgroupId: ev.cgroupId, type: 5, device: ev.device, handle: ev.qpn, ptr: ev.qp };
 }
 
-test('user path: a QP whose destroy record was lost ends once rdma_objects no longer has it (after a drain), as destroy_unseen', { skip: notRoot }, () => {
-  const t = setup('rdma.bpf.o');
-  try {
-    t.apply('aCreate', 'aInit', 'aRtr', 'aRts');
-    const a = qpObject(t.record('aCreate'));
-    const alive = () => true;
-    t.table.reconcile(userQpLiveness([a], alive));
-    t.table.drained();
-    t.table.reconcile(userQpLiveness([a], alive));
-    assert.equal(t.table.connections().length, 1, 'live in the map: kept');
-    // destroyed, its record lost: the map no longer has it
-    t.table.reconcile(userQpLiveness([], alive));
-    t.table.reconcile(userQpLiveness([], alive));
-    assert.equal(t.ended(0x11).length, 0, 'no drain since it went missing: its destroy record may still be in the ring');
-    t.table.drained();
-    t.table.reconcile(userQpLiveness([], alive));
-    const [span] = t.ended(0x11);
-    assert.equal(span?.attributes['rdma.qp.end'], 'destroy_unseen');
-    assert.equal(span.attributes['rdma.dst.qp_num'], 0x100001, 'the span keeps what was seen');
-    assert.equal(t.table.connections().length, 0, 'gone from rdma.connection.count');
-    assert.equal(t.table.size, 0);
-    assert.equal(t.drops.n, 1, 'one destroy_unseen drop');
-  } finally {
-    t.close();
-  }
-});
+test(
+  'user path: a QP whose destroy record was lost ends once rdma_objects no longer has it (after a drain), as destroy_unseen',
+  { skip: notRoot },
+  () => {
+    const t = setup('rdma.bpf.o');
+    try {
+      t.apply('aCreate', 'aInit', 'aRtr', 'aRts');
+      const a = qpObject(t.record('aCreate'));
+      const alive = () => true;
+      t.table.reconcile(userQpLiveness([a], alive));
+      t.table.drained();
+      t.table.reconcile(userQpLiveness([a], alive));
+      assert.equal(t.table.connections().length, 1, 'live in the map: kept');
+      // destroyed, its record lost: the map no longer has it
+      t.table.reconcile(userQpLiveness([], alive));
+      t.table.reconcile(userQpLiveness([], alive));
+      assert.equal(t.ended(0x11).length, 0, 'no drain since it went missing: its destroy record may still be in the ring');
+      t.table.drained();
+      t.table.reconcile(userQpLiveness([], alive));
+      const [span] = t.ended(0x11);
+      assert.equal(span?.attributes['rdma.qp.end'], 'destroy_unseen');
+      assert.equal(span.attributes['rdma.dst.qp_num'], 0x100001, 'the span keeps what was seen');
+      assert.equal(t.table.connections().length, 0, 'gone from rdma.connection.count');
+      assert.equal(t.table.size, 0);
+      assert.equal(t.drops.n, 1, 'one destroy_unseen drop');
+    } finally {
+      t.close();
+    }
+  },
+);
 
 test('user path: a destroy record that arrives after the map read ends the QP normally, no drop', { skip: notRoot }, () => {
   const t = setup('rdma.bpf.o');
@@ -131,7 +158,10 @@ test('user path: a destroy record that arrives after the map read ends the QP no
     t.apply('bDestroy');
     t.table.drained();
     t.table.reconcile(userQpLiveness([], () => true));
-    assert.deepEqual(t.ended(0x12).map((s) => s.attributes['rdma.qp.end']), ['destroy']);
+    assert.deepEqual(
+      t.ended(0x12).map((s) => s.attributes['rdma.qp.end']),
+      ['destroy'],
+    );
     assert.equal(t.drops.n, 0);
   } finally {
     t.close();
@@ -142,7 +172,10 @@ test('user path: a create at the address of a QP whose destroy was lost ends the
   const t = setup('rdma.bpf.o');
   try {
     t.apply('aCreate', 'aInit', 'a2Create');
-    assert.deepEqual(t.ended(0x11).map((s) => s.attributes['rdma.qp.end']), ['destroy_unseen']);
+    assert.deepEqual(
+      t.ended(0x11).map((s) => s.attributes['rdma.qp.end']),
+      ['destroy_unseen'],
+    );
     assert.equal(t.drops.n, 1);
     // the old QPN at that address in the map is not the new QP: the new one is the map's if its QPN is
     t.table.reconcile(userQpLiveness([qpObject(t.record('a2Create'))], () => true));
@@ -152,53 +185,73 @@ test('user path: a create at the address of a QP whose destroy was lost ends the
     t.table.reconcile(userQpLiveness([qpObject(t.record('aCreate'))], () => true));
     t.table.drained();
     t.table.reconcile(userQpLiveness([qpObject(t.record('aCreate'))], () => true));
-    assert.deepEqual(t.ended(0x15).map((s) => s.attributes['rdma.qp.end']), ['destroy_unseen'], 'same address, another QPN: not this QP');
+    assert.deepEqual(
+      t.ended(0x15).map((s) => s.attributes['rdma.qp.end']),
+      ['destroy_unseen'],
+      'same address, another QPN: not this QP',
+    );
   } finally {
     t.close();
   }
 });
 
-test('user path: a QP first seen at a modify starts its span there, marked untracked, and lives while its process does', { skip: notRoot }, () => {
-  const t = setup('rdma.bpf.o');
-  try {
-    t.apply('cRts');
-    let running = true;
-    for (let i = 0; i < 3; i++) {
+test(
+  'user path: a QP first seen at a modify starts its span there, marked untracked, and lives while its process does',
+  { skip: notRoot },
+  () => {
+    const t = setup('rdma.bpf.o');
+    try {
+      t.apply('cRts');
+      let running = true;
+      for (let i = 0; i < 3; i++) {
+        t.table.reconcile(userQpLiveness([], () => running));
+        t.table.drained();
+      }
+      assert.equal(t.ended(0x13).length, 0, 'not in the map (older than kotel): kept while its process runs');
+      running = false;
       t.table.reconcile(userQpLiveness([], () => running));
       t.table.drained();
+      t.table.reconcile(userQpLiveness([], () => running));
+      const [span] = t.ended(0x13);
+      assert.equal(span?.attributes['rdma.qp.end'], 'process_exit');
+      assert.equal(span.attributes['rdma.qp.untracked'], true);
+      assert.equal(span.attributes['rdma.device'], 'mlx5_0', 'the modify record carries the device');
+      assert.equal(span.attributes['rdma.qp.type'], 'rc');
+      assert.equal(span.attributes['rdma.qp.state'], 'rts');
+      assert.deepEqual(
+        span.startTime,
+        epochNsToHrTime(t.record('cRts').tsNs + t.table.offsetNs),
+        'the span starts at the first record seen',
+      );
+      assert.equal(t.drops.n, 0, 'a process exit is no loss');
+    } finally {
+      t.close();
     }
-    assert.equal(t.ended(0x13).length, 0, 'not in the map (older than kotel): kept while its process runs');
-    running = false;
-    t.table.reconcile(userQpLiveness([], () => running));
-    t.table.drained();
-    t.table.reconcile(userQpLiveness([], () => running));
-    const [span] = t.ended(0x13);
-    assert.equal(span?.attributes['rdma.qp.end'], 'process_exit');
-    assert.equal(span.attributes['rdma.qp.untracked'], true);
-    assert.equal(span.attributes['rdma.device'], 'mlx5_0', 'the modify record carries the device');
-    assert.equal(span.attributes['rdma.qp.type'], 'rc');
-    assert.equal(span.attributes['rdma.qp.state'], 'rts');
-    assert.deepEqual(span.startTime, epochNsToHrTime(t.record('cRts').tsNs + t.table.offsetNs), 'the span starts at the first record seen');
-    assert.equal(t.drops.n, 0, 'a process exit is no loss');
-  } finally {
-    t.close();
-  }
-});
+  },
+);
 
-test('user path: a QP first seen at a modify but found in the map (its create record was lost) ends when the map loses it', { skip: notRoot }, () => {
-  const t = setup('rdma.bpf.o');
-  try {
-    t.apply('dInit');
-    t.table.reconcile(userQpLiveness([qpObject(t.record('dInit'))], () => true));
-    t.table.reconcile(userQpLiveness([], () => true));
-    t.table.drained();
-    t.table.reconcile(userQpLiveness([], () => true));
-    assert.deepEqual(t.ended(0x14).map((s) => s.attributes['rdma.qp.end']), ['destroy_unseen'], 'its process still runs, but the kernel has no such QP');
-    assert.equal(t.drops.n, 1);
-  } finally {
-    t.close();
-  }
-});
+test(
+  'user path: a QP first seen at a modify but found in the map (its create record was lost) ends when the map loses it',
+  { skip: notRoot },
+  () => {
+    const t = setup('rdma.bpf.o');
+    try {
+      t.apply('dInit');
+      t.table.reconcile(userQpLiveness([qpObject(t.record('dInit'))], () => true));
+      t.table.reconcile(userQpLiveness([], () => true));
+      t.table.drained();
+      t.table.reconcile(userQpLiveness([], () => true));
+      assert.deepEqual(
+        t.ended(0x14).map((s) => s.attributes['rdma.qp.end']),
+        ['destroy_unseen'],
+        'its process still runs, but the kernel has no such QP',
+      );
+      assert.equal(t.drops.n, 1);
+    } finally {
+      t.close();
+    }
+  },
+);
 
 test('kernel path: QPs converge on rdma_objects (keyed by restrack entry) and on the netlink seeds', { skip: notRoot }, () => {
   const t = setup('rdma_kernel.bpf.o', SOURCE);
@@ -218,10 +271,16 @@ test('kernel path: QPs converge on rdma_objects (keyed by restrack entry) and on
     seeds.remove('mlx5_1', 5, 0x42); // its delete reached rdma_gone; its destroy record was lost
     reconcile([]);
     reconcile([]);
-    assert.deepEqual(t.ended(0x42).map((s) => s.attributes['rdma.qp.end']), ['destroy_unseen']);
+    assert.deepEqual(
+      t.ended(0x42).map((s) => s.attributes['rdma.qp.end']),
+      ['destroy_unseen'],
+    );
     assert.equal(t.ended(0x42)[0].attributes['rdma.qp.untracked'], true);
     assert.equal(t.ended(0x42)[0].attributes['rdma.qp.type'], 'rc', 'kernel modify records carry the QP type');
-    assert.deepEqual(t.ended(0x43).map((s) => s.attributes['rdma.qp.end']), ['destroy_unseen']);
+    assert.deepEqual(
+      t.ended(0x43).map((s) => s.attributes['rdma.qp.end']),
+      ['destroy_unseen'],
+    );
     assert.equal(t.ended(0x43)[0].attributes['rdma.source'], 'ib_core');
     reconcile([], () => false);
     assert.equal(t.ended(0x44).length, 0, 'a kernel user (pid 0) netlink did not list: kept, nothing says it is gone');

@@ -31,7 +31,21 @@ after(() => {
 
 test(`seeding reads ${QPS} QPs (more than 1 MiB of \`rdma -j\` output) without blocking the event loop`, async () => {
   // what `rdma -j resource show qp` prints, one row per QP
-  const rows = Array.from({ length: QPS }, (_, i) => ({ ifindex: 0, ifname: 'mlx5_0', port: 1, lqpn: 0x100 + i, rqpn: 0x200 + i, type: 'RC', state: 'RTS', 'rq-psn': 12345, 'sq-psn': 54321, 'path-mig-state': 'ARMED', pdn: 3, pid: 4242, comm: 'ib_write_bw' }));
+  const rows = Array.from({ length: QPS }, (_, i) => ({
+    ifindex: 0,
+    ifname: 'mlx5_0',
+    port: 1,
+    lqpn: 0x100 + i,
+    rqpn: 0x200 + i,
+    type: 'RC',
+    state: 'RTS',
+    'rq-psn': 12345,
+    'sq-psn': 54321,
+    'path-mig-state': 'ARMED',
+    pdn: 3,
+    pid: 4242,
+    comm: 'ib_write_bw',
+  }));
   const listing = path.join(dir, 'qps.json');
   fs.writeFileSync(listing, JSON.stringify(rows) + '\n');
   assert.ok(fs.statSync(listing).size > 1024 * 1024, 'more than the 1 MiB execFileSync buffers by default');

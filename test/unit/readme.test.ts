@@ -13,7 +13,13 @@ test('the README configuration table is generated from the schema (node scripts/
 });
 
 test('the README metric table lists every metric with its unit', () => {
-  for (const m of [...Object.values(TCP), ...Object.values(SCHED), ...Object.values(RDMA), ...Object.values(LOCKS), ...Object.values(SELF)]) {
+  for (const m of [
+    ...Object.values(TCP),
+    ...Object.values(SCHED),
+    ...Object.values(RDMA),
+    ...Object.values(LOCKS),
+    ...Object.values(SELF),
+  ]) {
     if (typeof m === 'string') {
       assert.ok(README.includes(`\`${m}\``), `span ${m} documented`);
       continue;

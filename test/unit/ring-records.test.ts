@@ -20,7 +20,13 @@ test('a record the handler throws on, and a short one, are decode drops; the oth
   const drops = new UserDrops();
   const warnings: string[] = [];
   const sink = { drops, logger: { warn: (m: string) => warnings.push(m) } };
-  const records = [Buffer.from([1, 0, 0, 0]), Buffer.from([2, 0, 0, 0]), Buffer.from([3]), Buffer.from([4, 0, 0, 0]), Buffer.from([5, 0, 0, 0])];
+  const records = [
+    Buffer.from([1, 0, 0, 0]),
+    Buffer.from([2, 0, 0, 0]),
+    Buffer.from([3]),
+    Buffer.from([4, 0, 0, 0]),
+    Buffer.from([5, 0, 0, 0]),
+  ];
   const seen: number[] = [];
   const b = batch(records);
   const run = () =>

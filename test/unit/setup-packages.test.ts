@@ -26,11 +26,23 @@ function sources(purpose: Purpose): string[] {
   const exts = ['.ts', '.sh', '.py'];
   // the lint is set up and run with the tests
   const lint = 'scripts/lint.sh';
-  if (purpose === 'run') return [...filesUnder('agent/src', exts), ...filesUnder('scripts', exts).filter((f) => f !== lint), 'bpf/Makefile', 'native/binding.gyp'];
+  if (purpose === 'run')
+    return [
+      ...filesUnder('agent/src', exts),
+      ...filesUnder('scripts', exts).filter((f) => f !== lint),
+      'bpf/Makefile',
+      'native/binding.gyp',
+    ];
   // this file's own literals are test data
-  if (purpose === 'test') return [...filesUnder('test', exts).filter((f) => f !== 'test/unit/setup-packages.test.ts'), 'test/fixtures/bpf/Makefile', '.ci/run', lint];
+  if (purpose === 'test')
+    return [
+      ...filesUnder('test', exts).filter((f) => f !== 'test/unit/setup-packages.test.ts'),
+      'test/fixtures/bpf/Makefile',
+      '.ci/run',
+      lint,
+    ];
   const files = new Set(filesUnder('bench', exts));
-  for (const queue = [...files]; queue.length; ) {
+  for (const queue = [...files]; queue.length;) {
     const file = queue.pop()!;
     // code only: a path named in a comment is not run
     const text = fs.readFileSync(path.join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*(?:\/\/|#).*$/gm, '');
@@ -49,9 +61,10 @@ function sources(purpose: Purpose): string[] {
 }
 
 const SHELL_WORDS = new Set(
-  ('if then else elif fi case esac for while until do done in function return exit exec set unset shift local export ' +
-    'readonly declare cd echo printf read test true false wait trap eval source . : [ [[ ]] ]] time ! command type mapfile break continue kill')
-    .split(' '),
+  (
+    'if then else elif fi case esac for while until do done in function return exit exec set unset shift local export ' +
+    'readonly declare cd echo printf read test true false wait trap eval source . : [ [[ ]] ]] time ! command type mapfile break continue kill'
+  ).split(' '),
 );
 
 /** what an npm package's command runs in turn: node-gyp builds the addon with make and g++ and runs python3 */
@@ -82,13 +95,20 @@ export function shellCommands(script: string): string[] {
     if (inCase > 0) line = line.replace(/^\s*[^\s()]+(?:\s*\|\s*[^\s()]+)*\)/, ' ');
     for (const segment of line.split(/&&|\|\||[|;&(){}`]|\$\(/)) {
       const words = segment.trim().split(/\s+/).filter(Boolean);
-      while (words.length && (/^\w+=/.test(words[0]) || ['then', 'do', 'else', 'elif', 'if', 'while', 'until', '!', 'exec', 'time'].includes(words[0]))) words.shift();
+      while (
+        words.length &&
+        (/^\w+=/.test(words[0]) || ['then', 'do', 'else', 'elif', 'if', 'while', 'until', '!', 'exec', 'time'].includes(words[0]))
+      )
+        words.shift();
       // `ip netns exec NS cmd ...` runs cmd too; `command -v cmd` looks for it; `npx --no-install cmd` runs an npm package's cmd
       const commands =
-        words[0] === 'ip' && words[1] === 'netns' && words[2] === 'exec' ? ['ip', words[4]]
-        : words[0] === 'command' && words[1] === '-v' ? [words[2]]
-        : words[0] === 'npx' ? (IMPLIED[words.find((w, i) => i > 0 && !w.startsWith('-')) ?? ''] ?? [])
-        : [words[0]];
+        words[0] === 'ip' && words[1] === 'netns' && words[2] === 'exec'
+          ? ['ip', words[4]]
+          : words[0] === 'command' && words[1] === '-v'
+            ? [words[2]]
+            : words[0] === 'npx'
+              ? (IMPLIED[words.find((w, i) => i > 0 && !w.startsWith('-')) ?? ''] ?? [])
+              : [words[0]];
       for (const w of commands) {
         if (w && /^[A-Za-z][\w.+-]*$|^\/usr\/bin\/[\w.+-]+$/.test(w) && !SHELL_WORDS.has(w) && !functions.has(w) && w !== 'Q') found.add(w);
       }
@@ -108,7 +128,9 @@ interface Spawn {
 function tsSpawns(file: string, text: string): Spawn[] {
   const out: Spawn[] = [];
   // run() and spawnLines() are the bench's command runners (bench/lib/proc.ts); tests have other run()s
-  const calls = file.startsWith('bench/') ? /\b(execFileSync|execFile|spawnSync|spawn|spawnLines|run|tool)\(\s*'([^'$]+)'/g : /\b(execFileSync|execFile|spawnSync|spawn|tool)\(\s*'([^'$]+)'/g;
+  const calls = file.startsWith('bench/')
+    ? /\b(execFileSync|execFile|spawnSync|spawn|spawnLines|run|tool)\(\s*'([^'$]+)'/g
+    : /\b(execFileSync|execFile|spawnSync|spawn|tool)\(\s*'([^'$]+)'/g;
   for (const m of text.matchAll(calls)) {
     out.push({ exe: m[2], file, raw: ['execFileSync', 'execFile', 'spawnSync', 'spawn'].includes(m[1]) });
   }
@@ -137,7 +159,8 @@ function spawnsOf(purpose: Purpose): Spawn[] {
     if (file.endsWith('.ts')) out.push(...tsSpawns(file, text));
     else if (file.endsWith('.py')) out.push(...pythonImports(text).map((m) => ({ exe: `py:${m}`, file, raw: false })));
     else if (file.endsWith('Makefile')) out.push(...makefileCommands(text).map((exe) => ({ exe, file, raw: false })));
-    else if (file.endsWith('.gyp')) out.push(...[...text.matchAll(/<!@?\(([^)]*)\)/g)].flatMap((m) => shellCommands(m[1])).map((exe) => ({ exe, file, raw: false })));
+    else if (file.endsWith('.gyp'))
+      out.push(...[...text.matchAll(/<!@?\(([^)]*)\)/g)].flatMap((m) => shellCommands(m[1])).map((exe) => ({ exe, file, raw: false })));
     else out.push(...shellCommands(text).map((exe) => ({ exe, file, raw: false })));
   }
   return out;
@@ -196,11 +219,15 @@ for (const purpose of ['run', 'test', 'bench'] as const) {
     const spawns = spawnsOf(purpose);
     const used = new Set(spawns.map((s) => s.exe));
     for (const line of packageLines().filter((l) => l.purpose === purpose)) {
-      assert.ok(line.provides.length === 0 || line.provides.some((p) => used.has(p)), `${line.pkg}: nothing in the ${purpose} sources runs ${line.provides.join(', ')}`);
+      assert.ok(
+        line.provides.length === 0 || line.provides.some((p) => used.has(p)),
+        `${line.pkg}: nothing in the ${purpose} sources runs ${line.provides.join(', ')}`,
+      );
     }
     const provided = new Set(linesFor(purpose).flatMap((l) => l.provides));
     const raw = spawns.filter((s) => s.raw && provided.has(s.exe)).map((s) => `${s.file}: ${s.exe}`);
-    if (purpose !== 'run') assert.deepEqual(raw, [], 'spawn these through tool() from test/helpers/tools, so a missing one names its package');
+    if (purpose !== 'run')
+      assert.deepEqual(raw, [], 'spawn these through tool() from test/helpers/tools, so a missing one names its package');
   });
 }
 
@@ -222,16 +249,24 @@ test('a missing tool fails with one line naming its Debian package', () => {
   const saved = process.env.PATH;
   process.env.PATH = '/nonexistent';
   try {
-    assert.throws(() => tool('bpftrace'), { message: 'bpftrace not found on PATH: install the Debian package bpftrace (`npm test` does: scripts/setup.sh test)' });
-    assert.throws(() => tool('llvm-objdump', 'bench'), /^Error: llvm-objdump not found on PATH: install the Debian package llvm \(`npm run bench` does/);
+    assert.throws(() => tool('bpftrace'), {
+      message: 'bpftrace not found on PATH: install the Debian package bpftrace (`npm test` does: scripts/setup.sh test)',
+    });
+    assert.throws(
+      () => tool('llvm-objdump', 'bench'),
+      /^Error: llvm-objdump not found on PATH: install the Debian package llvm \(`npm run bench` does/,
+    );
   } finally {
     process.env.PATH = saved;
   }
-  assert.equal(missingToolMessage('frobnicate', 'test'), 'frobnicate not found on PATH: no line of scripts/packages.txt provides it for test: add one');
+  assert.equal(
+    missingToolMessage('frobnicate', 'test'),
+    'frobnicate not found on PATH: no line of scripts/packages.txt provides it for test: add one',
+  );
   const shellError = Object.assign(new Error('Command failed'), { status: 127, stderr: Buffer.from('sh: 1: nft: not found\n') });
   assert.equal((explainShellError(shellError) as Error).message, missingToolMessage('nft', 'test'));
-  const other = Object.assign(new Error("x"), { status: 1, stderr: "" });
-  assert.equal(explainShellError(other), other, "other failures pass through");
+  const other = Object.assign(new Error('x'), { status: 1, stderr: '' });
+  assert.equal(explainShellError(other), other, 'other failures pass through');
 });
 
 test('the shell parser finds commands, not words, keywords or patterns', () => {

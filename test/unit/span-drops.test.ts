@@ -43,7 +43,7 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       // a slow collector (answers within the 10 s export timeout): the queue cannot drain while spans come
       rx.behave({ delayMs: 1500 });
       const tracer = tel.tracerProvider.getTracer('kotel');
-      for (let made = 0; made < SPANS; ) {
+      for (let made = 0; made < SPANS;) {
         for (let i = 0; i < 500; i++, made++) tracer.startSpan('tcp.connection', { attributes: { 'network.peer.port': made } }).end();
         await new Promise((r) => setImmediate(r));
       }
@@ -57,7 +57,10 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       const dropped = (reason: string, family: string) =>
         rx
           .metrics()
-          .filter((p) => p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === reason && p.attributes['kotel.family'] === family)
+          .filter(
+            (p) =>
+              p.name === 'kotel.events.dropped' && p.attributes['kotel.drop.reason'] === reason && p.attributes['kotel.family'] === family,
+          )
           .map((p) => p.value!)
           .at(-1) ?? 0;
       console.log(`# ${protocol}: ${SPANS} spans made, ${received} received, span_queue_full ${dropped('span_queue_full', 'tcp')}`);

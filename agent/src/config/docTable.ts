@@ -15,10 +15,7 @@ function cell(s: string): string {
  * generated from the schema; the README embeds it (`node -e "console.log(require('./dist/agent/src/config').configDocTable())"`).
  */
 export function configDocTable(): string {
-  const rows = [
-    '| key | env | default | description |',
-    '|---|---|---|---|',
-  ];
+  const rows = ['| key | env | default | description |', '|---|---|---|---|'];
   for (const [key, spec] of schemaKeys()) {
     const envs = [`\`${spec.env}\``, ...OTEL_ENV_MAP.filter((m) => m.key === key).map((m) => `\`${m.env}\``)];
     const flag = FLAG_NAMES[key] ? ` Flag: \`${FLAG_NAMES[key]}\`.` : '';

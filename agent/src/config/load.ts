@@ -121,9 +121,7 @@ function checkValue(spec: KeySpec, v: unknown): string | undefined {
       return Number.isSafeInteger(v) && (v as number) >= min ? undefined : `must be ${what} >= ${min}`;
     }
     case 'port':
-      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535
-        ? undefined
-        : 'must be a port number 0-65535';
+      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'must be a port number 0-65535';
     case 'string':
       return typeof v === 'string' ? undefined : 'must be a string';
     case 'endpoint': {
@@ -280,7 +278,9 @@ function readConfigFile(file: string): Record<string, unknown> {
     else if (ext === '.yaml' || ext === '.yml') parsed = YAML.parse(text, { prettyErrors: true });
     else throw new Error(`unknown extension "${ext}" (use .yaml, .yml or .json)`);
   } catch (e) {
-    const msg = String((e as Error).message).split('\n')[0].replace(/:\s*$/, '');
+    const msg = String((e as Error).message)
+      .split('\n')[0]
+      .replace(/:\s*$/, '');
     throw new ConfigError(`config error: cannot parse config file ${file}: ${msg}`, undefined, file);
   }
   return flattenFile(parsed, file);

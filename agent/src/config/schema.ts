@@ -125,35 +125,124 @@ const RAW_SCHEMA: SchemaNode = {
     },
     sched: {
       enabled: { doc: 'Attach the scheduler probes (run-queue delay, context switches, migrations).', format: 'bool', default: true },
-      offCpu: { doc: 'Also the off-CPU time distribution (sched.offcpu.duration): one more timestamp per voluntary switch and one more histogram update per switch-in.', format: 'bool', default: false },
-      perCpu: { doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 344 B x CPUs), so raise maxCgroupKeys to cgroups x CPUs.', format: 'bool', default: false },
-      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the scheduler metrics are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
-      maxTasks: { doc: 'Threads whose wakeup time is tracked at once when the kernel lacks tp_btf (pid-keyed LRU hash; with tp_btf, task storage is used and this is unused).', format: 'int', min: 64, default: 65536 },
+      offCpu: {
+        doc: 'Also the off-CPU time distribution (sched.offcpu.duration): one more timestamp per voluntary switch and one more histogram update per switch-in.',
+        format: 'bool',
+        default: false,
+      },
+      perCpu: {
+        doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 344 B x CPUs), so raise maxCgroupKeys to cgroups x CPUs.',
+        format: 'bool',
+        default: false,
+      },
+      maxCgroupKeys: {
+        doc: 'Distinct (cgroup, kind) keys the scheduler metrics are kept for (size of the per-cgroup maps).',
+        format: 'int',
+        min: 1,
+        default: 10240,
+      },
+      maxTasks: {
+        doc: 'Threads whose wakeup time is tracked at once when the kernel lacks tp_btf (pid-keyed LRU hash; with tp_btf, task storage is used and this is unused).',
+        format: 'int',
+        min: 64,
+        default: 65536,
+      },
     },
     rdma: {
-      enabled: { doc: 'Attach the RDMA verbs probes (uprobes on libibverbs): live resources, verb calls, QP transitions.', format: 'bool', default: true },
-      library: { doc: 'Path of libibverbs.so.1 to hook; empty: the one ldconfig finds. Processes using another copy are found through /proc/PID/maps.', format: 'string', default: '' },
-      libraryScanInterval: { doc: 'Interval between two scans of /proc/*/maps for other libibverbs files (containers) to hook; 0: never (ms).', format: 'ms', default: 10000 },
-      qpSpans: { doc: 'Emit one span per QP, from create to destroy, with an event per state transition and the connection tuple.', format: 'bool', default: true },
-      sysfsRoot: { doc: 'sysfs root the source GIDs are read from (<root>/class/infiniband/<dev>/ports/<port>/gids/<index>); change only for tests with a fake sysfs tree.', format: 'string', default: '/sys' },
-      maxObjects: { doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel; more are counted as map_full drops.', format: 'int', min: 1, default: 262144 },
-      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the RDMA counters are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
-      ringBufferBytes: { doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096; bursts beyond it are counted as ringbuf_full drops.', format: 'int', min: 4096, default: 4194304 },
-      kernel: { doc: 'Also hook the kernel verbs layer (families rdma_kernel: ib_core restrack and _ib_modify_qp; rdma_cm: the rdma_cma tracepoints) where those modules are loaded; reported as unavailable, with the reason, elsewhere, and loaded when the modules appear.', format: 'bool', default: true },
-      seedFromNetlink: { doc: 'Kernel path: count the RDMA objects that exist when kotel starts, from RDMA netlink (`rdma -j resource show`, iproute2).', format: 'bool', default: true },
+      enabled: {
+        doc: 'Attach the RDMA verbs probes (uprobes on libibverbs): live resources, verb calls, QP transitions.',
+        format: 'bool',
+        default: true,
+      },
+      library: {
+        doc: 'Path of libibverbs.so.1 to hook; empty: the one ldconfig finds. Processes using another copy are found through /proc/PID/maps.',
+        format: 'string',
+        default: '',
+      },
+      libraryScanInterval: {
+        doc: 'Interval between two scans of /proc/*/maps for other libibverbs files (containers) to hook; 0: never (ms).',
+        format: 'ms',
+        default: 10000,
+      },
+      qpSpans: {
+        doc: 'Emit one span per QP, from create to destroy, with an event per state transition and the connection tuple.',
+        format: 'bool',
+        default: true,
+      },
+      sysfsRoot: {
+        doc: 'sysfs root the source GIDs are read from (<root>/class/infiniband/<dev>/ports/<port>/gids/<index>); change only for tests with a fake sysfs tree.',
+        format: 'string',
+        default: '/sys',
+      },
+      maxObjects: {
+        doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel; more are counted as map_full drops.',
+        format: 'int',
+        min: 1,
+        default: 262144,
+      },
+      maxCgroupKeys: {
+        doc: 'Distinct (cgroup, kind) keys the RDMA counters are kept for (size of the per-cgroup maps).',
+        format: 'int',
+        min: 1,
+        default: 10240,
+      },
+      ringBufferBytes: {
+        doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096; bursts beyond it are counted as ringbuf_full drops.',
+        format: 'int',
+        min: 4096,
+        default: 4194304,
+      },
+      kernel: {
+        doc: 'Also hook the kernel verbs layer (families rdma_kernel: ib_core restrack and _ib_modify_qp; rdma_cm: the rdma_cma tracepoints) where those modules are loaded; reported as unavailable, with the reason, elsewhere, and loaded when the modules appear.',
+        format: 'bool',
+        default: true,
+      },
+      seedFromNetlink: {
+        doc: 'Kernel path: count the RDMA objects that exist when kotel starts, from RDMA netlink (`rdma -j resource show`, iproute2).',
+        format: 'bool',
+        default: true,
+      },
     },
     locks: {
-      enabled: { doc: 'Attach the lock probes: kernel lock contention and futex (user-space lock) wait times.', format: 'bool', default: true },
-      contention: { doc: 'Kernel lock contention (lock:contention_begin/end): wait-time histograms by lock kind, and the most contended locks.', format: 'bool', default: true },
+      enabled: {
+        doc: 'Attach the lock probes: kernel lock contention and futex (user-space lock) wait times.',
+        format: 'bool',
+        default: true,
+      },
+      contention: {
+        doc: 'Kernel lock contention (lock:contention_begin/end): wait-time histograms by lock kind, and the most contended locks.',
+        format: 'bool',
+        default: true,
+      },
       futex: {
         doc: 'Futex (user-space lock) wait times. Off by default: hooking sys_enter/sys_exit sends every syscall of the host through the kernel syscall-tracing path (~+300 ns per syscall on the reference VM).',
         format: 'bool',
         default: false,
       },
-      spanThresholdMs: { doc: 'Emit a lock.wait span for every single kernel-lock or futex wait at least this long; 0: no spans (ms).', format: 'ms', min: 0, default: 0 },
-      topLocks: { doc: 'Most contended kernel locks exported (lock.contention.top) and shown in the console report; 0: do not track lock addresses.', format: 'int', min: 0, default: 10 },
-      maxLockAddresses: { doc: 'Contended kernel lock addresses tracked at once (the agent evicts cold ones when 3/4 full); more are counted as map_full drops.', format: 'int', min: 16, default: 1024 },
-      maxCgroupKeys: { doc: 'Distinct (cgroup, kind) keys the lock histograms are kept for (size of the per-cgroup maps).', format: 'int', min: 1, default: 10240 },
+      spanThresholdMs: {
+        doc: 'Emit a lock.wait span for every single kernel-lock or futex wait at least this long; 0: no spans (ms).',
+        format: 'ms',
+        min: 0,
+        default: 0,
+      },
+      topLocks: {
+        doc: 'Most contended kernel locks exported (lock.contention.top) and shown in the console report; 0: do not track lock addresses.',
+        format: 'int',
+        min: 0,
+        default: 10,
+      },
+      maxLockAddresses: {
+        doc: 'Contended kernel lock addresses tracked at once (the agent evicts cold ones when 3/4 full); more are counted as map_full drops.',
+        format: 'int',
+        min: 16,
+        default: 1024,
+      },
+      maxCgroupKeys: {
+        doc: 'Distinct (cgroup, kind) keys the lock histograms are kept for (size of the per-cgroup maps).',
+        format: 'int',
+        min: 1,
+        default: 10240,
+      },
     },
   },
   otlp: {
@@ -165,7 +254,7 @@ const RAW_SCHEMA: SchemaNode = {
     },
     endpoint: {
       doc:
-        "OTLP collector endpoint. Empty: localhost:4317 for grpc, http://localhost:4318 for http/protobuf. " +
+        'OTLP collector endpoint. Empty: localhost:4317 for grpc, http://localhost:4318 for http/protobuf. ' +
         'For http/protobuf, /v1/metrics and /v1/traces are appended. No scheme or http:// means plaintext.',
       format: 'endpoint',
       default: '',
@@ -202,11 +291,15 @@ const RAW_SCHEMA: SchemaNode = {
     traces: { doc: 'Export spans over OTLP too (not only metrics).', format: 'bool', default: true },
     tls: {
       ca: {
-        doc: 'PEM file of the CA(s) that signed the collector\'s certificate, for https:// endpoints (gRPC and HTTP); empty: the system\'s CAs.',
+        doc: "PEM file of the CA(s) that signed the collector's certificate, for https:// endpoints (gRPC and HTTP); empty: the system's CAs.",
         format: 'file',
         default: '',
       },
-      cert: { doc: 'PEM file of the client certificate (chain) for collectors that require mTLS; needs otlp.tls.key.', format: 'file', default: '' },
+      cert: {
+        doc: 'PEM file of the client certificate (chain) for collectors that require mTLS; needs otlp.tls.key.',
+        format: 'file',
+        default: '',
+      },
       key: { doc: 'PEM file of the private key of otlp.tls.cert.', format: 'file', default: '' },
     },
   },

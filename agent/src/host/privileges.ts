@@ -8,7 +8,10 @@ const CAP_BPF = 39n;
 
 export function effectiveCapabilities(status = '/proc/self/status'): bigint | undefined {
   try {
-    const line = fs.readFileSync(status, 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+    const line = fs
+      .readFileSync(status, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('CapEff:'));
     return line ? BigInt(`0x${line.slice(7).trim()}`) : undefined;
   } catch {
     return undefined;

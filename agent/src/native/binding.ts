@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { BpfError } from './BpfError';
 import type { NativeBinding } from './native';
 
-
 const ADDON = path.join('native', 'build', 'Release', 'kotel_native.node');
 
 /** Candidate paths: KOTEL_NATIVE_PATH, then the repo root seen from dist/agent/src/native (after tsc) or
@@ -28,8 +27,7 @@ function load(): NativeBinding {
     return binding;
   }
   throw new Error(
-    `kotel native addon not found (looked in ${tried.join(', ')}); build it with ` +
-      '`npx node-gyp configure build --directory=native`',
+    `kotel native addon not found (looked in ${tried.join(', ')}); build it with ` + '`npx node-gyp configure build --directory=native`',
   );
 }
 

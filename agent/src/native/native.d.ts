@@ -3,16 +3,7 @@
 
 /** How a program attaches. The target of tp_btf/raw_tp/tp/fentry/fexit/kprobe/kretprobe comes from the
  * program's SEC() name unless the rung names one (kprobe/fentry family); uprobes attach by file offset (resolve it with resolveSymbol). */
-export type HookKind =
-  | 'tp_btf'
-  | 'raw_tp'
-  | 'tp'
-  | 'fentry'
-  | 'fexit'
-  | 'kprobe'
-  | 'kretprobe'
-  | 'uprobe'
-  | 'uretprobe';
+export type HookKind = 'tp_btf' | 'raw_tp' | 'tp' | 'fentry' | 'fexit' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe';
 
 export interface Rung {
   /** program (function) name in the object */

@@ -195,7 +195,14 @@ export class ConsoleReportReader extends MetricReader {
           return {
             sortBy: count,
             label: attributeLabel(p.attributes),
-            cells: [formatNumber(count), this.rate(`${name}\0${attrKey(p.attributes)}`, count, now, p.startTime), mean, q(0.5), q(0.9), q(0.99)],
+            cells: [
+              formatNumber(count),
+              this.rate(`${name}\0${attrKey(p.attributes)}`, count, now, p.startTime),
+              mean,
+              q(0.5),
+              q(0.9),
+              q(0.99),
+            ],
           };
         });
         break;

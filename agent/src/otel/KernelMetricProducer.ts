@@ -115,7 +115,12 @@ export class KernelMetricProducer implements MetricProducer {
     const batch = object.readMap(spec.map);
     const { cgOff, kindOff } = shapes.key();
     const cpu = perCpuLayout(info, batch);
-    const descriptor = { name: spec.metric.name, description: spec.metric.description, unit: spec.metric.unit, valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT };
+    const descriptor = {
+      name: spec.metric.name,
+      description: spec.metric.description,
+      unit: spec.metric.unit,
+      valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT,
+    };
     const delta = this.temporality === AggregationTemporality.DELTA;
     const before = this.previous.get(spec.metric.name) ?? new Map<string, Series>();
     const seen = new Map<string, Series>();
@@ -149,7 +154,11 @@ export class KernelMetricProducer implements MetricProducer {
       const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
       seen.set(seriesKey, { value, time: now, start });
       if (delta) {
-        const diff = !same ? value : typeof value === 'number' ? value - (same.value as number) : subtractHistogram(value, same.value as Histogram);
+        const diff = !same
+          ? value
+          : typeof value === 'number'
+            ? value - (same.value as number)
+            : subtractHistogram(value, same.value as Histogram);
         points.push({ startTime: prev ? prev.time : start, endTime: now, attributes, value: diff });
       } else {
         points.push({ startTime: start, endTime: now, attributes, value });

@@ -21,7 +21,8 @@ function safeJson(a: unknown): string {
   }
 }
 
-const EXPORT_FAILURE = /export failed|UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Timeout|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|socket hang up|Concurrent export limit/i;
+const EXPORT_FAILURE =
+  /export failed|UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Timeout|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|socket hang up|Concurrent export limit/i;
 
 export function routeOtelDiagnostics(logger: Logger): void {
   const d: DiagLogger = {

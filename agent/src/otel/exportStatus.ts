@@ -64,7 +64,7 @@ export class ExportStatus {
     const ok = result.code === ExportResultCode.SUCCESS;
     if (!ok && result.error) reportedExportErrors.add(result.error);
     try {
-      this.listener?.(signal, ok, items, ok ? undefined : result.error ?? new Error('export failed'));
+      this.listener?.(signal, ok, items, ok ? undefined : (result.error ?? new Error('export failed')));
     } catch (err) {
       this.logger.debug({ err }, 'onExportResult listener threw');
     }
@@ -86,8 +86,7 @@ export class ExportStatus {
         ? "set otlp.tls.ca to the CA of the collector's certificate, otlp.tls.cert/key if it requires a client certificate"
         : 'set otlp.endpoint or --no-otlp';
       this.logger.warn(
-        `OTLP collector at ${this.endpointLabel} unreachable: ${reason}; retrying every ` +
-          `${formatInterval(this.retryEveryMs)} (${fix})`,
+        `OTLP collector at ${this.endpointLabel} unreachable: ${reason}; retrying every ` + `${formatInterval(this.retryEveryMs)} (${fix})`,
       );
     } else {
       this.logger.debug(`OTLP ${signal} export to ${this.endpoint} failed again (${this.failures}): ${reason}`);

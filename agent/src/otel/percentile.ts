@@ -41,7 +41,14 @@ export function explicitBucketQuantile(
  */
 export function exponentialQuantile(
   q: number,
-  h: { scale: number; zeroCount: number; positive: { offset: number; bucketCounts: number[] }; negative?: { bucketCounts: number[] }; min?: number; max?: number },
+  h: {
+    scale: number;
+    zeroCount: number;
+    positive: { offset: number; bucketCounts: number[] };
+    negative?: { bucketCounts: number[] };
+    min?: number;
+    max?: number;
+  },
 ): number | undefined {
   const base = Math.pow(2, Math.pow(2, -h.scale));
   const neg = (h.negative?.bucketCounts ?? []).reduce((a, b) => a + b, 0);

@@ -78,8 +78,7 @@ export function temporalitySelector(pref: TemporalityPreference): (t: Instrument
   const { DELTA, CUMULATIVE } = AggregationTemporality;
   switch (pref) {
     case 'delta':
-      return (t) =>
-        t === InstrumentType.UP_DOWN_COUNTER || t === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER ? CUMULATIVE : DELTA;
+      return (t) => (t === InstrumentType.UP_DOWN_COUNTER || t === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER ? CUMULATIVE : DELTA);
     case 'lowmemory':
       return (t) => (t === InstrumentType.COUNTER || t === InstrumentType.HISTOGRAM ? DELTA : CUMULATIVE);
     default:
@@ -100,7 +99,10 @@ function tlsFiles(config: KotelConfig): { ca?: Buffer; cert?: Buffer; key?: Buff
     try {
       return fs.readFileSync(file);
     } catch (e) {
-      throw new ConfigError(`config error: otlp.tls.${key} = ${JSON.stringify(file)}: cannot read it (${(e as Error).message})`, `otlp.tls.${key}`);
+      throw new ConfigError(
+        `config error: otlp.tls.${key} = ${JSON.stringify(file)}: cannot read it (${(e as Error).message})`,
+        `otlp.tls.${key}`,
+      );
     }
   };
   return { ca: read('ca'), cert: read('cert'), key: read('key') };
@@ -129,7 +131,8 @@ function otlpExporters(config: KotelConfig): { metrics: PushMetricExporter; trac
       ),
       traces: config.otlp.traces
         ? new FreshChannelSpanExporter(
-            () => new OTLPTraceExporterGrpc({ ...spanCommon, url: targets.tracesUrl, metadata: metadata(), ...credentials(targets.tracesUrl) }),
+            () =>
+              new OTLPTraceExporterGrpc({ ...spanCommon, url: targets.tracesUrl, metadata: metadata(), ...credentials(targets.tracesUrl) }),
           )
         : undefined,
     };

@@ -57,7 +57,9 @@ export async function inspectProbes(config: KotelConfig, logger: Logger): Promis
                 status: 'attached',
                 hook: a.kind,
                 program: a.program,
-                reason: a.failures.length ? `preferred hooks unavailable: ${a.failures.map((f) => `${f.kind}: ${f.reason}`).join('; ')}` : undefined,
+                reason: a.failures.length
+                  ? `preferred hooks unavailable: ${a.failures.map((f) => `${f.kind}: ${f.reason}`).join('; ')}`
+                  : undefined,
               }
             : {
                 family: family.name,

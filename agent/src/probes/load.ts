@@ -56,7 +56,9 @@ export function checkMaps(family: Family, object: BpfObject): void {
       const size = expectedSize(object, want);
       const have = part === 'key' ? info.keySize : info.valueSize;
       if (have !== size) {
-        throw new Error(`BPF map ${map} in ${object.path} has ${part} size ${have}, expected ${size} (${want}): rebuild with npm run build`);
+        throw new Error(
+          `BPF map ${map} in ${object.path} has ${part} size ${have}, expected ${size} (${want}): rebuild with npm run build`,
+        );
       }
     }
   }
@@ -78,7 +80,10 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
     }
     let object: BpfObject | undefined;
     try {
-      object = BpfObject.open(objectPath(config, family), { ...family.openOptions(config), preallocateHashMaps: needsPreallocatedHashMaps() });
+      object = BpfObject.open(objectPath(config, family), {
+        ...family.openOptions(config),
+        preallocateHashMaps: needsPreallocatedHashMaps(),
+      });
       checkMaps(family, object);
     } catch (err) {
       object?.close();

@@ -10,7 +10,10 @@ import { loadFamilies, type LoadedFamily, type LoadResult } from './load';
 export function watchModules(config: KotelConfig, load: LoadResult, logger: Logger, start: (loaded: LoadedFamily) => void): () => void {
   const waiting = () => load.failed.filter((f) => f.precheck && f.family.modules?.length);
   if (config.bpf.moduleWatchInterval <= 0 || waiting().length === 0) return () => {};
-  for (const { family } of waiting()) logger.info(`family ${family.name}: loaded when ${family.modules!.join(', ')} appears (checked every ${config.bpf.moduleWatchInterval} ms)`);
+  for (const { family } of waiting())
+    logger.info(
+      `family ${family.name}: loaded when ${family.modules!.join(', ')} appears (checked every ${config.bpf.moduleWatchInterval} ms)`,
+    );
   const timer = setInterval(() => {
     for (const failure of waiting()) {
       const { family } = failure;

@@ -28,7 +28,8 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
           result.observe(a.attached ? 1 : 0, attrs);
         }
       }
-      for (const { family, code } of load.failed) result.observe(0, { [ATTR.family]: family.name, [ATTR.probe]: '*', [ATTR.errorType]: code });
+      for (const { family, code } of load.failed)
+        result.observe(0, { [ATTR.family]: family.name, [ATTR.probe]: '*', [ATTR.errorType]: code });
     });
 
   meter
@@ -54,14 +55,24 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
         const misses = stats.reduce((n, s) => n + Number(s.recursionMisses), 0);
         result.observe(misses, { [ATTR.family]: family.name, [ATTR.dropReason]: 'bpf_recursion' });
         const kprobes = stats.filter((s) => s.kprobeMisses !== undefined);
-        if (kprobes.length > 0 && kernelAtLeast(6, 7)) // 6.6 has the link info without the count
-          result.observe(kprobes.reduce((n, s) => n + Number(s.kprobeMisses), 0), { [ATTR.family]: family.name, [ATTR.dropReason]: 'kprobe_missed' });
+        if (kprobes.length > 0 && kernelAtLeast(6, 7))
+          // 6.6 has the link info without the count
+          result.observe(
+            kprobes.reduce((n, s) => n + Number(s.kprobeMisses), 0),
+            { [ATTR.family]: family.name, [ATTR.dropReason]: 'kprobe_missed' },
+          );
       }
       for (const d of drops.entries()) result.observe(d.n, { [ATTR.family]: d.family, [ATTR.dropReason]: d.reason });
     });
 
-  const runDuration = meter.createObservableCounter(SELF.bpfRunDuration.name, { unit: SELF.bpfRunDuration.unit, description: SELF.bpfRunDuration.description });
-  const runCount = meter.createObservableCounter(SELF.bpfRunCount.name, { unit: SELF.bpfRunCount.unit, description: SELF.bpfRunCount.description });
+  const runDuration = meter.createObservableCounter(SELF.bpfRunDuration.name, {
+    unit: SELF.bpfRunDuration.unit,
+    description: SELF.bpfRunDuration.description,
+  });
+  const runCount = meter.createObservableCounter(SELF.bpfRunCount.name, {
+    unit: SELF.bpfRunCount.unit,
+    description: SELF.bpfRunCount.description,
+  });
   meter.addBatchObservableCallback(
     (result) => {
       for (const { family, object } of load.loaded) {

@@ -56,9 +56,14 @@ const ms = (ns: number) => `${(ns / 1e6).toFixed(3)} ms`;
 /** the console report's section: one row per lock, hottest first */
 export function topLocksTable(stats: LockAddrStat[], symbols: KernelSymbols): string[] {
   if (stats.length === 0) return [];
-  const lines = ['Most contended kernel locks (since first seen)', `  ${'symbol'.padEnd(28)} ${'kind'.padEnd(18)} ${'address'.padEnd(18)} ${'count'.padStart(10)} ${'total wait'.padStart(14)} ${'max wait'.padStart(12)}`];
+  const lines = [
+    'Most contended kernel locks (since first seen)',
+    `  ${'symbol'.padEnd(28)} ${'kind'.padEnd(18)} ${'address'.padEnd(18)} ${'count'.padStart(10)} ${'total wait'.padStart(14)} ${'max wait'.padStart(12)}`,
+  ];
   for (const s of stats) {
-    lines.push(`  ${lockSymbol(s, symbols).slice(0, 28).padEnd(28)} ${lockKindName(s.flags).padEnd(18)} ${`0x${s.addr.toString(16)}`.padEnd(18)} ${String(s.count).padStart(10)} ${ms(s.waitNs).padStart(14)} ${ms(s.maxNs).padStart(12)}`);
+    lines.push(
+      `  ${lockSymbol(s, symbols).slice(0, 28).padEnd(28)} ${lockKindName(s.flags).padEnd(18)} ${`0x${s.addr.toString(16)}`.padEnd(18)} ${String(s.count).padStart(10)} ${ms(s.waitNs).padStart(14)} ${ms(s.maxNs).padStart(12)}`,
+    );
   }
   return lines;
 }
@@ -76,7 +81,10 @@ export function observeTopLocks(ctx: FamilyContext, symbols: () => KernelSymbols
   const maxEntries = ctx.object.mapInfo('lock_addrs').maxEntries;
   const keep = Math.max(top, Math.floor(maxEntries / 4));
   const wait = ctx.meter.createObservableGauge(LOCKS.topWait.name, { unit: LOCKS.topWait.unit, description: LOCKS.topWait.description });
-  const count = ctx.meter.createObservableGauge(LOCKS.topCount.name, { unit: LOCKS.topCount.unit, description: LOCKS.topCount.description });
+  const count = ctx.meter.createObservableGauge(LOCKS.topCount.name, {
+    unit: LOCKS.topCount.unit,
+    description: LOCKS.topCount.description,
+  });
   const callback = (result: BatchObservableResult) => {
     const stats = readLockAddrs(ctx);
     for (const s of stats.slice(0, top)) {

@@ -13,12 +13,18 @@ export function connectionTable(connections: Connection[], cgroups: CgroupResolv
     .slice(0, maxRows)
     .map((c) => {
       const cg = cgroups.attributes(c.cgroupId);
-      const where = (cg['container.id'] as string | undefined)?.slice(0, 12) ?? (cg['cgroup.path'] as string | undefined) ?? `cgroup:${c.cgroupId}`;
+      const where =
+        (cg['container.id'] as string | undefined)?.slice(0, 12) ?? (cg['cgroup.path'] as string | undefined) ?? `cgroup:${c.cgroupId}`;
       return [c.device, `${c.srcGid}/${c.srcQpn}`, `${c.dstGid}/${c.dstQpn}`, c.state, `${c.pid} ${c.comm}`, where];
     });
   const header = ['device', 'source gid/qpn', 'destination gid/qpn', 'state', 'pid comm', 'cgroup'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (r: string[]) => '  ' + r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    '  ' +
+    r
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(header), ...rows.map(fmt));
   if (connections.length > maxRows) lines.push(`  … and ${connections.length - maxRows} more`);
   return lines;

@@ -42,7 +42,16 @@ export class RdmaDevices {
 
   /** the GID at <root>/class/infiniband/<device>/ports/<port>/gids/<index>, or undefined */
   gid(device: string, port: number, index: number): string | undefined {
-    if (!this.known.has(device) || !Number.isInteger(port) || port < 1 || port > 255 || !Number.isInteger(index) || index < 0 || index > 0xffff) return undefined;
+    if (
+      !this.known.has(device) ||
+      !Number.isInteger(port) ||
+      port < 1 ||
+      port > 255 ||
+      !Number.isInteger(index) ||
+      index < 0 ||
+      index > 0xffff
+    )
+      return undefined;
     const file = path.join(this.sysfsRoot, 'class', 'infiniband', device, 'ports', String(port), 'gids', String(index));
     let fd: number | undefined;
     try {

@@ -58,7 +58,10 @@ function moduleUnavailable(module: string, howToLoad: string, host: HostFiles): 
     return { code: 'no_rdma', reason: `${module} not loaded (no /sys/module/${module}): no RDMA on this host` };
   }
   if (!host.exists(`/sys/kernel/btf/${module}`) && host.exists('/sys/kernel/btf/vmlinux')) {
-    return { code: 'module_without_btf', reason: `${module} has no BTF (/sys/kernel/btf/${module} missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)` };
+    return {
+      code: 'module_without_btf',
+      reason: `${module} has no BTF (/sys/kernel/btf/${module} missing: kernel built without CONFIG_DEBUG_INFO_BTF_MODULES)`,
+    };
   }
   return undefined;
 }

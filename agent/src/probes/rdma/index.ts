@@ -36,8 +36,18 @@ export const rdmaFamily: Family = {
   dropsMap: 'rdma_drops',
   kernelMetrics: [
     { type: 'counter', map: 'rdma_verb_calls', metric: RDMA.verbCalls, kindAttributes: verbCallAttributes },
-    { type: 'counter', map: 'rdma_qp_transitions', metric: RDMA.transitions, kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: 'libibverbs' }) },
-    { type: 'counter', map: 'rdma_untracked', metric: RDMA.untracked, kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: 'libibverbs' }) },
+    {
+      type: 'counter',
+      map: 'rdma_qp_transitions',
+      metric: RDMA.transitions,
+      kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: 'libibverbs' }),
+    },
+    {
+      type: 'counter',
+      map: 'rdma_untracked',
+      metric: RDMA.untracked,
+      kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: 'libibverbs' }),
+    },
   ],
   start(ctx) {
     const rdma = ctx.config.families.rdma;

@@ -27,13 +27,27 @@ export function kernelLadders(kallsyms: string | undefined): Record<string, Rung
   };
   // in attach order: deletes before adds, or an object made and destroyed in between would stay counted
   const ladders: Record<string, Rung[]> = {
-    rdma_restrack_del: [{ program: 'restrack_del_fentry', kind: 'fentry', target: 'rdma_restrack_del' }, ...kp('rdma_restrack_del', 'restrack_del_kprobe', 'kprobe')],
+    rdma_restrack_del: [
+      { program: 'restrack_del_fentry', kind: 'fentry', target: 'rdma_restrack_del' },
+      ...kp('rdma_restrack_del', 'restrack_del_kprobe', 'kprobe'),
+    ],
     // the two-phase delete of PDs, CQs, QPs and SRQs, where the kernel has it (bpf/rdma_kernel.bpf.c)
     ...(kprobeTarget('rdma_restrack_commit_del', kallsyms)
-      ? { rdma_restrack_commit_del: [{ program: 'restrack_commit_del_fentry', kind: 'fentry', target: 'rdma_restrack_commit_del' }, ...kp('rdma_restrack_commit_del', 'restrack_commit_del_kprobe', 'kprobe')] }
+      ? {
+          rdma_restrack_commit_del: [
+            { program: 'restrack_commit_del_fentry', kind: 'fentry', target: 'rdma_restrack_commit_del' },
+            ...kp('rdma_restrack_commit_del', 'restrack_commit_del_kprobe', 'kprobe'),
+          ],
+        }
       : {}),
-    rdma_restrack_add: [{ program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' }, ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe')],
-    _ib_modify_qp: [{ program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' }, ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe')],
+    rdma_restrack_add: [
+      { program: 'restrack_add_fexit', kind: 'fexit', target: 'rdma_restrack_add' },
+      ...kp('rdma_restrack_add', 'restrack_add_kprobe', 'kprobe'),
+    ],
+    _ib_modify_qp: [
+      { program: 'modify_qp_fexit', kind: 'fexit', target: '_ib_modify_qp' },
+      ...kp('_ib_modify_qp', 'modify_qp_kret', 'kretprobe'),
+    ],
   };
   const entry = kp('_ib_modify_qp', 'modify_qp_kentry', 'kprobe');
   if (entry.length) ladders['_ib_modify_qp:entry'] = entry;
@@ -79,7 +93,11 @@ export class Seeds {
       const batch = this.ctx.object.readMap('rdma_gone');
       for (let i = 0; i < batch.count; i++) {
         const base = i * this.gone.size;
-        this.remove(this.gone.str(batch.keys, base, 'device'), this.gone.u32(batch.keys, base, 'type'), this.gone.u32(batch.keys, base, 'id'));
+        this.remove(
+          this.gone.str(batch.keys, base, 'device'),
+          this.gone.u32(batch.keys, base, 'type'),
+          this.gone.u32(batch.keys, base, 'id'),
+        );
       }
       if (batch.count) this.ctx.object.deleteKeys('rdma_gone', batch.keys, batch.count);
     }
@@ -124,8 +142,18 @@ export const rdmaKernelFamily: Family = {
   },
   dropsMap: 'rdma_drops',
   kernelMetrics: [
-    { type: 'counter', map: 'rdma_qp_transitions', metric: RDMA.transitions, kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: SOURCE }) },
-    { type: 'counter', map: 'rdma_untracked', metric: RDMA.untracked, kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: SOURCE }) },
+    {
+      type: 'counter',
+      map: 'rdma_qp_transitions',
+      metric: RDMA.transitions,
+      kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: SOURCE }),
+    },
+    {
+      type: 'counter',
+      map: 'rdma_untracked',
+      metric: RDMA.untracked,
+      kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: SOURCE }),
+    },
   ],
   start(ctx): FamilyRuntime {
     const rdma = ctx.config.families.rdma;
@@ -137,16 +165,20 @@ export const rdmaKernelFamily: Family = {
       const abort = new AbortController();
       closers.push({ close: () => abort.abort() });
       // kernel users (ib_core's GSI QP, NVMe-oF, ...) have no pid: cgroup 0, the kernel's, as in the BPF path
-      void seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)), undefined, abort.signal).then((seeded) => {
-        if (abort.signal.aborted) return;
-        if (seeded.ok) {
-          seeds.settle(seeded.objects);
-          ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
-        } else {
-          seeds.settle([]);
-          ctx.logger.warn(`rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`);
-        }
-      });
+      void seedFromNetlink((pid) => (pid === undefined ? 0 : (cgroupIdOfPid(pid, ctx.cgroups.mount) ?? 0)), undefined, abort.signal).then(
+        (seeded) => {
+          if (abort.signal.aborted) return;
+          if (seeded.ok) {
+            seeds.settle(seeded.objects);
+            ctx.logger.info(`rdma_kernel: ${seeded.objects.length} RDMA objects older than kotel counted from RDMA netlink`);
+          } else {
+            seeds.settle([]);
+            ctx.logger.warn(
+              `rdma_kernel: objects older than kotel are unknown (${seeded.reason}); their deletes go to rdma.resource.untracked`,
+            );
+          }
+        },
+      );
     }
     // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
     const objects = new ObjectTable(ctx, devices, {
@@ -155,7 +187,11 @@ export const rdmaKernelFamily: Family = {
       onCollected: (tracked) => qps.reconcile(kernelQpLiveness(tracked, seeds)),
     });
     closers.push(objects.observe());
-    const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups).map((l, i) => (i === 0 ? l.replace('RDMA connections', 'RDMA connections (ib_core)') : l)));
+    const removeSection = ctx.console?.addSection(() =>
+      connectionTable(qps.connections(), ctx.cgroups).map((l, i) =>
+        i === 0 ? l.replace('RDMA connections', 'RDMA connections (ib_core)') : l,
+      ),
+    );
     if (removeSection) closers.push({ close: removeSection });
     return { close: () => closers.forEach((c) => c.close()) };
   },

@@ -28,7 +28,10 @@ export const LIBRARY_NAME = 'libibverbs.so.1';
 /** the library to hook: `configured` when set (must exist), else ldconfig's libibverbs.so.1 */
 export function findLibrary(configured: string): string {
   if (configured) {
-    if (!fs.existsSync(configured)) throw new Error(`families.rdma.library: ${configured} does not exist: set it to the path of ${LIBRARY_NAME} or leave it empty to ask ldconfig`);
+    if (!fs.existsSync(configured))
+      throw new Error(
+        `families.rdma.library: ${configured} does not exist: set it to the path of ${LIBRARY_NAME} or leave it empty to ask ldconfig`,
+      );
     return configured;
   }
   let out = '';

@@ -158,10 +158,14 @@ export class LibraryScanner {
       try {
         const links = this.hooks.attach(mapper.file);
         this.hooks.detach(entry.links);
-        this.hooks.info(`rdma: ${shown(entry.file)} (${id}) now hooked through process ${mapper.pid}: process ${entry.pid}, whose mount held it, exited`);
+        this.hooks.info(
+          `rdma: ${shown(entry.file)} (${id}) now hooked through process ${mapper.pid}: process ${entry.pid}, whose mount held it, exited`,
+        );
         Object.assign(entry, { file: mapper.file, pid: mapper.pid, start: startOf(mapper.key), links });
       } catch (err) {
-        this.hooks.warn(`rdma: cannot hook ${mapper.file} again: ${(err as Error).message}; ${shown(entry.file)} stays hooked through an exited process's mount`);
+        this.hooks.warn(
+          `rdma: cannot hook ${mapper.file} again: ${(err as Error).message}; ${shown(entry.file)} stays hooked through an exited process's mount`,
+        );
       }
     }
   }

@@ -78,6 +78,7 @@ export function formatGid(raw: Buffer): string {
 
 /** families.rdma.ringBufferBytes, checked: BPF ring buffers are a power-of-two number of pages */
 export function ringBufferBytes(n: number): number {
-  if (n < 4096 || (n & (n - 1)) !== 0) throw new Error(`families.rdma.ringBufferBytes = ${n}: must be a power of two of at least 4096 (e.g. 4194304)`);
+  if (n < 4096 || (n & (n - 1)) !== 0)
+    throw new Error(`families.rdma.ringBufferBytes = ${n}: must be a power of two of at least 4096 (e.g. 4194304)`);
   return n;
 }

@@ -20,7 +20,11 @@ export function userQpLiveness(tracked: LiveObject[], alive: (tgid: number) => b
 /** kernel path: rdma_objects is keyed by the rdma_restrack_entry's address alone (its restrack id, read
  * before the add on the kprobe rung, may not be the QPN); a QP older than kotel is known from the netlink
  * seeds, else lives as long as its process (kernel users, pid 0: until it is destroyed) */
-export function kernelQpLiveness(tracked: LiveObject[], seeds: Pick<Seeds, 'state'>, alive: (tgid: number) => boolean = processAlive): QpLiveness {
+export function kernelQpLiveness(
+  tracked: LiveObject[],
+  seeds: Pick<Seeds, 'state'>,
+  alive: (tgid: number) => boolean = processAlive,
+): QpLiveness {
   const entries = new Set<bigint>();
   for (const o of tracked) if (o.type === RDMA_RES_QP && o.ptr !== undefined) entries.add(o.ptr);
   return {

@@ -14,8 +14,23 @@ import type { RdmaDevices } from './devices';
 import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';
 
 const FIELDS = [
-  'ts_ns', 'cgroup_id', 'qp', 'tgid', 'tid', 'kind', 'qpn', 'qp_type', 'state', 'attr_mask', 'dest_qpn', 'port',
-  'sgid_index', 'is_global', 'dgid', 'comm', 'device',
+  'ts_ns',
+  'cgroup_id',
+  'qp',
+  'tgid',
+  'tid',
+  'kind',
+  'qpn',
+  'qp_type',
+  'state',
+  'attr_mask',
+  'dest_qpn',
+  'port',
+  'sgid_index',
+  'is_global',
+  'dgid',
+  'comm',
+  'device',
 ] as const;
 
 const IBV_QP_DEST_QPN = 1 << 20; // = IB_QP_DEST_QPN (the uverbs ABI passes the mask through)
@@ -277,8 +292,21 @@ export class QpTable {
     if (ev.device) attributes[QP_ATTR.device] = ev.device;
     if (ev.kind !== QP_EVENT.destroy && QP_TYPE_NAMES[ev.qpType]) attributes[QP_ATTR.qpType] = QP_TYPE_NAMES[ev.qpType];
     if (untracked) attributes[QP_ATTR.untracked] = true;
-    const span = this.spans ? this.tracer.startSpan(RDMA.span, { startTime: epochNsToHrTime(ev.tsNs + this.offsetNs), attributes }) : NOOP_SPAN;
-    return { span, qp: ev.qp, mapped: !untracked, cgroupId: ev.cgroupId, tgid: ev.tgid, device: ev.device, qpn: ev.qpn, comm: ev.comm, state: ev.state, port: 0 };
+    const span = this.spans
+      ? this.tracer.startSpan(RDMA.span, { startTime: epochNsToHrTime(ev.tsNs + this.offsetNs), attributes })
+      : NOOP_SPAN;
+    return {
+      span,
+      qp: ev.qp,
+      mapped: !untracked,
+      cgroupId: ev.cgroupId,
+      tgid: ev.tgid,
+      device: ev.device,
+      qpn: ev.qpn,
+      comm: ev.comm,
+      state: ev.state,
+      port: 0,
+    };
   }
 }
 
@@ -311,7 +339,12 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
       const key = `${c.cgroupId}|${c.device}`;
       const e = counts.get(key);
       if (e) e.n++;
-      else counts.set(key, { attrs: { ...ctx.cgroups.attributes(c.cgroupId), [ATTR.rdmaDevice]: c.device, ...extra }, cgroupId: c.cgroupId, n: 1 });
+      else
+        counts.set(key, {
+          attrs: { ...ctx.cgroups.attributes(c.cgroupId), [ATTR.rdmaDevice]: c.device, ...extra },
+          cgroupId: c.cgroupId,
+          n: 1,
+        });
     }
     for (const [key, s] of seen) {
       if (counts.has(key)) continue;

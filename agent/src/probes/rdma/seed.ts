@@ -44,7 +44,11 @@ export function parseResources(json: string, type: number, idField: string, cgro
 export type SeedResult = { ok: true; objects: SeededObject[] } | { ok: false; reason: string };
 
 /** every object netlink lists now; { ok: false } with the reason when the host does not tell */
-export async function seedFromNetlink(cgroupOf: (pid: number | undefined) => number, run = runRdma, signal?: AbortSignal): Promise<SeedResult> {
+export async function seedFromNetlink(
+  cgroupOf: (pid: number | undefined) => number,
+  run = runRdma,
+  signal?: AbortSignal,
+): Promise<SeedResult> {
   const objects: SeededObject[] = [];
   for (const t of SEED_TYPES) {
     let out: string;
@@ -53,8 +57,12 @@ export async function seedFromNetlink(cgroupOf: (pid: number | undefined) => num
     } catch (err) {
       const e = err as { code?: string; stderr?: Buffer | string };
       if (e.code === 'ENOENT') return { ok: false, reason: '`rdma` (iproute2) not installed' };
-      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return { ok: false, reason: `rdma resource show ${t.show}: more than ${SEED_MAX_BYTES >> 20} MiB of output` };
-      const msg = String(e.stderr ?? '').trim().split('\n')[0] || (err as Error).message.split('\n')[0];
+      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+        return { ok: false, reason: `rdma resource show ${t.show}: more than ${SEED_MAX_BYTES >> 20} MiB of output` };
+      const msg =
+        String(e.stderr ?? '')
+          .trim()
+          .split('\n')[0] || (err as Error).message.split('\n')[0];
       return { ok: false, reason: `rdma resource show ${t.show}: ${msg}` };
     }
     try {

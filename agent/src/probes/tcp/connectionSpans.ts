@@ -11,9 +11,26 @@ import type { FamilyContext, FamilyRuntime } from '../types';
 import { errnoName, tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
 
 const FIELDS = [
-  'start_ns', 'end_ns', 'cgroup_id', 'bytes_acked', 'bytes_received', 'rtt_sum_us', 'rtt_count', 'rtt_min_us',
-  'rtt_max_us', 'retransmits', 'open_kind', 'old_state', 'sk_err', 'pid', 'comm', 'tuple.saddr', 'tuple.daddr',
-  'tuple.sport', 'tuple.dport', 'tuple.family',
+  'start_ns',
+  'end_ns',
+  'cgroup_id',
+  'bytes_acked',
+  'bytes_received',
+  'rtt_sum_us',
+  'rtt_count',
+  'rtt_min_us',
+  'rtt_max_us',
+  'retransmits',
+  'open_kind',
+  'old_state',
+  'sk_err',
+  'pid',
+  'comm',
+  'tuple.saddr',
+  'tuple.daddr',
+  'tuple.sport',
+  'tuple.dport',
+  'tuple.family',
 ] as const;
 
 const AF_INET = 2;
@@ -23,12 +40,19 @@ export function formatAddress(bytes: Buffer, family: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
   // compress the longest run of zero groups (RFC 5952)
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
