@@ -76,6 +76,7 @@ function parseFamilies(v: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (list.length === 0) throw new InvalidArgumentError(`give at least one family (${FAMILIES.join(', ')})`);
   for (const f of list) {
     if (!(FAMILIES as readonly string[]).includes(f)) {
       throw new InvalidArgumentError(`unknown family "${f}" (known: ${FAMILIES.join(', ')})`);
@@ -191,7 +192,8 @@ export function buildProgram(): Command {
     .name('kotel')
     .description('eBPF → OpenTelemetry exporter agent')
     .version(kotelVersion())
-    .showHelpAfterError('(run kotel --help for usage)')
+    // usage errors as one line, the hint on it (commander's showHelpAfterError() would add a second)
+    .configureOutput({ outputError: (str, write) => write(`kotel: ${str.trim().replace(/^error: /, '')} (run kotel --help for usage)\n`) })
     .exitOverride((err) => {
       // commander's usage errors: exit 2 like a config error; --help / --version: 0
       process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_CONFIG);

@@ -128,11 +128,13 @@ function checkValue(spec: KeySpec, v: unknown): string | undefined {
       if (typeof v !== 'string') return 'must be a string';
       if (v === '') return undefined;
       try {
-        new URL(/^[a-z][\w+.-]*:\/\//i.test(v) ? v : `http://${v}`);
-        return undefined;
+        // OTLP is spoken over http:// and https:// (grpc: plaintext or TLS); host:port means http://
+        const url = new URL(/^[a-z][\w+.-]*:\/\//i.test(v) ? v : `http://${v}`);
+        if (url.protocol === 'http:' || url.protocol === 'https:') return undefined;
       } catch {
-        return 'must be host:port or a URL like http://host:4318';
+        // not a URL
       }
+      return 'must be host:port or a URL like http://host:4318 (http:// or https://)';
     }
     case 'kvlist': {
       if (typeof v !== 'string') return 'must be a string of k=v,k2=v2';
@@ -261,7 +263,24 @@ function flattenFile(obj: unknown, file: string, prefix = '', out: Record<string
 }
 
 function errnoText(err: NodeJS.ErrnoException): string {
-  return err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+  return err.code === 'ENOENT'
+    ? 'no such file'
+    : err.code === 'EACCES'
+      ? 'permission denied'
+      : err.code === 'EISDIR'
+        ? 'a directory, not a file'
+        : err.message;
+}
+
+/** V8's JSON.parse message without the excerpt of the file it quotes (it may span lines, or hold a
+ * secret), and with the line and column of "at position N" */
+function jsonSyntaxError(text: string, err: Error): string {
+  let msg = err.message.replace(/,\s*(\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, ' (not valid JSON)');
+  msg = msg.replace(/ at position (\d+)(?: \(line \d+ column \d+\))?/, (_, pos: string) => {
+    const before = text.slice(0, Number(pos)).split('\n');
+    return ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+  });
+  return msg.split('\n')[0];
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -278,9 +297,12 @@ function readConfigFile(file: string): Record<string, unknown> {
     else if (ext === '.yaml' || ext === '.yml') parsed = YAML.parse(text, { prettyErrors: true });
     else throw new Error(`unknown extension "${ext}" (use .yaml, .yml or .json)`);
   } catch (e) {
-    const msg = String((e as Error).message)
-      .split('\n')[0]
-      .replace(/:\s*$/, '');
+    const msg =
+      ext === '.json'
+        ? jsonSyntaxError(text, e as Error)
+        : String((e as Error).message)
+            .split('\n')[0]
+            .replace(/:\s*$/, '');
     throw new ConfigError(`config error: cannot parse config file ${file}: ${msg}`, undefined, file);
   }
   return flattenFile(parsed, file);

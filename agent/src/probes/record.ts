@@ -52,9 +52,9 @@ export interface RecordSink {
 
 const warned = new WeakSet<RecordSink>();
 
-/** handle(base) for each record of a ring-buffer batch that is at least `size` bytes. A shorter record, or
- * one handle() throws on, is a `decode` drop of `family`: this runs in a libuv callback, where a throw
- * would end the agent (the first such error is logged). */
+/** handle(base) for each record of a ring-buffer batch that is at least `size` bytes. A shorter record, one
+ * whose length runs past the batch, or one handle() throws on, is a `decode` drop of `family`: this runs in
+ * a libuv callback, where a throw would end the agent (the first such error is logged). */
 export function eachRecord(
   sink: RecordSink,
   family: string,
@@ -64,7 +64,7 @@ export function eachRecord(
   handle: (base: number) => void,
 ): void {
   for (const rec of batchRecords(batch, count)) {
-    if (rec.length < size) {
+    if (rec.length < size || rec.offset + rec.length > batch.length) {
       sink.drops.add(family, 'decode');
       continue;
     }
