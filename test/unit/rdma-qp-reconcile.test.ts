@@ -73,7 +73,7 @@ int main(void) {
 }`);
 }
 
-function setup(objectFile: string, source?: string) {
+function setup(objectFile: string, source?: string, maxLive?: number) {
   const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', objectFile), { ladders: {} });
   const sysfs = fakeSysfs({
     mlx5_0: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0001' },
@@ -87,14 +87,15 @@ function setup(objectFile: string, source?: string) {
     const records = Object.fromEntries(RECORDS.map((n, i) => [n, i])) as Record<Name, number>;
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const drops = { n: 0 };
+    const drops = { n: 0, full: 0 };
     const table = new QpTable(
       provider.getTracer('t'),
       new CgroupResolver(undefined),
       new RdmaDevices(sysfs.root, () => assert.fail('known devices')),
       true,
       source,
-      () => drops.n++,
+      (reason) => (reason === 'map_full' ? drops.full++ : drops.n++),
+      maxLive,
     );
     return {
       table,
@@ -149,6 +150,20 @@ test(
     }
   },
 );
+
+test('the table holds at most rdma.maxObjects QPs: beyond, not tracked and counted as map_full', { skip: notRoot }, () => {
+  const t = setup('rdma.bpf.o', undefined, 1);
+  try {
+    t.apply('aCreate', 'bCreate', 'dInit');
+    assert.equal(t.table.size, 1);
+    assert.equal(t.drops.full, 2, 'a create and a first sight at a modify refused');
+    t.apply('aInit', 'aRtr', 'aRts');
+    assert.equal(t.table.connections().length, 1, 'the tracked QP goes on');
+    assert.equal(t.drops.full, 2);
+  } finally {
+    t.close();
+  }
+});
 
 test('user path: a destroy record that arrives after the map read ends the QP normally, no drop', { skip: notRoot }, () => {
   const t = setup('rdma.bpf.o');

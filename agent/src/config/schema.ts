@@ -175,7 +175,7 @@ const RAW_SCHEMA: SchemaNode = {
         default: '/sys',
       },
       maxObjects: {
-        doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel; more are counted as map_full drops.',
+        doc: 'Live verbs objects (QPs, PDs, CQs, MRs, contexts) tracked at once in the kernel, and QPs in the span and connection table; more are counted as map_full drops.',
         format: 'int',
         min: 1,
         default: 262144,

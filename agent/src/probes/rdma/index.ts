@@ -9,7 +9,7 @@ import { findLibrary, resolveVerbs, uprobeLadders } from './library';
 import { startLibraryScan } from './libraryScan';
 import { qpStateName, resourceName, ringBufferBytes, verbCallAttributes } from './names';
 import { ObjectTable } from './objects';
-import { DESTROY_UNSEEN, QpTable, startQpEvents } from './qps';
+import { QpTable, startQpEvents } from './qps';
 import { userQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
 
@@ -52,7 +52,15 @@ export const rdmaFamily: Family = {
   start(ctx) {
     const rdma = ctx.config.families.rdma;
     const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma', 'invalid_value'));
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, 'libibverbs', () => ctx.drops.add('rdma', DESTROY_UNSEEN));
+    const qps = new QpTable(
+      ctx.tracer,
+      ctx.cgroups,
+      devices,
+      rdma.qpSpans,
+      'libibverbs',
+      (reason) => ctx.drops.add('rdma', reason),
+      rdma.maxObjects,
+    );
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [ATTR.rdmaSource]: 'libibverbs' })];
     const objects = new ObjectTable(ctx, devices, {
       onProcessGone: (tgid) => qps.processGone(tgid),

@@ -10,7 +10,7 @@ import { connectionTable } from './connectionTable';
 import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
 import { qpStateName, resourceName, ringBufferBytes } from './names';
 import { ObjectTable, type LiveObject } from './objects';
-import { DESTROY_UNSEEN, QpTable, startQpEvents } from './qps';
+import { QpTable, startQpEvents } from './qps';
 import { kernelQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
 import { seedFromNetlink, seedKey, type SeededObject } from './seed';
@@ -158,7 +158,15 @@ export const rdmaKernelFamily: Family = {
   start(ctx): FamilyRuntime {
     const rdma = ctx.config.families.rdma;
     const devices = new RdmaDevices(rdma.sysfsRoot, () => ctx.drops.add('rdma_kernel', 'invalid_value'));
-    const qps = new QpTable(ctx.tracer, ctx.cgroups, devices, rdma.qpSpans, SOURCE, () => ctx.drops.add('rdma_kernel', DESTROY_UNSEEN));
+    const qps = new QpTable(
+      ctx.tracer,
+      ctx.cgroups,
+      devices,
+      rdma.qpSpans,
+      SOURCE,
+      (reason) => ctx.drops.add('rdma_kernel', reason),
+      rdma.maxObjects,
+    );
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
     const seeds = new Seeds(ctx, rdma.seedFromNetlink ? undefined : []);
     if (rdma.seedFromNetlink) {

@@ -163,8 +163,10 @@ export class QpTable {
     private readonly spans: boolean,
     /** rdma.source on spans: which path saw the QP (libibverbs uprobes or ib_core hooks) */
     private readonly source = 'libibverbs',
-    /** a QP ended without its destroy record (counted as a destroy_unseen drop) */
-    private readonly onDestroyUnseen: () => void = () => undefined,
+    /** a QP ended without its destroy record (destroy_unseen), or not tracked: the table is full (map_full) */
+    private readonly onDrop: (reason: typeof DESTROY_UNSEEN | 'map_full') => void = () => undefined,
+    /** QPs tracked at most (rdma.maxObjects): any local process can create QPs, memory stays bounded */
+    private readonly maxLive = Infinity,
   ) {}
 
   get size(): number {
@@ -177,12 +179,15 @@ export class QpTable {
     const time = epochNsToHrTime(ev.tsNs + this.offsetNs);
     let qp = this.live.get(key);
     if (ev.kind === QP_EVENT.create) {
-      if (qp) this.end(qp, DESTROY_UNSEEN, time); // an address reused after a destroy we did not see
+      if (qp)
+        this.end(qp, DESTROY_UNSEEN, time); // an address reused after a destroy we did not see
+      else if (this.full()) return;
       this.live.set(key, this.start(ev, false));
       return;
     }
     if (!qp) {
       if (ev.kind === QP_EVENT.destroy) return; // created before the agent and never seen since
+      if (this.full()) return;
       qp = this.start(ev, true);
       this.live.set(key, qp);
     }
@@ -209,6 +214,12 @@ export class QpTable {
       qp.span.end(time);
       this.live.delete(key);
     }
+  }
+
+  private full(): boolean {
+    if (this.live.size < this.maxLive) return false;
+    this.onDrop('map_full');
+    return true;
   }
 
   /** a ring drain completed: records submitted before it have been applied */
@@ -274,7 +285,7 @@ export class QpTable {
   private end(qp: LiveQp, how: QpEnd, time?: HrTime): void {
     qp.span.setAttribute(QP_ATTR.end, how);
     qp.span.end(time);
-    if (how === DESTROY_UNSEEN) this.onDestroyUnseen();
+    if (how === DESTROY_UNSEEN) this.onDrop(DESTROY_UNSEEN);
   }
 
   /** untracked: first seen at a state change (created before kotel attached, or its create record was
