@@ -3,8 +3,8 @@
 // CPU is the pipeline's. Prints "ready", then answers each "stats" line on stdin with one JSON line.
 import * as readline from 'node:readline';
 import { BpfObject } from '../agent/src/native';
-import { perCpuLayout, sumU64Fields } from '../agent/src/probes/mapValues';
-import { batchRecords, RecordReader } from '../agent/src/probes/record';
+import { perCpuLayout, sumU64Fields } from '../agent/src/kernel/mapValues';
+import { batchRecords, RecordReader } from '../agent/src/kernel/record';
 
 const object = BpfObject.open(process.argv[2], {
   ladders: { stream: [{ program: 'stream_tp', kind: 'tp' }] },

@@ -17,7 +17,7 @@ import { watchModules } from './probes/moduleWatch';
 import { families } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
 import { registerSelfMetrics } from './self/selfMetrics';
-import { UserDrops } from './self/UserDrops';
+import { UserDrops } from './kernel/drops';
 
 export class Agent {
   private load?: LoadResult;

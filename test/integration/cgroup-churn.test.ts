@@ -21,7 +21,7 @@ import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer'
 import { CgroupSweep } from '../../agent/src/probes/cgroupSweep';
 import { loadFamilies } from '../../agent/src/probes/load';
 import { locksFamily } from '../../agent/src/probes/locks';
-import { readU64 } from '../../agent/src/probes/mapValues';
+import { readU64 } from '../../agent/src/kernel/mapValues';
 import { schedFamily } from '../../agent/src/probes/sched';
 import { tcpFamily } from '../../agent/src/probes/tcp';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';

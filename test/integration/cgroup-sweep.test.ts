@@ -9,7 +9,7 @@ import { loadConfig } from '../../agent/src/config';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { CgroupSweep } from '../../agent/src/probes/cgroupSweep';
 import { loadFamilies } from '../../agent/src/probes/load';
-import { readU64 } from '../../agent/src/probes/mapValues';
+import { readU64 } from '../../agent/src/kernel/mapValues';
 import { tcpFamily } from '../../agent/src/probes/tcp';
 import { createCgroup, runIn } from '../helpers/cgroup';
 

@@ -11,7 +11,7 @@ import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { OTHER_DEVICE, RdmaDevices } from '../../agent/src/probes/rdma/devices';
 import { QP_EVENT } from '../../agent/src/probes/rdma/names';
 import { QpTable, type QpEvent } from '../../agent/src/probes/rdma/qps';
-import { printable } from '../../agent/src/probes/record';
+import { printable } from '../../agent/src/kernel/record';
 import { fakeSysfs } from '../helpers/sysfs';
 import { tool } from '../helpers/tools';
 

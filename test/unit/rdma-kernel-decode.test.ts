@@ -17,7 +17,7 @@ import { countObjects } from '../../agent/src/probes/rdma/objects';
 import { makeQpEventDecoder, QpTable } from '../../agent/src/probes/rdma/qps';
 import { RdmaDevices } from '../../agent/src/probes/rdma/devices';
 import { fakeSysfs } from '../helpers/sysfs';
-import { RecordReader } from '../../agent/src/probes/record';
+import { RecordReader } from '../../agent/src/kernel/record';
 import { parseResources, seedFromNetlink } from '../../agent/src/probes/rdma/seed';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -22,7 +22,7 @@ import { families } from '../../agent/src/probes/registry';
 import type { RingBatchCallback } from '../../agent/src/native';
 import type { FamilyContext } from '../../agent/src/probes/types';
 import { startConnectionSpans } from '../../agent/src/probes/tcp/connectionSpans';
-import { UserDrops } from '../../agent/src/self/UserDrops';
+import { UserDrops } from '../../agent/src/kernel/drops';
 import { captureLogger } from '../helpers/captureLogger';
 import { fakeSysfs } from '../helpers/sysfs';
 

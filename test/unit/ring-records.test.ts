@@ -2,8 +2,8 @@
 // its handler throws on, is counted as a decode drop and the rest of the batch is still handled.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { eachRecord } from '../../agent/src/probes/record';
-import { UserDrops } from '../../agent/src/self/UserDrops';
+import { eachRecord } from '../../agent/src/kernel/record';
+import { UserDrops } from '../../agent/src/kernel/drops';
 
 /** a batch as the addon hands it over: [u32 len][u32 0][record][pad to 8] per record */
 function batch(records: Buffer[]): Buffer {

@@ -7,7 +7,7 @@ import type { LoadResult } from '../../agent/src/probes/load';
 import { spanFamily } from '../../agent/src/otel/semconv';
 import { createTelemetry, SPAN_MAX_QUEUE_SIZE } from '../../agent/src/otel/telemetry';
 import { registerSelfMetrics } from '../../agent/src/self/selfMetrics';
-import { UserDrops } from '../../agent/src/self/UserDrops';
+import { UserDrops } from '../../agent/src/kernel/drops';
 import { captureLogger } from '../helpers/captureLogger';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
 

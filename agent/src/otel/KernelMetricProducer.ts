@@ -14,8 +14,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
-import { perCpuLayout, readU64, sumU64Fields } from '../probes/mapValues';
-import type { KernelMetric } from '../probes/types';
+import { perCpuLayout, readU64, sumU64Fields } from '../kernel/mapValues';
+import type { KernelMetric } from './kernelMetric';
 import { subtractHistogram, toOtelHistogram } from './histogram';
 
 export interface KernelMetricSource {

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { CgroupResolver } from '../host/cgroups';
 import type { LoadedFamily } from './load';
-import { readU64 } from './mapValues';
+import { readU64 } from '../kernel/mapValues';
 
 export class CgroupSweep {
   private missingBefore = new Set<number>();

@@ -1,34 +1,12 @@
 // What a probe family declares. Adding a family is one descriptor plus a line in registry.ts; the loader,
 // the kernel-map MetricProducer and the self-metrics are generic.
-import type { Attributes, Meter, Tracer } from '@opentelemetry/api';
+import type { Meter, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, OpenOptions } from '../native';
-import type { MetricName } from '../otel/semconv';
-import type { SlotRange } from '../otel/histogram';
-import type { UserDrops } from '../self/UserDrops';
-
-interface KernelMetricBase {
-  /** per-CPU hash keyed by struct kotel_cg_key */
-  map: string;
-  metric: MetricName;
-  /** attributes for the key's `kind` (besides the cgroup's); undefined leaves the point without any */
-  kindAttributes?: (kind: number) => Attributes;
-}
-
-/** u64 values: a monotonic OTel sum */
-export interface KernelCounter extends KernelMetricBase {
-  type: 'counter';
-}
-
-/** struct kotel_hist values: an explicit-bucket OTel histogram in seconds */
-export interface KernelHistogram extends KernelMetricBase {
-  type: 'histogram';
-  slots: SlotRange;
-}
-
-export type KernelMetric = KernelCounter | KernelHistogram;
+import type { KernelMetric } from '../otel/kernelMetric';
+import type { UserDrops } from '../kernel/drops';
 
 /** expected map shapes, checked at start-up: a BTF type name or a byte count */
 export interface MapShape {

@@ -2,15 +2,9 @@
 // cost in the kernel (while run-time stats are on), and how exports go.
 import type { Meter } from '@opentelemetry/api';
 import type { LoadResult } from '../probes/load';
-import { perCpuLayout, sumU64Fields } from '../probes/mapValues';
 import { ATTR, SELF } from '../otel/semconv';
-import type { UserDrops } from './UserDrops';
+import { kernelDrops, type UserDrops } from '../kernel/drops';
 import { kernelAtLeast } from '../host/kernelRelease';
-
-/** enum kotel_drop_reason (bpf/kotel.h), by index */
-const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested'];
-/** reasons exported for every family also while 0; the others once they happen */
-const ALWAYS_REPORTED = 2;
 
 export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserDrops) {
   meter
@@ -35,20 +29,9 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
   meter
     .createObservableCounter(SELF.eventsDropped.name, { unit: SELF.eventsDropped.unit, description: SELF.eventsDropped.description })
     .addCallback((result) => {
-      const out = new Float64Array(1);
-      for (const { family, object } of load.loaded) {
-        const info = object.mapInfo(family.dropsMap);
-        const batch = object.readMap(family.dropsMap);
-        const cpu = perCpuLayout(info, batch);
-        for (let i = 0; i < batch.count; i++) {
-          const index = batch.keys.readUInt32LE(i * info.keySize);
-          const reason = KERNEL_DROP_REASONS[index];
-          if (!reason) continue;
-          sumU64Fields(batch, i, 0, 1, cpu, out);
-          if (out[0] === 0 && index >= ALWAYS_REPORTED) continue; // a reason most families never have
-          result.observe(out[0], { [ATTR.family]: family.name, [ATTR.dropReason]: reason });
-        }
-      }
+      for (const { family, object } of load.loaded)
+        for (const { reason, n } of kernelDrops(object, family.dropsMap))
+          result.observe(n, { [ATTR.family]: family.name, [ATTR.dropReason]: reason });
       // a BPF program is skipped when another BPF program is already running on that CPU: events lost too
       for (const { family, object } of load.loaded) {
         const stats = object.progStats();

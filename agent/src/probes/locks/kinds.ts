@@ -1,7 +1,7 @@
 // Names for the kinds in the locks family's map keys and records (bpf/locks.h), as attribute values.
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR } from '../../otel/semconv';
-import { errnoName } from '../tcp/states';
+import { errnoName } from '../../kernel/errno';
 
 const LCB_F_SPIN = 1;
 const LCB_F_READ = 2;

@@ -5,7 +5,7 @@
 // back); addresses that find the map full are counted as map_full drops.
 import type { BatchObservableResult, Observable } from '@opentelemetry/api';
 import { ATTR, LOCKS } from '../../otel/semconv';
-import { RecordReader } from '../record';
+import { RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
 import { LOCK_CLASS_MMAP_LOCK, lockKindName } from './kinds';

@@ -5,7 +5,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR, LOCKS } from '../../otel/semconv';
-import { eachRecord, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
 import { futexAttributes, LOCK_SOURCE_FUTEX, lockKindName } from './kinds';

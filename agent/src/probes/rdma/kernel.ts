@@ -3,7 +3,7 @@
 // so the user path loads where this one cannot; selected when ib_core is there (ibCore.ts). Its records
 // and maps are the user path's, decoded by the same code; series carry rdma.source = ib_core.
 import { ATTR, RDMA } from '../../otel/semconv';
-import { RecordReader } from '../record';
+import { RecordReader } from '../../kernel/record';
 import type { Rung } from '../../native';
 import type { Family, FamilyContext, FamilyRuntime } from '../types';
 import { connectionTable } from './connectionTable';

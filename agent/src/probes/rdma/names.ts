@@ -1,5 +1,5 @@
 // Names for the numbers in bpf/rdma.h and libibverbs' enums, as attribute values.
-import { errnoName } from '../tcp/states';
+import { errnoName } from '../../kernel/errno';
 
 /** enum rdma_verb (bpf/rdma.h) → rdma.verb: the libibverbs function without its ibv_ prefix */
 export const RDMA_VERB_NAMES: Record<number, string> = {

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import type { ObservableResult } from '@opentelemetry/api';
 import { ATTR, RDMA } from '../../otel/semconv';
-import { RecordReader } from '../record';
+import { RecordReader } from '../../kernel/record';
 import type { FamilyContext } from '../types';
 import type { RdmaDevices } from './devices';
 import { resourceName } from './names';

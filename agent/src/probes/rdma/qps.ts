@@ -8,7 +8,7 @@ import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
 import { ATTR, RDMA } from '../../otel/semconv';
-import { eachRecord, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { RdmaDevices } from './devices';
 import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';

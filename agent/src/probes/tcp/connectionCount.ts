@@ -1,7 +1,7 @@
 // tcp.connection.count: live sockets by (cgroup, state), counted from the tcp_socks map when a reader
 // collects. Sockets that existed before the agent started appear from their first state change on.
 import { ATTR, TCP } from '../../otel/semconv';
-import { RecordReader } from '../record';
+import { RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { tcpStateName } from './states';
 

@@ -6,9 +6,10 @@ import type { CgroupResolver } from '../../host/cgroups';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR, TCP } from '../../otel/semconv';
 import type { TypeLayout } from '../../native';
-import { eachRecord, RecordReader } from '../record';
+import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
-import { errnoName, tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
+import { errnoName } from '../../kernel/errno';
+import { tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
 
 const FIELDS = [
   'start_ns',

@@ -6,7 +6,8 @@ import { tracepointLadder } from '../ladder';
 import type { Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
 import { observeConnectionCount } from './connectionCount';
-import { errnoName, tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
+import { errnoName } from '../../kernel/errno';
+import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
 
 // RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
 const RTT_SLOTS = { minSlot: 10, maxSlot: 36 };

@@ -1,6 +1,4 @@
 // TCP states as the kernel numbers them (include/net/tcp_states.h), named for attribute values.
-import { constants } from 'node:os';
-
 export const TCP_STATE_NAMES: Record<number, string> = {
   1: 'established',
   2: 'syn_sent',
@@ -21,13 +19,6 @@ export const TCP_LISTEN = 10;
 
 export function tcpStateName(state: number): string {
   return TCP_STATE_NAMES[state] ?? `state_${state}`;
-}
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
-/** 'ECONNREFUSED' for 111 */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `errno_${errno}`;
 }
 
 /** enum tcp_lifecycle_kind (bpf/tcp.h) */

@@ -1,0 +1,25 @@
+// How a family's per-cgroup kernel map becomes an OpenTelemetry metric (KernelMetricProducer reads them).
+import type { Attributes } from '@opentelemetry/api';
+import type { SlotRange } from './histogram';
+import type { MetricName } from './semconv';
+
+export interface KernelMetricBase {
+  /** per-CPU hash keyed by struct kotel_cg_key */
+  map: string;
+  metric: MetricName;
+  /** attributes for the key's `kind` (besides the cgroup's); undefined leaves the point without any */
+  kindAttributes?: (kind: number) => Attributes;
+}
+
+/** u64 values: a monotonic OTel sum */
+export interface KernelCounter extends KernelMetricBase {
+  type: 'counter';
+}
+
+/** struct kotel_hist values: an explicit-bucket OTel histogram in seconds */
+export interface KernelHistogram extends KernelMetricBase {
+  type: 'histogram';
+  slots: SlotRange;
+}
+
+export type KernelMetric = KernelCounter | KernelHistogram;
