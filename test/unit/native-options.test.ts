@@ -1,11 +1,12 @@
 // BpfObject.open()'s options are checked in TypeScript before the addon sees them (agent/src/native/openOptions.ts):
 // a malformed option throws one line naming it and what it takes, before any file is opened (the paths here do
-// not exist, so a check that ran late would throw ENOENT instead). Every family's real options pass the check.
+// not exist, so a check that ran late would throw ENOENT instead). The addon itself, called unchecked, answers
+// malformed input with a TypeError, never a crash. Every family's real options pass the check.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
 import { loadConfig } from '../../agent/src/config';
-import { BpfError, BpfObject, type OpenOptions } from '../../agent/src/native';
+import { BpfError, BpfObject, native, type OpenOptions } from '../../agent/src/native';
 import { checkOpenOptions } from '../../agent/src/native/openOptions';
 import { objectPath } from '../../agent/src/probes/load';
 import { families } from '../../agent/src/probes/registry';
@@ -157,4 +158,20 @@ describe('BpfObject.open options checked before the addon', () => {
     }
     assert.ok(checked >= 4, `${checked} families checked`);
   });
+});
+
+describe('the addon unchecked: malformed options are a TypeError, not a crash', () => {
+  const cases: [string, unknown, string][] = [
+    ['not an object', 7, 'options must be an object'],
+    ['unknown hook kind', { ladders: { x: [{ program: 'p', kind: 'nope' }] } }, "rung.kind 'nope' is no hook kind"],
+    ['rung not an object', { ladders: { x: [1] } }, 'ladders.x rungs must be objects'],
+    ['knob NaN', { rodata: { k: NaN }, ladders: {} }, 'rodata.k must fit in 64 bits'],
+    ['knob bigint past 64 bits', { rodata: { k: 2n ** 64n }, ladders: {} }, 'rodata.k must fit in 64 bits'],
+    ['knob string', { rodata: { k: 's' }, ladders: {} }, 'rodata.k must be a number, bigint or boolean'],
+    ['loadOnly entry', { ladders: {}, loadOnly: [3] }, 'loadOnly[] must be a string'],
+  ];
+  for (const [name, options, message] of cases)
+    test(name, () => {
+      assert.throws(() => native.BpfObject.open(PATH, options as OpenOptions), { name: 'TypeError', message });
+    });
 });
