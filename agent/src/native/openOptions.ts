@@ -5,7 +5,19 @@ import { constants } from 'node:os';
 import { BpfError } from './BpfError';
 import type { HookKind, OpenOptions } from './native';
 
-export const HOOK_KINDS: readonly HookKind[] = ['tp_btf', 'raw_tp', 'tp', 'fentry', 'fexit', 'kprobe', 'kretprobe', 'uprobe', 'uretprobe'];
+/** every HookKind (the Record type makes the compiler check none is missing or extra) */
+const HOOK_KIND_SET: Record<HookKind, true> = {
+  tp_btf: true,
+  raw_tp: true,
+  tp: true,
+  fentry: true,
+  fexit: true,
+  kprobe: true,
+  kretprobe: true,
+  uprobe: true,
+  uretprobe: true,
+};
+const HOOK_KINDS = Object.keys(HOOK_KIND_SET) as HookKind[];
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_END = 2n ** 64n;
