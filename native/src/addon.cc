@@ -3,8 +3,6 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include "bpf_object.h"
 #include "common.h"
 #include "elf_symbol.h"
@@ -26,17 +24,6 @@ Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   int n = libbpf_num_possible_cpus();
   if (n < 0) ThrowBpfError(info.Env(), "libbpf_num_possible_cpus", -n, "libbpf_num_possible_cpus()");
   return Napi::Number::New(info.Env(), n);
-}
-
-Napi::Value ProbeProgType(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "probeProgType(type: string)");
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  for (int t = 0; t < 64; t++) {
-    const char* s = libbpf_bpf_prog_type_str((enum bpf_prog_type)t);
-    if (s && name == s) return Napi::Boolean::New(env, libbpf_probe_bpf_prog_type((enum bpf_prog_type)t, nullptr) == 1);
-  }
-  ThrowBpfError(env, "probeProgType", EINVAL, "probeProgType(" + name + ")", "unknown program type name");
 }
 
 Napi::Value EnableRunTimeStats(const Napi::CallbackInfo& info) {
@@ -81,7 +68,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfObject", bpfObject);
   exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
   exports.Set("possibleCpus", Napi::Function::New<PossibleCpus>(env, "possibleCpus"));
-  exports.Set("probeProgType", Napi::Function::New<ProbeProgType>(env, "probeProgType"));
   exports.Set("enableRunTimeStats", Napi::Function::New<EnableRunTimeStats>(env, "enableRunTimeStats"));
   exports.Set("disableRunTimeStats", Napi::Function::New<DisableRunTimeStats>(env, "disableRunTimeStats"));
   exports.Set("resolveSymbol", Napi::Function::New<ResolveSymbol>(env, "resolveSymbol"));

@@ -14,6 +14,11 @@ namespace kotel {
 
 AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+std::string RequireString(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
 std::string ErrnoName(int err) {
   if (err < 0) err = -err;
   switch (err) {  // kernel-internal codes glibc does not name

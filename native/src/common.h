@@ -24,6 +24,9 @@ struct AddonData {
 
 AddonData* GetData(Napi::Env env);
 
+// v as a string, else a TypeError "<what> must be a string"
+std::string RequireString(const Napi::Value& v, const char* what);
+
 // "EPERM" for EPERM (positive errno); "ENOTSUPP" for the kernel-internal 524; "E<n>" when unknown.
 std::string ErrnoName(int err);
 std::string ErrnoText(int err);  // strerror text

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BpfError, native, type AttachReport, type BpfObject, type MapBatch, type RingBuffer } from '../../agent/src/native';
+import { BpfError, BpfObject, native, type AttachReport, type MapBatch, type RingBuffer } from '../../agent/src/native';
 import { tool } from '../helpers/tools';
 import { scaled } from '../helpers/timing';
 import { defaultBpfObjectDir } from '../../agent/src/paths';
@@ -108,7 +108,7 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
   before(() => {
     execFileSync(tool('make'), ['-s', '-C', FIXTURE_DIR]);
     const t0 = process.hrtime.bigint();
-    obj = native.BpfObject.open(FIXTURE, {
+    obj = BpfObject.open(FIXTURE, {
       rodata: { targ_kind: KIND, targ_pid: process.pid, targ_syscall: 110n, targ_small: 513, targ_byte: 9, targ_enabled: true },
       maxEntries: { fixture_counts: 2048 },
       ladders: {
@@ -200,7 +200,7 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
 
   test('preallocateHashMaps: the kernel creates the no-prealloc maps preallocated (for kernels before 6.1)', () => {
     const flags = (preallocateHashMaps: boolean) => {
-      const o = native.BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), {
+      const o = BpfObject.open(path.join(defaultBpfObjectDir, 'sched.bpf.o'), {
         ladders: { m: [{ program: 'sched_migrate_task_btf', kind: 'tp_btf' }] },
         preallocateHashMaps,
       });
@@ -440,7 +440,7 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     'kprobeMisses: more concurrent sleepers than a kretprobe has instances are counted',
     { skip: !KPROBES && 'no kprobes on this kernel' },
     () => {
-      const o = native.BpfObject.open(FIXTURE, {
+      const o = BpfObject.open(FIXTURE, {
         ladders: { nanosleep: [{ program: 'fixture_kretprobe', kind: 'kretprobe', target: 'hrtimer_nanosleep' }] },
       });
       try {
@@ -463,21 +463,21 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
 
   test('errors: bad path, knob, map and names throw BpfError with op and code', () => {
     assertBpfError(
-      () => native.BpfObject.open('/nonexistent/x.bpf.o', { ladders: {} }),
+      () => BpfObject.open('/nonexistent/x.bpf.o', { ladders: {} }),
       'bpf_object__open_file',
       'ENOENT',
       'bpf_object__open_file(/nonexistent/x.bpf.o): No such file or directory (ENOENT)',
     );
-    assertBpfError(() => native.BpfObject.open(FIXTURE, { rodata: { targ_nope: 1 }, ladders: {} }), 'rodata', 'ENOENT', 'targ_nope');
-    assertBpfError(() => native.BpfObject.open(FIXTURE, { rodata: { targ_byte: 300 }, ladders: {} }), 'rodata', 'ERANGE', 'targ_byte');
+    assertBpfError(() => BpfObject.open(FIXTURE, { rodata: { targ_nope: 1 }, ladders: {} }), 'rodata', 'ENOENT', 'targ_nope');
+    assertBpfError(() => BpfObject.open(FIXTURE, { rodata: { targ_byte: 300 }, ladders: {} }), 'rodata', 'ERANGE', 'targ_byte');
     assertBpfError(
-      () => native.BpfObject.open(FIXTURE, { maxEntries: { no_map: 4 }, ladders: {} }),
+      () => BpfObject.open(FIXTURE, { maxEntries: { no_map: 4 }, ladders: {} }),
       'bpf_map__set_max_entries',
       'ENOENT',
       'no_map',
     );
     assertBpfError(
-      () => native.BpfObject.open(FIXTURE, { ladders: { x: [{ program: 'no_prog', kind: 'raw_tp' }] } }),
+      () => BpfObject.open(FIXTURE, { ladders: { x: [{ program: 'no_prog', kind: 'raw_tp' }] } }),
       'bpf_object__find_program_by_name',
       'ENOENT',
       'no_prog',

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { native, type BpfObject } from '../../agent/src/native';
+import { BpfObject } from '../../agent/src/native';
 import { tool } from '../helpers/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -66,7 +66,7 @@ describe('native layout()', { skip: notRoot }, () => {
   let obj: BpfObject;
   before(() => {
     execFileSync(tool('make'), ['-s', '-C', FIXTURE_DIR]);
-    obj = native.BpfObject.open(FIXTURE, { ladders: {} });
+    obj = BpfObject.open(FIXTURE, { ladders: {} });
   });
   after(() => obj?.close());
 

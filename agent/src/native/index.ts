@@ -1,5 +1,6 @@
 import { native } from './binding';
-import type { BpfObject as BpfObjectClass } from './native';
+import type { BpfObject as BpfObjectClass, OpenOptions } from './native';
+import { checkOpenOptions } from './openOptions';
 
 export { native } from './binding';
 export type {
@@ -20,6 +21,11 @@ export type {
 } from './native';
 export { BpfError } from './BpfError';
 
-/** the addon's BpfObject class (a value: BpfObject.open(...)) */
-export const BpfObject: typeof BpfObjectClass = native.BpfObject;
+/** BpfObject.open(...): the addon's, with the options checked first (checkOpenOptions) */
+export const BpfObject: Pick<typeof BpfObjectClass, 'open'> = {
+  open(path: string, options: OpenOptions): BpfObjectClass {
+    checkOpenOptions(path, options);
+    return native.BpfObject.open(path, options);
+  },
+};
 export type BpfObject = BpfObjectClass;

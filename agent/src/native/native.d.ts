@@ -145,13 +145,12 @@ export interface SymbolInfo {
 }
 
 export interface NativeBinding {
+  /** unchecked: the addon trusts its options; open objects through index.ts's BpfObject, which checks them */
   BpfObject: typeof BpfObject;
   /** must be called once before anything else: the class the addon constructs its errors with */
   setErrorClass(ctor: new (op: string, errno: number, code: string, message: string) => Error): void;
   /** number of possible CPUs (libbpf_num_possible_cpus) */
   possibleCpus(): number;
-  /** libbpf_probe_bpf_prog_type: can this kernel load programs of this type ('tracing', 'kprobe', ...) */
-  probeProgType(type: string): boolean;
   /** BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): stats on while held; returns false when refused */
   enableRunTimeStats(): boolean;
   disableRunTimeStats(): void;
