@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { configDocTable } from '../../agent/src/config';
-import { LOCKS, RDMA, SCHED, SELF, TCP } from '../../agent/src/otel/semconv';
+import { SELF } from '../../agent/src/otel/semconv';
+import { TCP } from '../../agent/src/probes/tcp/semconv';
+import { RDMA } from '../../agent/src/probes/rdma/semconv';
+import { LOCKS } from '../../agent/src/probes/locks/semconv';
+import { SCHED } from '../../agent/src/probes/sched/semconv';
 
 const README = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../agent/src/config';
 import type { LoadResult } from '../../agent/src/probes/load';
-import { spanFamily } from '../../agent/src/otel/semconv';
+import { spanFamily } from '../../agent/src/probes/registry';
 import { createTelemetry, SPAN_MAX_QUEUE_SIZE } from '../../agent/src/otel/telemetry';
 import { registerSelfMetrics } from '../../agent/src/self/selfMetrics';
 import { UserDrops } from '../../agent/src/kernel/drops';

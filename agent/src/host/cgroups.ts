@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR } from '../otel/semconv';
 
 /** Mount point of the cgroup2 hierarchy: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
 export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | undefined {
@@ -36,6 +35,9 @@ export function containerIdFromPath(cgroupPath: string): string | undefined {
   return undefined;
 }
 
+/** the attributes a cgroup gives its data points */
+export const CGROUP_ATTR = { id: 'cgroup.id', path: 'cgroup.path', containerId: 'container.id' } as const;
+
 export class CgroupResolver {
   private paths = new Map<number, string>();
   private readonly attrCache = new Map<number, Attributes>();
@@ -62,12 +64,12 @@ export class CgroupResolver {
   attributes(id: number): Attributes {
     const cached = this.attrCache.get(id);
     if (cached) return cached;
-    const attrs: Attributes = { [ATTR.cgroupId]: id };
+    const attrs: Attributes = { [CGROUP_ATTR.id]: id };
     const p = this.pathOf(id);
     if (p !== undefined) {
-      attrs[ATTR.cgroupPath] = p;
+      attrs[CGROUP_ATTR.path] = p;
       const container = containerIdFromPath(p);
-      if (container) attrs[ATTR.containerId] = container;
+      if (container) attrs[CGROUP_ATTR.containerId] = container;
       this.attrCache.set(id, attrs); // unknown ids are not cached: they may appear on the next scan
     }
     return attrs;

@@ -8,3 +8,8 @@ import { tcpFamily } from './tcp';
 import type { Family } from './types';
 
 export const families: Family[] = [tcpFamily, schedFamily, rdmaFamily, rdmaKernelFamily, rdmaCmFamily, locksFamily];
+
+/** the family that made a span (kotel.events.dropped of spans the export queue had no room for) */
+export function spanFamily(name: string, attributes: Record<string, unknown>): string {
+  return families.find((f) => f.makesSpan?.(name, attributes))?.name ?? 'otlp';
+}

@@ -51,6 +51,8 @@ export interface Family {
   /** per-CPU array indexed by enum kotel_drop_reason */
   dropsMap: string;
   kernelMetrics: KernelMetric[];
+  /** whether it makes this span (for the family of a span the export queue had no room for) */
+  makesSpan?(name: string, attributes: Record<string, unknown>): boolean;
   /** ring buffers, spans and observable instruments that are not plain kernel maps */
   start?(ctx: FamilyContext): FamilyRuntime;
 }

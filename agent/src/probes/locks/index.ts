@@ -2,7 +2,7 @@
 // syscalls) as per-cgroup wait-time histograms aggregated in the kernel (bpf/locks.bpf.c, ABI in
 // bpf/locks.h); the most contended kernel locks by symbol, read at collection time; optionally one span
 // per wait longer than a threshold.
-import { ATTR, LOCKS } from '../../otel/semconv';
+import { LOCKS, LOCKS_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
 import type { Family, FamilyRuntime } from '../types';
 import { KernelSymbols } from './kallsyms';
@@ -16,6 +16,7 @@ const FUTEX_SLOTS = { minSlot: 10, maxSlot: 38 };
 
 export const locksFamily: Family = {
   name: 'locks',
+  makesSpan: (name) => name === LOCKS.span,
   enabled: (config) => config.families.locks.enabled,
   openOptions: (config) => {
     const locks = config.families.locks;
@@ -55,7 +56,7 @@ export const locksFamily: Family = {
       map: 'lock_contention_hist',
       metric: LOCKS.contentionDuration,
       slots: CONTENTION_SLOTS,
-      kindAttributes: (kind) => ({ [ATTR.lockKind]: lockKindName(kind) }),
+      kindAttributes: (kind) => ({ [LOCKS_ATTR.kind]: lockKindName(kind) }),
     },
     {
       type: 'histogram',

@@ -1,6 +1,7 @@
 // Names for the kinds in the locks family's map keys and records (bpf/locks.h), as attribute values.
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR } from '../../otel/semconv';
+import { LOCKS_ATTR } from './semconv';
 import { errnoName } from '../../kernel/errno';
 
 const LCB_F_SPIN = 1;
@@ -40,7 +41,7 @@ export function futexOpName(kind: number): string {
 /** key kind of futex_wait_hist: op in the low byte, errno in bits 8..15 (255: larger errno) */
 export function futexAttributes(kind: number): Attributes {
   const err = (kind >> 8) & 0xff;
-  const attrs: Attributes = { [ATTR.futexOp]: futexOpName(kind) };
+  const attrs: Attributes = { [LOCKS_ATTR.futexOp]: futexOpName(kind) };
   // 11 is both EAGAIN and EWOULDBLOCK; futex(2) documents EAGAIN
   if (err) attrs[ATTR.errorType] = err === 255 ? '_OTHER' : err === 11 ? 'EAGAIN' : errnoName(err);
   return attrs;

@@ -4,7 +4,7 @@
 // all but the hottest quarter of its addresses are evicted at collection (they start from zero if they come
 // back); addresses that find the map full are counted as map_full drops.
 import type { BatchObservableResult, Observable } from '@opentelemetry/api';
-import { ATTR, LOCKS } from '../../otel/semconv';
+import { LOCKS, LOCKS_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
@@ -89,9 +89,9 @@ export function observeTopLocks(ctx: FamilyContext, symbols: () => KernelSymbols
     const stats = readLockAddrs(ctx);
     for (const s of stats.slice(0, top)) {
       const attrs = {
-        [ATTR.lockSymbol]: lockSymbol(s, symbols()),
-        [ATTR.lockAddress]: `0x${s.addr.toString(16)}`,
-        [ATTR.lockKind]: lockKindName(s.flags),
+        [LOCKS_ATTR.symbol]: lockSymbol(s, symbols()),
+        [LOCKS_ATTR.address]: `0x${s.addr.toString(16)}`,
+        [LOCKS_ATTR.kind]: lockKindName(s.flags),
       };
       result.observe(wait, s.waitNs / 1e9, attrs);
       result.observe(count, s.count, attrs);

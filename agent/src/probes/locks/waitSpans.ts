@@ -4,7 +4,7 @@
 // drop, never thrown.
 import type { Attributes } from '@opentelemetry/api';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
-import { ATTR, LOCKS } from '../../otel/semconv';
+import { LOCKS, LOCKS_ATTR } from './semconv';
 import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
@@ -26,10 +26,10 @@ export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols)
         'process.pid': r.u32(batch, base, 'pid'),
         'thread.id': r.u32(batch, base, 'tid'),
         'process.executable.name': r.str(batch, base, 'comm'),
-        [ATTR.lockAddress]: `0x${addr.toString(16)}`,
+        [LOCKS_ATTR.address]: `0x${addr.toString(16)}`,
         ...(futex
-          ? { [ATTR.lockKind]: 'futex', ...futexAttributes(kind) }
-          : { [ATTR.lockKind]: lockKindName(kind), [ATTR.lockSymbol]: symbols().resolve(addr) }),
+          ? { [LOCKS_ATTR.kind]: 'futex', ...futexAttributes(kind) }
+          : { [LOCKS_ATTR.kind]: lockKindName(kind), [LOCKS_ATTR.symbol]: symbols().resolve(addr) }),
       };
       const span = ctx.tracer.startSpan(LOCKS.span, { startTime: monotonicToHrTime(r.big64(batch, base, 'start_ns'), offset), attributes });
       span.end(monotonicToHrTime(r.big64(batch, base, 'end_ns'), offset));

@@ -2,7 +2,7 @@
 // the rdma_cm module as rdma.cm.events per cgroup. Apart from rdma_kernel because rdma_cm is a module of
 // its own, often loaded after ib_core (by rdma_ucm, for the first librdmacm user): kotel loads this family
 // when it appears.
-import { RDMA } from '../../otel/semconv';
+import { RDMA } from './semconv';
 import { tracepointLadder } from '../ladder';
 import type { Family } from '../types';
 import { rdmaCmUnavailable } from './ibCore';

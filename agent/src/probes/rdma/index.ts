@@ -2,7 +2,7 @@
 // calls, QP transitions and destroys of objects older than the agent are counted in the kernel; live
 // objects are counted from the rdma_objects map at collection time; QP lifecycle records feed the QP table
 // (spans, connection count and table).
-import { ATTR, RDMA } from '../../otel/semconv';
+import { RDMA, RDMA_ATTR } from './semconv';
 import type { Family, FamilyRuntime } from '../types';
 import { connectionTable } from './connectionTable';
 import { findLibrary, resolveVerbs, uprobeLadders } from './library';
@@ -12,9 +12,11 @@ import { ObjectTable } from './objects';
 import { QpTable, startQpEvents } from './qps';
 import { userQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
+import { SOURCE as KERNEL_SOURCE } from './kernel';
 
 export const rdmaFamily: Family = {
   name: 'rdma',
+  makesSpan: (name, attributes) => name === RDMA.span && attributes[RDMA_ATTR.source] !== KERNEL_SOURCE,
   enabled: (config) => config.families.rdma.enabled,
   openOptions: (config) => {
     const rdma = config.families.rdma;
@@ -40,13 +42,13 @@ export const rdmaFamily: Family = {
       type: 'counter',
       map: 'rdma_qp_transitions',
       metric: RDMA.transitions,
-      kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: 'libibverbs' }),
+      kindAttributes: (kind) => ({ [RDMA_ATTR.qpState]: qpStateName(kind), [RDMA_ATTR.source]: 'libibverbs' }),
     },
     {
       type: 'counter',
       map: 'rdma_untracked',
       metric: RDMA.untracked,
-      kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: 'libibverbs' }),
+      kindAttributes: (kind) => ({ [RDMA_ATTR.resourceType]: resourceName(kind), [RDMA_ATTR.source]: 'libibverbs' }),
     },
   ],
   start(ctx) {
@@ -61,7 +63,7 @@ export const rdmaFamily: Family = {
       (reason) => ctx.drops.add('rdma', reason),
       rdma.maxObjects,
     );
-    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [ATTR.rdmaSource]: 'libibverbs' })];
+    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [RDMA_ATTR.source]: 'libibverbs' })];
     const objects = new ObjectTable(ctx, devices, {
       onProcessGone: (tgid) => qps.processGone(tgid),
       onCollected: (tracked) => qps.reconcile(userQpLiveness(tracked)),

@@ -2,7 +2,7 @@
 // (and commit_del) and _ib_modify_qp, for hosts with RDMA (the rdma_cma tracepoints: cm.ts). A family of its own (rdma_kernel)
 // so the user path loads where this one cannot; selected when ib_core is there (ibCore.ts). Its records
 // and maps are the user path's, decoded by the same code; series carry rdma.source = ib_core.
-import { ATTR, RDMA } from '../../otel/semconv';
+import { RDMA, RDMA_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
 import type { Rung } from '../../native';
 import type { Family, FamilyContext, FamilyRuntime } from '../types';
@@ -119,6 +119,7 @@ export class Seeds {
 
 export const rdmaKernelFamily: Family = {
   name: 'rdma_kernel',
+  makesSpan: (name, attributes) => name === RDMA.span && attributes[RDMA_ATTR.source] === SOURCE,
   enabled: (config) => config.families.rdma.enabled && config.families.rdma.kernel,
   unavailable: () => ibCoreUnavailable(),
   modules: ['ib_core'],
@@ -146,13 +147,13 @@ export const rdmaKernelFamily: Family = {
       type: 'counter',
       map: 'rdma_qp_transitions',
       metric: RDMA.transitions,
-      kindAttributes: (kind) => ({ [ATTR.rdmaQpState]: qpStateName(kind), [ATTR.rdmaSource]: SOURCE }),
+      kindAttributes: (kind) => ({ [RDMA_ATTR.qpState]: qpStateName(kind), [RDMA_ATTR.source]: SOURCE }),
     },
     {
       type: 'counter',
       map: 'rdma_untracked',
       metric: RDMA.untracked,
-      kindAttributes: (kind) => ({ [ATTR.rdmaResourceType]: resourceName(kind), [ATTR.rdmaSource]: SOURCE }),
+      kindAttributes: (kind) => ({ [RDMA_ATTR.resourceType]: resourceName(kind), [RDMA_ATTR.source]: SOURCE }),
     },
   ],
   start(ctx): FamilyRuntime {
@@ -167,7 +168,7 @@ export const rdmaKernelFamily: Family = {
       (reason) => ctx.drops.add('rdma_kernel', reason),
       rdma.maxObjects,
     );
-    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [ATTR.rdmaSource]: SOURCE })];
+    const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma_kernel', { [RDMA_ATTR.source]: SOURCE })];
     const seeds = new Seeds(ctx, rdma.seedFromNetlink ? undefined : []);
     if (rdma.seedFromNetlink) {
       const abort = new AbortController();

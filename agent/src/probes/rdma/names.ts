@@ -1,5 +1,7 @@
 // Names for the numbers in bpf/rdma.h and libibverbs' enums, as attribute values.
 import { errnoName } from '../../kernel/errno';
+import { ATTR } from '../../otel/semconv';
+import { RDMA_ATTR } from './semconv';
 
 /** enum rdma_verb (bpf/rdma.h) → rdma.verb: the libibverbs function without its ibv_ prefix */
 export const RDMA_VERB_NAMES: Record<number, string> = {
@@ -37,7 +39,7 @@ export const RDMA_CM_EVENT_NAMES: Record<number, string> = {
 export function cmEventAttributes(kind: number): Record<string, string> {
   const event = RDMA_CM_EVENT_NAMES[kind & 0xff] ?? `event_${kind & 0xff}`;
   const err = kind >>> 8;
-  return err === 0 ? { 'rdma.cm.event': event } : { 'rdma.cm.event': event, 'error.type': errnoName(err) };
+  return err === 0 ? { [RDMA_ATTR.cmEvent]: event } : { [RDMA_ATTR.cmEvent]: event, [ATTR.errorType]: errnoName(err) };
 }
 
 /** enum ibv_qp_state → rdma.qp.state */
@@ -65,8 +67,8 @@ export function resourceName(type: number): string {
 export function verbCallAttributes(kind: number): Record<string, string> {
   const verb = RDMA_VERB_NAMES[kind & 0xff] ?? `verb_${kind & 0xff}`;
   const err = kind >>> 8;
-  if (err === 0) return { 'rdma.verb': verb };
-  return { 'rdma.verb': verb, 'error.type': err === RDMA_ERR_UNKNOWN ? '_OTHER' : errnoName(err) };
+  if (err === 0) return { [RDMA_ATTR.verb]: verb };
+  return { [RDMA_ATTR.verb]: verb, [ATTR.errorType]: err === RDMA_ERR_UNKNOWN ? '_OTHER' : errnoName(err) };
 }
 
 /** a GID as sysfs and ibv_devinfo print it: 8 groups of 4 hex digits */

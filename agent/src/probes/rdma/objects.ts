@@ -3,7 +3,7 @@
 // of processes that exited without destroying their objects (the kernel freed them) are removed here.
 import * as fs from 'node:fs';
 import type { ObservableResult } from '@opentelemetry/api';
-import { ATTR, RDMA } from '../../otel/semconv';
+import { RDMA, RDMA_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext } from '../types';
 import type { RdmaDevices } from './devices';
@@ -127,9 +127,9 @@ export class ObjectTable {
         seen.set(key, c);
         result.observe(c.n, {
           ...this.ctx.cgroups.attributes(c.cgroupId),
-          [ATTR.rdmaDevice]: c.device,
-          [ATTR.rdmaResourceType]: resourceName(c.type),
-          [ATTR.rdmaSource]: this.source,
+          [RDMA_ATTR.device]: c.device,
+          [RDMA_ATTR.resourceType]: resourceName(c.type),
+          [RDMA_ATTR.source]: this.source,
         });
       }
     };

@@ -7,7 +7,7 @@ import type { Attributes, HrTime, ObservableResult, Span, Tracer } from '@opente
 import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
-import { ATTR, RDMA } from '../../otel/semconv';
+import { RDMA, RDMA_ATTR } from './semconv';
 import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { RdmaDevices } from './devices';
@@ -352,7 +352,7 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
       if (e) e.n++;
       else
         counts.set(key, {
-          attrs: { ...ctx.cgroups.attributes(c.cgroupId), [ATTR.rdmaDevice]: c.device, ...extra },
+          attrs: { ...ctx.cgroups.attributes(c.cgroupId), [RDMA_ATTR.device]: c.device, ...extra },
           cgroupId: c.cgroupId,
           n: 1,
         });

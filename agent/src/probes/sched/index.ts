@@ -1,7 +1,7 @@
 // Scheduler family: run-queue delay, context switches, migrations and optional off-CPU time, aggregated in
 // the kernel by the task's cgroup (bpf/sched.bpf.c, ABI in bpf/sched.h) and read at collection time; no
 // per-event work in user space.
-import { ATTR, SCHED } from '../../otel/semconv';
+import { SCHED, SCHED_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
 import type { Family } from '../types';
 import { checkTaskStateRungs } from './rungs';
@@ -44,14 +44,14 @@ export const schedFamily: Family = {
       map: 'sched_runq_hist',
       metric: SCHED.runqueueDelay,
       slots: RUNQ_SLOTS,
-      kindAttributes: (kind) => (kind === 0 ? {} : { [ATTR.cpuId]: kind - 1 }),
+      kindAttributes: (kind) => (kind === 0 ? {} : { [SCHED_ATTR.cpuId]: kind - 1 }),
     },
     { type: 'histogram', map: 'sched_offcpu_hist', metric: SCHED.offCpuDuration, slots: OFFCPU_SLOTS },
     {
       type: 'counter',
       map: 'sched_switches',
       metric: SCHED.contextSwitches,
-      kindAttributes: (kind) => ({ [ATTR.contextSwitchType]: SWITCH_KINDS[kind] ?? `kind_${kind}` }),
+      kindAttributes: (kind) => ({ [SCHED_ATTR.contextSwitchType]: SWITCH_KINDS[kind] ?? `kind_${kind}` }),
     },
     { type: 'counter', map: 'sched_migrations', metric: SCHED.migrations },
   ],

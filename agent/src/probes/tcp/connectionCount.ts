@@ -1,6 +1,6 @@
 // tcp.connection.count: live sockets by (cgroup, state), counted from the tcp_socks map when a reader
 // collects. Sockets that existed before the agent started appear from their first state change on.
-import { ATTR, TCP } from '../../otel/semconv';
+import { TCP, TCP_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { tcpStateName } from './states';
@@ -24,7 +24,10 @@ export function observeConnectionCount(ctx: FamilyContext): FamilyRuntime {
       else counts.set(key, { cgroupId, state, n: 1 });
     }
     for (const { cgroupId, state, n } of counts.values()) {
-      result.observe(n, { ...(ctx.cgroups.attributes(cgroupId) as Record<string, string | number>), [ATTR.tcpState]: tcpStateName(state) });
+      result.observe(n, {
+        ...(ctx.cgroups.attributes(cgroupId) as Record<string, string | number>),
+        [TCP_ATTR.state]: tcpStateName(state),
+      });
     }
   };
   gauge.addCallback(callback);

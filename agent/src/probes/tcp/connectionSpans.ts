@@ -4,7 +4,8 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroups';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
-import { ATTR, TCP } from '../../otel/semconv';
+import { ATTR } from '../../otel/semconv';
+import { TCP } from './semconv';
 import type { TypeLayout } from '../../native';
 import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';

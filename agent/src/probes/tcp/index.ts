@@ -1,7 +1,8 @@
 // TCP family: RTT and connect-latency histograms, retransmits and lifecycle counters aggregated in the
 // kernel (bpf/tcp.bpf.c, ABI in bpf/tcp.h); live connections by state counted from the tcp_socks map at
 // collection time; optionally one span per connection from close events on the tcp_events ring buffer.
-import { ATTR, TCP } from '../../otel/semconv';
+import { ATTR } from '../../otel/semconv';
+import { TCP, TCP_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
 import type { Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
@@ -15,6 +16,7 @@ const CONNECT_SLOTS = { minSlot: 12, maxSlot: 37 };
 
 export const tcpFamily: Family = {
   name: 'tcp',
+  makesSpan: (name) => name === TCP.span,
   enabled: (config) => config.families.tcp.enabled,
   openOptions: (config) => {
     const tcp = config.families.tcp;
@@ -51,13 +53,13 @@ export const tcpFamily: Family = {
       type: 'counter',
       map: 'tcp_retransmits',
       metric: TCP.retransmits,
-      kindAttributes: (kind) => ({ [ATTR.tcpState]: tcpStateName(kind) }),
+      kindAttributes: (kind) => ({ [TCP_ATTR.state]: tcpStateName(kind) }),
     },
     {
       type: 'counter',
       map: 'tcp_lifecycle',
       metric: TCP.lifecycle,
-      kindAttributes: (kind) => ({ [ATTR.tcpEvent]: TCP_LIFECYCLE_NAMES[kind] ?? `kind_${kind}` }),
+      kindAttributes: (kind) => ({ [TCP_ATTR.event]: TCP_LIFECYCLE_NAMES[kind] ?? `kind_${kind}` }),
     },
   ],
   start(ctx) {

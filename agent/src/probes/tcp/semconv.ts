@@ -1,0 +1,36 @@
+// What the tcp family exports: metric names, units and descriptions, and its attribute keys (shared ones: otel/semconv.ts).
+import type { MetricName } from '../../otel/semconv';
+
+export const TCP_ATTR = {
+  state: 'tcp.state',
+  event: 'tcp.event',
+} as const;
+
+export const TCP = {
+  rtt: {
+    name: 'tcp.rtt',
+    unit: 's',
+    description: 'Smoothed round-trip time of TCP sockets, sampled on every tcp_probe event (ACK processing)',
+  },
+  connectDuration: {
+    name: 'tcp.connect.duration',
+    unit: 's',
+    description: 'Time from SYN_SENT to ESTABLISHED (or to CLOSE for failed connects; error.type says why)',
+  },
+  retransmits: {
+    name: 'tcp.retransmits',
+    unit: '{segment}',
+    description: 'Retransmitted TCP segments, by the socket state at the retransmit (SYN_SENT: SYN retransmits)',
+  },
+  lifecycle: {
+    name: 'tcp.connection.events',
+    unit: '{event}',
+    description: 'TCP connection lifecycle events: open_active (connect), open_passive (accept), connect_failed, close',
+  },
+  connections: {
+    name: 'tcp.connection.count',
+    unit: '{connection}',
+    description: 'Live TCP sockets by state, among those seen changing state since the agent started',
+  },
+  span: 'tcp.connection',
+} satisfies Record<string, MetricName | string>;
