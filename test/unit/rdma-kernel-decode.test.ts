@@ -11,7 +11,8 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { BpfObject } from '../../agent/src/native';
 import { ibCoreUnavailable, kprobeTarget, rdmaCmUnavailable, type HostFiles } from '../../agent/src/probes/rdma/ibCore';
-import { kernelLadders, Seeds, SOURCE } from '../../agent/src/probes/rdma/kernel';
+import { kernelLadders, SOURCE } from '../../agent/src/probes/rdma/kernel';
+import { Seeds } from '../../agent/src/probes/rdma/seed';
 import { cmEventAttributes } from '../../agent/src/probes/rdma/names';
 import { countObjects } from '../../agent/src/probes/rdma/objects';
 import { makeQpEventDecoder, QpTable } from '../../agent/src/probes/rdma/qps';

@@ -11,7 +11,8 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { epochNsToHrTime } from '../../agent/src/host/clock';
 import { BpfObject } from '../../agent/src/native';
-import { Seeds, SOURCE } from '../../agent/src/probes/rdma/kernel';
+import { SOURCE } from '../../agent/src/probes/rdma/kernel';
+import { Seeds } from '../../agent/src/probes/rdma/seed';
 import type { LiveObject } from '../../agent/src/probes/rdma/objects';
 import { kernelQpLiveness, userQpLiveness } from '../../agent/src/probes/rdma/qpLiveness';
 import { makeQpEventDecoder, QpTable, type QpEvent } from '../../agent/src/probes/rdma/qps';

@@ -3,17 +3,16 @@
 // so the user path loads where this one cannot; selected when ib_core is there (ibCore.ts). Its records
 // and maps are the user path's, decoded by the same code; series carry rdma.source = ib_core.
 import { RDMA, RDMA_ATTR } from './semconv';
-import { RecordReader } from '../../kernel/record';
 import type { Rung } from '../../native';
-import type { Family, FamilyContext, FamilyRuntime } from '../types';
+import type { Family, FamilyRuntime } from '../types';
 import { connectionTable } from './connectionTable';
 import { ibCoreUnavailable, kprobeTarget, readKallsyms } from './ibCore';
 import { qpStateName, resourceName, ringBufferBytes } from './names';
-import { ObjectTable, type LiveObject } from './objects';
+import { ObjectTable } from './objects';
 import { QpTable, startQpEvents } from './qps';
 import { kernelQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
-import { seedFromNetlink, seedKey, type SeededObject } from './seed';
+import { Seeds, seedFromNetlink } from './seed';
 import { cgroupIdOfPid } from '../../host/cgroups';
 
 export const SOURCE = 'ib_core';
@@ -52,69 +51,6 @@ export function kernelLadders(kallsyms: string | undefined): Record<string, Rung
   const entry = kp('_ib_modify_qp', 'modify_qp_kentry', 'kprobe');
   if (entry.length) ladders['_ib_modify_qp:entry'] = entry;
   return ladders;
-}
-
-/** objects seeded from netlink at start, until the kernel deletes them (rdma_gone) */
-export class Seeds {
-  private readonly seeds = new Map<string, SeededObject>();
-  /** every object netlink listed: a seed no longer in `seeds` was deleted */
-  private readonly listed = new Set<string>();
-  /** false while netlink is being asked: rdma_gone keeps its deletes for the seeds to come */
-  private settled = false;
-  private readonly gone?: RecordReader<'type' | 'id' | 'device'>;
-
-  /** objects: netlink's answer; undefined while it is awaited (settle()) */
-  constructor(
-    private readonly ctx: Pick<FamilyContext, 'object'> | undefined,
-    objects?: SeededObject[],
-  ) {
-    if (ctx) this.gone = new RecordReader(ctx.object.layout('rdma_gone_key'), ['type', 'id', 'device'] as const, 'rdma_gone_key');
-    if (objects) this.settle(objects);
-  }
-
-  get size(): number {
-    return this.seeds.size;
-  }
-
-  /** netlink's answer ([] when it gave none: the deletes then only count in rdma.resource.untracked) */
-  settle(objects: SeededObject[]): void {
-    for (const o of objects) {
-      const key = seedKey(o.device, o.type, o.id);
-      this.seeds.set(key, o);
-      this.listed.add(key);
-    }
-    this.settled = true;
-  }
-
-  /** takes deleted objects off, and those the kernel map tracks itself (added between attach and seed) */
-  live(tracked: LiveObject[]): LiveObject[] {
-    if (!this.settled) return [];
-    if (this.ctx && this.gone) {
-      const batch = this.ctx.object.readMap('rdma_gone');
-      for (let i = 0; i < batch.count; i++) {
-        const base = i * this.gone.size;
-        this.remove(
-          this.gone.str(batch.keys, base, 'device'),
-          this.gone.u32(batch.keys, base, 'type'),
-          this.gone.u32(batch.keys, base, 'id'),
-        );
-      }
-      if (batch.count) this.ctx.object.deleteKeys('rdma_gone', batch.keys, batch.count);
-    }
-    if (this.seeds.size) for (const t of tracked) this.remove(t.device, t.type, t.handle ?? -1);
-    return [...this.seeds.values()];
-  }
-
-  remove(device: string, type: number, id: number): void {
-    this.seeds.delete(seedKey(device, type, id));
-  }
-
-  /** live: seeded and not deleted; gone: seeded, since deleted; unknown: netlink did not list it */
-  state(device: string, type: number, id: number): 'live' | 'gone' | 'unknown' {
-    const key = seedKey(device, type, id);
-    if (this.seeds.has(key)) return 'live';
-    return this.listed.has(key) ? 'gone' : 'unknown';
-  }
 }
 
 export const rdmaKernelFamily: Family = {

@@ -1,6 +1,6 @@
 // What the kernel says of the QP table's QPs, for QpTable.reconcile(): the live-object map (rdma_objects,
 // exact whatever the ring lost) for QPs kotel saw created; for older QPs, what else is known of them.
-import type { Seeds } from './kernel';
+import type { Seeds } from './seed';
 import { RDMA_RES_QP } from './names';
 import { processAlive, type LiveObject } from './objects';
 import type { QpLiveness } from './qps';

@@ -4,6 +4,8 @@
 // Asked asynchronously: start-up does not wait for it, and a host with many objects lists megabytes.
 import { execFile } from 'node:child_process';
 import type { LiveObject } from './objects';
+import { RecordReader } from '../../kernel/record';
+import type { FamilyContext } from '../types';
 
 /** bound on one `rdma -j resource show` listing: ~300 B per QP, so room for ~800k objects */
 export const SEED_MAX_BYTES = 256 * 1024 * 1024;
@@ -81,4 +83,67 @@ function runRdma(args: string[], signal?: AbortSignal): Promise<string> {
       else resolve(stdout);
     });
   });
+}
+
+/** objects seeded from netlink at start, until the kernel deletes them (rdma_gone) */
+export class Seeds {
+  private readonly seeds = new Map<string, SeededObject>();
+  /** every object netlink listed: a seed no longer in `seeds` was deleted */
+  private readonly listed = new Set<string>();
+  /** false while netlink is being asked: rdma_gone keeps its deletes for the seeds to come */
+  private settled = false;
+  private readonly gone?: RecordReader<'type' | 'id' | 'device'>;
+
+  /** objects: netlink's answer; undefined while it is awaited (settle()) */
+  constructor(
+    private readonly ctx: Pick<FamilyContext, 'object'> | undefined,
+    objects?: SeededObject[],
+  ) {
+    if (ctx) this.gone = new RecordReader(ctx.object.layout('rdma_gone_key'), ['type', 'id', 'device'] as const, 'rdma_gone_key');
+    if (objects) this.settle(objects);
+  }
+
+  get size(): number {
+    return this.seeds.size;
+  }
+
+  /** netlink's answer ([] when it gave none: the deletes then only count in rdma.resource.untracked) */
+  settle(objects: SeededObject[]): void {
+    for (const o of objects) {
+      const key = seedKey(o.device, o.type, o.id);
+      this.seeds.set(key, o);
+      this.listed.add(key);
+    }
+    this.settled = true;
+  }
+
+  /** takes deleted objects off, and those the kernel map tracks itself (added between attach and seed) */
+  live(tracked: LiveObject[]): LiveObject[] {
+    if (!this.settled) return [];
+    if (this.ctx && this.gone) {
+      const batch = this.ctx.object.readMap('rdma_gone');
+      for (let i = 0; i < batch.count; i++) {
+        const base = i * this.gone.size;
+        this.remove(
+          this.gone.str(batch.keys, base, 'device'),
+          this.gone.u32(batch.keys, base, 'type'),
+          this.gone.u32(batch.keys, base, 'id'),
+        );
+      }
+      if (batch.count) this.ctx.object.deleteKeys('rdma_gone', batch.keys, batch.count);
+    }
+    if (this.seeds.size) for (const t of tracked) this.remove(t.device, t.type, t.handle ?? -1);
+    return [...this.seeds.values()];
+  }
+
+  remove(device: string, type: number, id: number): void {
+    this.seeds.delete(seedKey(device, type, id));
+  }
+
+  /** live: seeded and not deleted; gone: seeded, since deleted; unknown: netlink did not list it */
+  state(device: string, type: number, id: number): 'live' | 'gone' | 'unknown' {
+    const key = seedKey(device, type, id);
+    if (this.seeds.has(key)) return 'live';
+    return this.listed.has(key) ? 'gone' : 'unknown';
+  }
 }
