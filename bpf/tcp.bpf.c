@@ -25,11 +25,8 @@
 #define EEXIST 17
 #define ECONNABORTED 103 /* asm-generic errno, as on x86 */
 
-/* Knobs, set by the loader before load; the verifier prunes whatever they switch off. */
+/* Knob, set by the loader before load; the verifier prunes what it switches off. */
 const volatile bool targ_close_events = false; /* per-socket stats in tcp_socks + tcp_close_event at CLOSE */
-const volatile bool targ_rtt = true;	       /* tcp_rtt_hist */
-const volatile bool targ_lifecycle = true;     /* tcp_connect_hist, tcp_lifecycle, tcp_socks */
-const volatile bool targ_retransmits = true;   /* tcp_retransmits */
 
 KOTEL_EXPORT_TYPE(struct tcp_close_event, tcp_close_event);
 KOTEL_EXPORT_TYPE(struct tcp_sock_info, tcp_sock_info);
@@ -91,8 +88,6 @@ int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
 	struct tcp_sock *tp;
 
-	if (!targ_rtt)
-		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
@@ -102,16 +97,12 @@ int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
 SEC("raw_tp/tcp_probe")
 int BPF_PROG(tcp_probe_raw, struct sock *sk, const struct sk_buff *skb)
 {
-	if (!targ_rtt)
-		return 0;
 	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3, false);
 }
 
 SEC("tp/tcp/tcp_probe")
 int tcp_probe_tp(struct trace_event_raw_tcp_probe *ctx)
 {
-	if (!targ_rtt)
-		return 0;
 	/* The classic event's srtt is already srtt_us >> 3. */
 	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt, false);
 }
@@ -213,17 +204,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		cgroup_id = btf ? kotel_sock_cgroup_id_btf(sk) : kotel_sock_cgroup_id(sk);
 
 	if (newstate == TCP_CLOSE) {
-		if (targ_lifecycle) {
-			if (oldstate == TCP_SYN_SENT) {
-				/* A connect aborted by the application (close() while connecting) leaves no
-				 * error; ECONNABORTED keeps it apart from kind 0 (connected). */
-				__u32 err = sock_close_error(sk);
+		if (oldstate == TCP_SYN_SENT) {
+			/* A connect aborted by the application (close() while connecting) leaves no
+			 * error; ECONNABORTED keeps it apart from kind 0 (connected). */
+			__u32 err = sock_close_error(sk);
 
-				lifecycle_add(cgroup_id, TCP_LC_CONNECT_FAILED);
-				connect_add(cgroup_id, err ? err : ECONNABORTED, info, now);
-			} else {
-				lifecycle_add(cgroup_id, TCP_LC_CLOSE);
-			}
+			lifecycle_add(cgroup_id, TCP_LC_CONNECT_FAILED);
+			connect_add(cgroup_id, err ? err : ECONNABORTED, info, now);
+		} else {
+			lifecycle_add(cgroup_id, TCP_LC_CLOSE);
 		}
 		if (targ_close_events)
 			emit_close_event(sk, info, cgroup_id, oldstate, now);
@@ -256,7 +245,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
 	}
 
-	if (targ_lifecycle && newstate == TCP_ESTABLISHED) {
+	if (newstate == TCP_ESTABLISHED) {
 		if (oldstate == TCP_SYN_SENT) {
 			lifecycle_add(cgroup_id, TCP_LC_OPEN_ACTIVE);
 			connect_add(cgroup_id, 0, info, now);
@@ -270,8 +259,6 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!targ_lifecycle && !targ_close_events)
-		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	return handle_set_state(sk, oldstate, newstate, true);
@@ -280,8 +267,6 @@ int BPF_PROG(inet_sock_set_state_btf, const struct sock *sk, const int oldstate,
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!targ_lifecycle && !targ_close_events)
-		return 0;
 	/* Also fires for SCTP, DCCP and the MPTCP master socket; MPTCP subflows are IPPROTO_TCP. */
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
@@ -291,8 +276,6 @@ int BPF_PROG(inet_sock_set_state_raw, const struct sock *sk, const int oldstate,
 SEC("tp/sock/inet_sock_set_state")
 int inet_sock_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (!targ_lifecycle && !targ_close_events)
-		return 0;
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	return handle_set_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
@@ -323,16 +306,12 @@ static __always_inline int handle_retransmit(const struct sock *sk, __u32 state,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit_skb_btf, const struct sock *sk, const struct sk_buff *skb)
 {
-	if (!targ_retransmits)
-		return 0;
 	return handle_retransmit(sk, sk->__sk_common.skc_state, true);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit_skb_raw, const struct sock *sk, const struct sk_buff *skb)
 {
-	if (!targ_retransmits)
-		return 0;
 	return handle_retransmit(sk, BPF_CORE_READ(sk, __sk_common.skc_state), false);
 }
 
@@ -342,8 +321,6 @@ int tcp_retransmit_skb_tp(void *ctx)
 	const struct sock *sk;
 	__u32 state;
 
-	if (!targ_retransmits)
-		return 0;
 	sk = kotel_tcp_retransmit_tp_sk(ctx, &state);
 	return handle_retransmit(sk, state, false);
 }
