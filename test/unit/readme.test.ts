@@ -4,11 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { configDocTable } from '../../agent/src/config';
-import { SELF } from '../../agent/src/otel/semconv';
-import { TCP } from '../../agent/src/probes/tcp/semconv';
-import { RDMA } from '../../agent/src/probes/rdma/semconv';
-import { LOCKS } from '../../agent/src/probes/locks/semconv';
-import { SCHED } from '../../agent/src/probes/sched/semconv';
+import { SELF, type MetricName } from '../../agent/src/otel/semconv';
+import { familyNames } from '../../agent/src/probes/registry';
 
 const README = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 
@@ -16,14 +13,17 @@ test('the README configuration table is generated from the schema (node scripts/
   assert.ok(README.includes(configDocTable().trim()), 'README config table is stale: run node scripts/update-readme.js');
 });
 
-test('the README metric table lists every metric with its unit', () => {
-  for (const m of [
-    ...Object.values(TCP),
-    ...Object.values(SCHED),
-    ...Object.values(RDMA),
-    ...Object.values(LOCKS),
-    ...Object.values(SELF),
-  ]) {
+/** a family's metric and span names: the export of probes/<family>/semconv.ts named after it (TCP, ...) */
+async function semconvOf(family: string): Promise<Record<string, MetricName | string>> {
+  const semconv = (await import(`../../agent/src/probes/${family}/semconv`)) as Record<string, Record<string, MetricName | string>>;
+  const names = semconv[family.toUpperCase()];
+  assert.ok(names, `probes/${family}/semconv.ts exports ${family.toUpperCase()}`);
+  return names;
+}
+
+test('the README metric table lists every metric with its unit', async () => {
+  const perFamily = await Promise.all(familyNames.map(semconvOf));
+  for (const m of [...perFamily.flatMap((names) => Object.values(names)), ...Object.values(SELF)]) {
     if (typeof m === 'string') {
       assert.ok(README.includes(`\`${m}\``), `span ${m} documented`);
       continue;
