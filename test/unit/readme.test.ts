@@ -1,4 +1,5 @@
-// The README stays true: its configuration table is the schema's, and its metric table names every metric.
+// The README stays true: its configuration table is the schema's, its metric table names every metric, and
+// the files its "Adding a family" steps name exist for every family.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,5 +32,22 @@ test('the README metric table lists every metric with its unit', async () => {
     const row = README.split('\n').find((l) => l.startsWith(`| \`${m.name}\` |`));
     assert.ok(row, `${m.name} documented`);
     assert.ok(row.includes(`\`${m.unit}\``), `${m.name} documented with unit ${m.unit}`);
+  }
+});
+
+/** named in the steps but not written yet (issue #11): drop each once every family has it */
+const PENDING = ['agent/src/probes/<family>/config.ts'];
+
+test('the files the "Adding a family" steps name exist, for every family', () => {
+  const section = README.split('\n## Adding a family\n')[1]?.split('\n## ')[0];
+  assert.ok(section, 'README has a section "Adding a family"');
+  const paths = [...section.matchAll(/`([\w.<>-]+(?:\/[\w.<>-]+)+)`/g)].map((m) => m[1]);
+  assert.ok(paths.length >= 10, `${paths.length} paths named`);
+  const root = path.resolve(__dirname, '..', '..', '..');
+  for (const p of paths) {
+    const each = p.includes('<family>') ? familyNames.map((f) => p.replaceAll('<family>', f)) : [p];
+    const missing = each.filter((f) => !fs.existsSync(path.join(root, f)));
+    if (PENDING.includes(p)) assert.ok(missing.length > 0, `${p} exists for every family: drop it from PENDING`);
+    else assert.deepEqual(missing, [], `${p} named in "Adding a family"`);
   }
 });
