@@ -1,13 +1,10 @@
-// What exists in this tree: the families the benchmark knows about, which of them are registered in the
-// agent (agent/src/probes/registry.ts) and have a built object (bpf/.output/<family>.bpf.o).
+// What exists in this tree: which families are registered in the agent (agent/src/probes/registry.ts), in
+// the config schema and have a built object (bpf/.output/<family>.bpf.o).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FAMILIES } from '../../agent/src/config';
-import { families as registered } from '../../agent/src/probes/registry';
+import { familyNames, families as registered } from '../../agent/src/probes/registry';
 import { BPF_OUTPUT } from './paths';
-
-/** every family the benchmarks cover */
-export const KNOWN_FAMILIES = ['tcp', 'sched', 'locks', 'rdma'] as const;
 
 export interface FamilyStatus {
   name: string;
@@ -26,7 +23,7 @@ export function familyStatus(name: string): FamilyStatus {
   return { name, available: !missing, missing, object };
 }
 
-/** families registered and built, in registry order (including ones the bench does not know by name) */
+/** families registered and built, in registry order */
 export function availableFamilies(): string[] {
-  return registered.map((f) => f.name).filter((n) => familyStatus(n).available);
+  return familyNames.filter((n) => familyStatus(n).available);
 }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../agent/src/config';
 import { BpfObject, native, type HookKind, type Rung } from '../../agent/src/native';
-import { families as registered } from '../../agent/src/probes/registry';
+import { familyNames, families as registered } from '../../agent/src/probes/registry';
 import { scrape, startBenchAgent } from '../lib/agent';
 import { buildBpf } from '../lib/build';
 import { ensureTracefs } from '../lib/bpftrace';
@@ -64,7 +64,7 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
     figures,
     notes,
   };
-  for (const f of ['tcp', 'sched', 'locks', 'rdma']) {
+  for (const f of familyNames) {
     const st = familyStatus(f);
     if (!st.available) figures.push(notMeasured(`${f}: every program`, `not measured: ${st.missing}`));
   }

@@ -1,69 +1,16 @@
 /**
  * A real OTLP receiver for tests: gRPC (MetricsService/Export, TraceService/Export) and HTTP/protobuf
- * (POST /v1/metrics, /v1/traces), decoding with protobufjs from the .proto files under
- * test/fixtures/otlp/ — independent of the exporters' own serializers.
- *
- * int64 handling: protobufjs decodes 64-bit fields as Long; we convert them with toObject({longs: String})
- * and then: timestamps (…UnixNano) → bigint, counts and integer values → number (exact below 2^53, which
- * test data never exceeds).
+ * (POST /v1/metrics, /v1/traces), decoded by ./otlpDecode.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
+import { decodeMetrics, decodeTraces, otlpTypes, type DecodedPoint, type DecodedResource, type DecodedSpan } from './otlpDecode';
 import { scaled } from './timing';
 
-export type AttrValue = string | number | boolean;
-
-export interface DecodedPoint {
-  name: string;
-  unit: string;
-  description: string;
-  kind: 'sum' | 'gauge' | 'histogram' | 'exponentialHistogram';
-  monotonic?: boolean;
-  /** 'delta' | 'cumulative' */
-  temporality?: 'delta' | 'cumulative' | 'unspecified';
-  scope: string;
-  attributes: Record<string, AttrValue>;
-  value?: number;
-  bounds?: number[];
-  counts?: number[];
-  count?: number;
-  sum?: number;
-  min?: number;
-  max?: number;
-  /** exponential histograms */
-  scale?: number;
-  zeroCount?: number;
-  positive?: { offset: number; counts: number[] };
-  startTimeUnixNano: bigint;
-  timeUnixNano: bigint;
-  /** which transport brought it */
-  via: 'grpc' | 'http';
-}
-
-export interface DecodedSpan {
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  kind: string;
-  scope: string;
-  startTimeUnixNano: bigint;
-  endTimeUnixNano: bigint;
-  attributes: Record<string, AttrValue>;
-  events: Array<{ name: string; attributes: Record<string, AttrValue> }>;
-  status: { code: string; message: string };
-  via: 'grpc' | 'http';
-}
-
-export interface DecodedResource {
-  signal: 'metrics' | 'traces';
-  attributes: Record<string, AttrValue>;
-  via: 'grpc' | 'http';
-}
+export type { AttrValue, DecodedPoint, DecodedResource, DecodedSpan } from './otlpDecode';
 
 export interface OtlpReceiver {
   grpcPort: number;
@@ -106,148 +53,6 @@ export interface ReceiverBehaviour {
   fail?: boolean;
 }
 
-const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/otlp');
-
-let root: protobuf.Root | undefined;
-function protoRoot(): protobuf.Root {
-  if (root) return root;
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(FIXTURES, target));
-  r.loadSync(
-    ['opentelemetry/proto/collector/metrics/v1/metrics_service.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'],
-    { keepCase: false },
-  );
-  r.resolveAll();
-  return (root = r);
-}
-
-function types() {
-  const r = protoRoot();
-  return {
-    metricsReq: r.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest'),
-    metricsRes: r.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse'),
-    tracesReq: r.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
-    tracesRes: r.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
-  };
-}
-
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: false, oneofs: true };
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function anyValue(v: Obj | undefined): AttrValue {
-  if (!v) return '';
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.arrayValue !== undefined) return JSON.stringify((v.arrayValue.values ?? []).map(anyValue));
-  if (v.bytesValue !== undefined) return Buffer.from(v.bytesValue, 'base64').toString('hex');
-  return JSON.stringify(v);
-}
-
-function attrs(list: Obj[] | undefined): Record<string, AttrValue> {
-  const out: Record<string, AttrValue> = {};
-  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
-  return out;
-}
-
-const big = (v: unknown): bigint => (v === undefined ? 0n : BigInt(String(v)));
-const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
-const hex = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64').toString('hex') : '');
-
-function temporalityOf(t: string | undefined): DecodedPoint['temporality'] {
-  if (t === 'AGGREGATION_TEMPORALITY_DELTA') return 'delta';
-  if (t === 'AGGREGATION_TEMPORALITY_CUMULATIVE') return 'cumulative';
-  return 'unspecified';
-}
-
-function decodeMetrics(req: Obj, via: 'grpc' | 'http', points: DecodedPoint[], resources: DecodedResource[]): void {
-  for (const rm of req.resourceMetrics ?? []) {
-    resources.push({ signal: 'metrics', attributes: attrs(rm.resource?.attributes), via });
-    for (const sm of rm.scopeMetrics ?? []) {
-      const scope = sm.scope?.name ?? '';
-      for (const m of sm.metrics ?? []) {
-        const base = { name: m.name, unit: m.unit ?? '', description: m.description ?? '', scope, via };
-        if (m.sum || m.gauge) {
-          const data = m.sum ?? m.gauge;
-          for (const p of data.dataPoints ?? []) {
-            points.push({
-              ...base,
-              kind: m.sum ? 'sum' : 'gauge',
-              monotonic: m.sum ? Boolean(m.sum.isMonotonic) : undefined,
-              temporality: m.sum ? temporalityOf(m.sum.aggregationTemporality) : undefined,
-              attributes: attrs(p.attributes),
-              value: p.asDouble !== undefined ? p.asDouble : num(p.asInt),
-              startTimeUnixNano: big(p.startTimeUnixNano),
-              timeUnixNano: big(p.timeUnixNano),
-            });
-          }
-        } else if (m.histogram) {
-          for (const p of m.histogram.dataPoints ?? []) {
-            points.push({
-              ...base,
-              kind: 'histogram',
-              temporality: temporalityOf(m.histogram.aggregationTemporality),
-              attributes: attrs(p.attributes),
-              bounds: (p.explicitBounds ?? []).map(Number),
-              counts: (p.bucketCounts ?? []).map(Number),
-              count: num(p.count) ?? 0,
-              sum: p.sum,
-              min: p.min,
-              max: p.max,
-              startTimeUnixNano: big(p.startTimeUnixNano),
-              timeUnixNano: big(p.timeUnixNano),
-            });
-          }
-        } else if (m.exponentialHistogram) {
-          for (const p of m.exponentialHistogram.dataPoints ?? []) {
-            points.push({
-              ...base,
-              kind: 'exponentialHistogram',
-              temporality: temporalityOf(m.exponentialHistogram.aggregationTemporality),
-              attributes: attrs(p.attributes),
-              count: num(p.count) ?? 0,
-              sum: p.sum,
-              min: p.min,
-              max: p.max,
-              scale: p.scale ?? 0,
-              zeroCount: num(p.zeroCount) ?? 0,
-              positive: { offset: p.positive?.offset ?? 0, counts: (p.positive?.bucketCounts ?? []).map(Number) },
-              startTimeUnixNano: big(p.startTimeUnixNano),
-              timeUnixNano: big(p.timeUnixNano),
-            });
-          }
-        }
-      }
-    }
-  }
-}
-
-function decodeTraces(req: Obj, via: 'grpc' | 'http', spans: DecodedSpan[], resources: DecodedResource[]): void {
-  for (const rs of req.resourceSpans ?? []) {
-    resources.push({ signal: 'traces', attributes: attrs(rs.resource?.attributes), via });
-    for (const ss of rs.scopeSpans ?? []) {
-      for (const s of ss.spans ?? []) {
-        spans.push({
-          name: s.name,
-          traceId: hex(s.traceId),
-          spanId: hex(s.spanId),
-          parentSpanId: hex(s.parentSpanId),
-          kind: s.kind ?? 'SPAN_KIND_UNSPECIFIED',
-          scope: ss.scope?.name ?? '',
-          startTimeUnixNano: big(s.startTimeUnixNano),
-          endTimeUnixNano: big(s.endTimeUnixNano),
-          attributes: attrs(s.attributes),
-          events: (s.events ?? []).map((e: Obj) => ({ name: e.name, attributes: attrs(e.attributes) })),
-          status: { code: s.status?.code ?? 'STATUS_CODE_UNSET', message: s.status?.message ?? '' },
-          via,
-        });
-      }
-    }
-  }
-}
-
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -266,7 +71,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 }
 
 export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
-  const t = types();
+  const t = otlpTypes();
   const host = options.host ?? '127.0.0.1';
   let points: DecodedPoint[] = [];
   let spans: DecodedSpan[] = [];
@@ -275,11 +80,11 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
 
   const onMetrics = (buf: Buffer, via: 'grpc' | 'http') => {
     counts.metrics++;
-    decodeMetrics(t.metricsReq.toObject(t.metricsReq.decode(buf), TO_OBJECT), via, points, resources);
+    decodeMetrics(buf, via, points, resources);
   };
   const onTraces = (buf: Buffer, via: 'grpc' | 'http') => {
     counts.traces++;
-    decodeTraces(t.tracesReq.toObject(t.tracesReq.decode(buf), TO_OBJECT), via, spans, resources);
+    decodeTraces(buf, via, spans, resources);
   };
 
   let behaviour: ReceiverBehaviour = {};

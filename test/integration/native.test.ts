@@ -1,6 +1,6 @@
-// The native addon against the running kernel (root): rung ladders, knobs, counters in a per-CPU hash,
-// ring buffer batches on the event loop, map reads and deletes, uprobes by resolved offset, run-time
-// stats, close() and errors. Uses test/fixtures/bpf/addon_fixture.bpf.c.
+// The native addon against the running kernel (root): rung ladders, knobs, counters in a per-CPU hash, map
+// reads and deletes, run-time stats, close() and errors, on test/fixtures/bpf/addon_fixture.bpf.c. Ring
+// buffers: native-ring.test.ts; uprobes, symbols and file ids: native-uprobe.test.ts.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,97 +8,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BpfError, BpfObject, native, type AttachReport, type MapBatch, type RingBuffer } from '../../agent/src/native';
+import { BpfObject, native, type AttachReport } from '../../agent/src/native';
 import { tool } from '../helpers/tools';
 import { scaled } from '../helpers/timing';
 import { defaultBpfObjectDir } from '../../agent/src/paths';
 import { kernelAtLeast } from '../../agent/src/host/kernelRelease';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const FIXTURE_DIR = path.join(ROOT, 'test', 'fixtures', 'bpf');
-const FIXTURE = path.join(FIXTURE_DIR, '.output', 'addon_fixture.bpf.o');
-const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
-const KIND = 7; // targ_kind
-const KIND_TP = 100; // FIXTURE_KIND_TP in addon_fixture.h
-const KIND_BTF = 101; // FIXTURE_KIND_BTF
-const PROGRAMS = [
-  'fixture_raw_tp',
-  'fixture_tp_btf',
-  'fixture_tp',
-  'fixture_fentry',
-  'fixture_kprobe',
-  'fixture_kretprobe',
-  'fixture_uprobe',
-];
-const notRoot = process.getuid?.() !== 0 ? 'loads BPF programs: run as root' : false;
-/** the perf kprobe PMU libbpf attaches kprobes through: absent without CONFIG_KPROBES (this host), present in
- * Debian's kernels (test/kernels) */
-const KPROBES = fs.existsSync('/sys/bus/event_source/devices/kprobe');
-
-/** cgroup v2 id of this process: inode of its cgroup2 directory (bpf_get_current_cgroup_id). */
-function selfCgroupId(): bigint {
-  const line = fs
-    .readFileSync('/proc/self/cgroup', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('0::'));
-  assert.ok(line, 'no cgroup2 line in /proc/self/cgroup');
-  const rel = line.slice(3);
-  const mount = fs.existsSync('/sys/fs/cgroup/unified') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
-  return fs.statSync(path.join(mount, rel), { bigint: true }).ino;
-}
-
-/** Sum over CPUs of the u64 per-CPU counter at `key` in a readMap() result, 0n when absent. */
-function percpuSum(batch: MapBatch, keySize: number, match: (key: Buffer) => boolean): bigint {
-  for (let i = 0; i < batch.count; i++) {
-    const key = batch.keys.subarray(i * keySize, (i + 1) * keySize);
-    if (!match(key)) continue;
-    let sum = 0n;
-    for (let off = 0; off < batch.valueStride; off += 8) sum += batch.values.readBigUInt64LE(i * batch.valueStride + off);
-    return sum;
-  }
-  return 0n;
-}
-
-function getppidTimes(n: number): void {
-  for (let i = 0; i < n; i++) void process.ppid; // one getppid() syscall (and libc call) each
-}
-
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + scaled(ms);
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Independent truth: readelf's default-version (@@) entry and PT_LOAD headers give the file offset. */
-function readelfOffset(file: string, name: string): { offset: number; version: string } {
-  const syms = execFileSync(tool('readelf'), ['-W', '--dyn-syms', file], { encoding: 'utf8' });
-  const line = syms.split('\n').find((l) => new RegExp(`\\s${name}@@\\S+$`).test(l.trim()) || l.trim().endsWith(` ${name}`));
-  assert.ok(line, `readelf: no ${name}@@ in ${file}`);
-  const cols = line.trim().split(/\s+/);
-  const value = parseInt(cols[1], 16);
-  const version = cols[7].includes('@@') ? cols[7].split('@@')[1] : '';
-  const phdrs = execFileSync(tool('readelf'), ['-W', '-l', file], { encoding: 'utf8' });
-  for (const l of phdrs.split('\n')) {
-    const c = l.trim().split(/\s+/);
-    if (c[0] !== 'LOAD') continue;
-    const [off, vaddr, memsz] = [parseInt(c[1], 16), parseInt(c[2], 16), parseInt(c[5], 16)];
-    if (value >= vaddr && value < vaddr + memsz) return { offset: value - vaddr + off, version };
-  }
-  throw new Error(`${name} not in a PT_LOAD segment`);
-}
-
-function assertBpfError(fn: () => unknown, op: string, code: string, mentions: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof BpfError, `not a BpfError: ${String(e)}`);
-    assert.equal(e.op, op);
-    assert.equal(e.code, code);
-    assert.ok(e.errno > 0);
-    assert.ok(e.message.includes(mentions), `message "${e.message}" does not mention ${mentions}`);
-    return true;
-  });
-}
+import {
+  assertBpfError,
+  FIXTURE,
+  getppidTimes,
+  KIND,
+  KPROBES,
+  notRoot,
+  openFixture,
+  percpuSum,
+  PROGRAMS,
+  selfCgroupId,
+  waitFor,
+} from '../helpers/addonFixture';
 
 describe('native addon on the running kernel', { skip: notRoot }, () => {
   let obj: BpfObject;
@@ -106,22 +33,8 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
   const cgid = notRoot ? 0n : selfCgroupId();
 
   before(() => {
-    execFileSync(tool('make'), ['-s', '-C', FIXTURE_DIR]);
     const t0 = process.hrtime.bigint();
-    obj = BpfObject.open(FIXTURE, {
-      rodata: { targ_kind: KIND, targ_pid: process.pid, targ_syscall: 110n, targ_small: 513, targ_byte: 9, targ_enabled: true },
-      maxEntries: { fixture_counts: 2048 },
-      ladders: {
-        syscalls: [
-          { program: 'fixture_fentry', kind: 'fentry' },
-          { program: 'fixture_raw_tp', kind: 'raw_tp' },
-        ],
-        getppid: [{ program: 'fixture_kprobe', kind: 'kprobe' }],
-        btf: [{ program: 'fixture_tp_btf', kind: 'tp_btf' }],
-        classic: [{ program: 'fixture_tp', kind: 'tp' }],
-      },
-      loadOnly: ['fixture_uprobe'],
-    });
+    obj = openFixture();
     openMs = Number(process.hrtime.bigint() - t0) / 1e6;
   });
 
@@ -259,158 +172,6 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     assert.equal(batch.values.length, batch.count * batch.valueStride);
     const after = percpuSum(batch, 16, isOurs);
     assert.ok(after - before >= BigInt(N), `counter grew by ${after - before}, expected >= ${N}`);
-  });
-
-  test('ring buffer: batches arrive on the event loop with this pid', async () => {
-    const layout = obj.layout('fixture_event');
-    const F = layout.fields;
-    let batches = 0;
-    let records = 0;
-    let ours = 0;
-    const rb: RingBuffer = obj.openRingBuffer('fixture_events', (buf, count) => {
-      batches++;
-      let off = 0;
-      let n = 0;
-      while (off < buf.length) {
-        const len = buf.readUInt32LE(off);
-        assert.equal(buf.readUInt32LE(off + 4), 0);
-        assert.equal(len, layout.size);
-        const rec = buf.subarray(off + 8, off + 8 + len);
-        assert.equal(rec.readUInt32LE(F.pid.offset), process.pid);
-        assert.equal(rec.readBigUInt64LE(F.cgroup_id.offset), cgid);
-        const kind = rec.readUInt32LE(F.kind.offset);
-        assert.ok(kind === KIND || kind === KIND_TP || kind === KIND_BTF);
-        assert.equal(rec.readUInt32LE(F['inner.a'].offset), 0xa11ce);
-        assert.equal(rec.readUInt16LE(F['inner.b'].offset), 0xb0b);
-        assert.equal(rec[F['inner.d'].offset], 0xd);
-        assert.equal(rec.subarray(F.comm.offset, F.comm.offset + 4).toString(), 'node');
-        if (kind === KIND) ours++;
-        off += 8 + ((len + 7) & ~7);
-        n++;
-      }
-      assert.equal(n, count, 'count matches the records in the batch');
-      records += count;
-    });
-    rb.drain(); // whatever earlier tests left
-    ours = 0;
-    const N = 100;
-    const perCall = KPROBES ? 2 : 1; // the kprobe on getppid writes the same record as raw_tp
-    getppidTimes(N);
-    await waitFor(() => ours >= N * perCall);
-    assert.equal(ours, N * perCall, `one raw_tp record per getppid()${KPROBES ? ', and one of the kprobe' : ''}`);
-    assert.ok(batches < records, `batched: ${batches} batches for ${records} records`);
-    assert.equal(rb.delivered, records);
-    getppidTimes(3);
-    assert.ok(rb.drain() >= 3, 'drain() delivers synchronously');
-    rb.close();
-    rb.close();
-    getppidTimes(3);
-    await new Promise((r) => setTimeout(r, scaled(50)));
-    assert.equal(rb.delivered, records, 'nothing delivered after close()');
-  });
-
-  test('ring buffer: an exception in the callback becomes a process warning', async () => {
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    let calls = 0;
-    const rb = obj.openRingBuffer('fixture_events', () => {
-      calls++;
-      throw new Error('decoder bug');
-    });
-    try {
-      getppidTimes(2);
-      await waitFor(() => warnings.length > 0);
-      assert.equal(warnings[0].message, 'decoder bug');
-      getppidTimes(2);
-      await waitFor(() => calls >= 2); // still polling after the exception
-    } finally {
-      rb.close();
-      process.off('warning', onWarning);
-    }
-  });
-
-  test('resolveSymbol agrees with readelf, skips compat versions, ENOENT when absent', () => {
-    for (const name of ['getppid', 'memcpy']) {
-      const truth = readelfOffset(LIBC, name);
-      assert.deepEqual(native.resolveSymbol(LIBC, name), truth, name);
-    }
-    // memcpy@GLIBC_2.2.5 is the hidden compat twin; the default is memcpy@@GLIBC_2.14
-    assert.equal(native.resolveSymbol(LIBC, 'memcpy').version, 'GLIBC_2.14');
-    assertBpfError(() => native.resolveSymbol(LIBC, 'no_such_function_kotel'), 'resolveSymbol', 'ENOENT', 'no_such_function_kotel');
-    assertBpfError(() => native.resolveSymbol('/nonexistent/lib.so', 'x'), 'resolveSymbol', 'ENOENT', '/nonexistent/lib.so');
-  });
-
-  test('fileId: one id for one layer file through two overlay mounts (uprobes hook that file), another for another file; undefined for a missing path', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-fileid-'));
-    const [lower, u1, w1, m1, u2, w2, m2] = ['lower', 'u1', 'w1', 'm1', 'u2', 'w2', 'm2'].map((d) => path.join(dir, d));
-    const mounted: string[] = [];
-    // the layers on a tmpfs of their own: an overlay's upper layer cannot be an overlay
-    execFileSync(tool('mount'), ['-t', 'tmpfs', 'kotel-fileid', dir]);
-    try {
-      for (const d of [lower, u1, w1, m1, u2, w2, m2]) fs.mkdirSync(d);
-      fs.writeFileSync(path.join(lower, 'libibverbs.so.1'), 'one layer file\n');
-      fs.writeFileSync(path.join(lower, 'libother.so.1'), 'another\n');
-      for (const [upper, work, merged] of [
-        [u1, w1, m1],
-        [u2, w2, m2],
-      ]) {
-        execFileSync(tool('mount'), ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
-        mounted.push(merged);
-      }
-      const [lib1, lib2, other] = [`${m1}/libibverbs.so.1`, `${m2}/libibverbs.so.1`, `${m1}/libother.so.1`];
-      // what stat shows cannot tell: each mount has its own st_dev
-      assert.notEqual(fs.statSync(lib1).dev, fs.statSync(lib2).dev);
-      const tmpfsId = native.fileId(path.join(lower, 'libibverbs.so.1'));
-      assert.ok(tmpfsId === undefined || /^\d+:[0-9a-f]+$/.test(tmpfsId), `tmpfs file: ${tmpfsId}`);
-      if (kernelAtLeast(6, 6)) {
-        const id = native.fileId(lib1);
-        assert.match(id ?? 'undefined', /^\d+:[0-9a-f]+$/, 'an overlay file has an id from 6.6');
-        assert.equal(native.fileId(lib2), id, 'the same layer file through the second mount');
-        assert.notEqual(native.fileId(other), id, 'another file of the layer');
-        if (tmpfsId) assert.ok(id!.endsWith(tmpfsId.slice(tmpfsId.indexOf(':') + 1)), `${id} holds the layer file's own handle ${tmpfsId}`);
-      } else {
-        assert.equal(native.fileId(lib1), undefined, 'no overlay file handle before 6.6');
-      }
-      assert.equal(native.fileId(path.join(m1, 'missing.so')), undefined);
-      assert.equal(native.fileId('/nonexistent/libibverbs.so.1'), undefined);
-      assert.throws(() => native.fileId(7 as unknown as string), { name: 'TypeError', message: 'fileId(path: string)' });
-    } finally {
-      for (const m of mounted) execFileSync(tool('umount'), ['--lazy', m]);
-      execFileSync(tool('umount'), ['--lazy', dir]);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('uprobe on libc getppid counts this process; detach stops it; deleteKeys', () => {
-    const { offset } = native.resolveSymbol(LIBC, 'getppid');
-    const id = obj.attachUprobe('fixture_uprobe', LIBC, offset, false, process.pid);
-    const hits = (): bigint => {
-      const b = obj.readMap('fixture_uprobe_hits');
-      for (let i = 0; i < b.count; i++) if (b.keys.readUInt32LE(i * 4) === process.pid) return b.values.readBigUInt64LE(i * 8);
-      return 0n;
-    };
-    const M = 50;
-    getppidTimes(M);
-    const h = hits();
-    assert.ok(h >= BigInt(M), `uprobe hits ${h}, expected >= ${M}`);
-    obj.detach(id);
-    obj.detach(id); // idempotent
-    getppidTimes(M);
-    assert.equal(hits(), h, 'no hits after detach');
-
-    const keys = Buffer.alloc(8);
-    keys.writeUInt32LE(process.pid, 0);
-    keys.writeUInt32LE(0xfffffff0, 4); // absent key
-    assert.equal(obj.deleteKeys('fixture_uprobe_hits', keys, 2), 1);
-    assert.equal(hits(), 0n);
-    assert.equal(obj.deleteKeys('fixture_uprobe_hits', keys, 2), 0);
-    assertBpfError(
-      () => obj.attachUprobe('fixture_raw_tp_nope', LIBC, offset, false),
-      'bpf_program__attach_uprobe',
-      'ENOENT',
-      'fixture_raw_tp_nope',
-    );
   });
 
   test('progStats: run count grows while run-time stats are on', () => {

@@ -1,4 +1,5 @@
-// Every probe family kotel ships. Adding one is a line here.
+// Every probe family kotel ships, by folder (agent/src/probes/<family>/, families.<family> in the config, a
+// name for --families) with the BPF objects it loads. Adding a family is a line here.
 import { locksFamily } from './locks';
 import { rdmaFamily } from './rdma';
 import { rdmaCmFamily } from './rdma/cm';
@@ -7,7 +8,20 @@ import { schedFamily } from './sched';
 import { tcpFamily } from './tcp';
 import type { Family } from './types';
 
-export const families: Family[] = [tcpFamily, schedFamily, rdmaFamily, rdmaKernelFamily, rdmaCmFamily, locksFamily];
+const byFolder = {
+  tcp: [tcpFamily],
+  sched: [schedFamily],
+  rdma: [rdmaFamily, rdmaKernelFamily, rdmaCmFamily],
+  locks: [locksFamily],
+} satisfies Record<string, Family[]>;
+
+export type FamilyName = keyof typeof byFolder;
+
+/** the families as configured, in load order */
+export const familyNames = Object.keys(byFolder) as FamilyName[];
+
+/** one per BPF object (bpf/<name>.bpf.c), in load order */
+export const families: Family[] = Object.values(byFolder).flat();
 
 /** the family that made a span (kotel.events.dropped of spans the export queue had no room for) */
 export function spanFamily(name: string, attributes: Record<string, unknown>): string {
