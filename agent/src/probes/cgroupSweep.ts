@@ -1,10 +1,9 @@
 // Per-cgroup kernel maps keep an entry for every cgroup that ever had an event; on hosts with container
 // churn they would fill up (and count map_full drops). A sweep removes the entries of cgroups that are gone
 // from the cgroup2 tree. A cgroup must be missing at two sweeps in a row, so its final values have been
-// exported at least once in between (the sweep interval is longer than the export interval). It runs as a
-// maintenance task (maintenance.ts). An entry that
+// exported at least once in between (the sweep interval is longer than the export interval). An entry that
 // counts again after its sweep (a socket outliving its cgroup) starts over: the producer sees the reset and
-// gives the series a new start time.
+// gives the series a new start time. Run as a maintenance task (maintenance.ts), never at a collection.
 import type { Logger } from 'pino';
 import type { CgroupResolver } from '../host/cgroups';
 import type { LoadedFamily } from './load';
