@@ -32,6 +32,32 @@ describe('rdma family: libibverbs copies, overlays and dlopen (fake HCA)', { tim
     for (const cg of Object.values(cgroups)) cg.remove();
   });
 
+  const holding = async (cg: TestCgroup, want: Record<string, number>, label: string, device?: string) => {
+    for (const r of RESOURCES) {
+      const attrs = { 'cgroup.id': cg.id, 'rdma.resource.type': r, ...(device ? { 'rdma.device': device } : {}) };
+      await waitValue(receiver, 'rdma.resource.count', attrs, want[r] ?? 0, label);
+    }
+  };
+  const verbCalls = async (cg: TestCgroup, calls: Record<string, number>, label: string) => {
+    for (const [verb, n] of Object.entries(calls))
+      await waitValue(
+        receiver,
+        'rdma.verb.calls',
+        { 'cgroup.id': cg.id, 'rdma.verb': verb, 'error.type': undefined },
+        n,
+        `${label} ${verb}`,
+      );
+  };
+  /** `want` held on the fake HCA; once the workload ends nothing held, every call of its tally, its one failing modify */
+  const countedExactly = async (cg: TestCgroup, w: Workload, want: Record<string, number>, label: string) => {
+    await holding(cg, want, `${label}, holding`, FAKE_DEVICE);
+    const tally = parseTally(await w.finish());
+    await holding(cg, {}, `${label}, after teardown`);
+    await verbCalls(cg, tally.calls, label);
+    const failing = { 'cgroup.id': cg.id, 'rdma.verb': 'modify_qp', 'error.type': 'EINVAL' };
+    await waitValue(receiver, 'rdma.verb.calls', failing, 1, `${label} failing modify`);
+  };
+
   test('a process with its own copy of libibverbs (as in a container), started after the agent: hooked through /proc/PID/maps, counted exactly', async () => {
     const cg = cgroups['rdma-ctr'];
     const libDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-rdma-lib-'));
@@ -48,34 +74,7 @@ describe('rdma family: libibverbs copies, overlays and dlopen (fake HCA)', { tim
       await agent.waitFor(new RegExp(`rdma: attached to another ${libDir}/libibverbs`), 20_000);
       w.start();
       await w.ready();
-      const want = { context: 1, pd: 1, cq: 1, mr: 3, qp: 2 };
-      for (const r of RESOURCES)
-        await waitValue(
-          receiver,
-          'rdma.resource.count',
-          { 'cgroup.id': cg.id, 'rdma.resource.type': r, 'rdma.device': FAKE_DEVICE },
-          want[r],
-          `own library, holding`,
-        );
-      const tally = parseTally(await w.finish());
-      for (const r of RESOURCES)
-        await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': cg.id, 'rdma.resource.type': r }, 0, 'own library, after teardown');
-      for (const [verb, n] of Object.entries(tally.calls)) {
-        await waitValue(
-          receiver,
-          'rdma.verb.calls',
-          { 'cgroup.id': cg.id, 'rdma.verb': verb, 'error.type': undefined },
-          n,
-          `own library ${verb}`,
-        );
-      }
-      await waitValue(
-        receiver,
-        'rdma.verb.calls',
-        { 'cgroup.id': cg.id, 'rdma.verb': 'modify_qp', 'error.type': 'EINVAL' },
-        1,
-        'own library failing modify',
-      );
+      await countedExactly(cg, w, { context: 1, pd: 1, cq: 1, mr: 3, qp: 2 }, 'own library');
     } finally {
       fs.rmSync(libDir, { recursive: true, force: true });
     }
@@ -108,40 +107,7 @@ describe('rdma family: libibverbs copies, overlays and dlopen (fake HCA)', { tim
       await agent.waitFor(new RegExp(`rdma: attached to another ${merged}/libibverbs`), 20_000);
       w.start();
       await w.ready();
-      const want = { context: 1, pd: 1, cq: 1, mr: 3, qp: 2 };
-      for (const r of RESOURCES)
-        await waitValue(
-          receiver,
-          'rdma.resource.count',
-          { 'cgroup.id': cg.id, 'rdma.resource.type': r, 'rdma.device': FAKE_DEVICE },
-          want[r],
-          'overlay library, holding',
-        );
-      const tally = parseTally(await w.finish());
-      for (const r of RESOURCES)
-        await waitValue(
-          receiver,
-          'rdma.resource.count',
-          { 'cgroup.id': cg.id, 'rdma.resource.type': r },
-          0,
-          'overlay library, after teardown',
-        );
-      for (const [verb, n] of Object.entries(tally.calls)) {
-        await waitValue(
-          receiver,
-          'rdma.verb.calls',
-          { 'cgroup.id': cg.id, 'rdma.verb': verb, 'error.type': undefined },
-          n,
-          `overlay library ${verb}`,
-        );
-      }
-      await waitValue(
-        receiver,
-        'rdma.verb.calls',
-        { 'cgroup.id': cg.id, 'rdma.verb': 'modify_qp', 'error.type': 'EINVAL' },
-        1,
-        'overlay library failing modify',
-      );
+      await countedExactly(cg, w, { context: 1, pd: 1, cq: 1, mr: 3, qp: 2 }, 'overlay library');
       await agent.waitFor(new RegExp(`rdma: detached from ${merged}/libibverbs`), 20_000);
       execFileSync(tool('umount'), [merged]);
       mounted = false;
@@ -194,38 +160,16 @@ describe('rdma family: libibverbs copies, overlays and dlopen (fake HCA)', { tim
       assert.doesNotMatch(agent.stderr(), new RegExp(`attached to another ${m2}/`), 'no second uprobe set on the same file');
       // the first exits: its file is still mapped by the second, which is then counted exactly
       const t1 = parseTally((first.start(), await first.finish()));
-      for (const [verb, n] of Object.entries(t1.calls))
-        await waitValue(
-          receiver,
-          'rdma.verb.calls',
-          { 'cgroup.id': cgroups['rdma-ovl1'].id, 'rdma.verb': verb, 'error.type': undefined },
-          n,
-          `first overlay ${verb}`,
-        );
+      await verbCalls(cgroups['rdma-ovl1'], t1.calls, 'first overlay');
       // the hooks held the first mount by path: now held through the second, the first mount can go
       await agent.waitFor(new RegExp(`rdma: ${m1}/libibverbs\\.so\\.1 \\(overlay:[^)]+\\) now hooked through process \\d+`), 20_000);
       execFileSync(tool('umount'), [m1]);
       mounted.splice(mounted.indexOf(m1), 1);
       second.start();
       await second.ready();
-      const want = { context: 1, pd: 1, cq: 1, mr: 1, qp: 2 };
-      for (const r of RESOURCES)
-        await waitValue(
-          receiver,
-          'rdma.resource.count',
-          { 'cgroup.id': cgroups['rdma-ovl2'].id, 'rdma.resource.type': r },
-          want[r],
-          'second overlay, holding',
-        );
+      await holding(cgroups['rdma-ovl2'], { context: 1, pd: 1, cq: 1, mr: 1, qp: 2 }, 'second overlay, holding');
       const t2 = parseTally(await second.finish());
-      for (const [verb, n] of Object.entries(t2.calls))
-        await waitValue(
-          receiver,
-          'rdma.verb.calls',
-          { 'cgroup.id': cgroups['rdma-ovl2'].id, 'rdma.verb': verb, 'error.type': undefined },
-          n,
-          `second overlay ${verb}`,
-        );
+      await verbCalls(cgroups['rdma-ovl2'], t2.calls, 'second overlay');
       await agent.waitFor(new RegExp(`rdma: detached from ${m2}/libibverbs`), 20_000);
       for (const m of [...mounted]) {
         execFileSync(tool('umount'), [m]);
