@@ -7,17 +7,7 @@
  * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  ConfigError,
-  FAMILIES,
-  LOG_LEVELS,
-  OTEL_ENV_MAP,
-  OTLP_PROTOCOLS,
-  loadConfig,
-  redactSecrets,
-  schemaKeys,
-  type KotelConfig,
-} from './config';
+import { ConfigError, FAMILIES, OTEL_ENV_MAP, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
 import { kotelVersion } from './otel/resource';
 import { createLogger, type Logger } from './log';
 
@@ -30,15 +20,19 @@ interface CommonOpts {
 }
 
 interface RunOpts extends CommonOpts {
-  otlpEndpoint?: string;
-  otlpProtocol?: string;
-  otlp?: boolean;
-  prometheusPort?: number;
-  prometheus?: boolean;
-  console?: boolean;
-  logLevel?: string;
   families?: string[];
+  /** the schema's flags, by commander attribute name (otlpEndpoint, otlp for --no-otlp, ...) */
+  [attribute: string]: unknown;
 }
+
+/** the schema keys `kotel run` has a flag for, with the flag as a commander Option */
+const FLAG_OPTIONS: Array<[string, Option]> = schemaKeys().flatMap(([key, spec]) => {
+  if (!spec.flag) return [];
+  const o = new Option(spec.flag.name, spec.flag.help);
+  if (Array.isArray(spec.format)) o.choices([...spec.format]);
+  if (spec.format === 'port') o.argParser(parsePort);
+  return [[key, o]];
+});
 
 /** an error the user can fix: print its message, no stack (unless debugging) */
 export function isExpectedError(err: unknown): boolean {
@@ -88,13 +82,11 @@ function parseFamilies(v: string): string[] {
 /** command-line options → config keys (only what was given) */
 export function flagsFromOptions(o: RunOpts): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
-  if (o.otlpEndpoint !== undefined) flags['otlp.endpoint'] = o.otlpEndpoint;
-  if (o.otlpProtocol !== undefined) flags['otlp.protocol'] = o.otlpProtocol;
-  if (o.otlp === false) flags['otlp.enabled'] = false;
-  if (o.prometheusPort !== undefined) flags['prometheus.port'] = o.prometheusPort;
-  if (o.prometheus === false) flags['prometheus.enabled'] = false;
-  if (o.console === false) flags['console.enabled'] = false;
-  if (o.logLevel !== undefined) flags['log.level'] = o.logLevel;
+  for (const [key, option] of FLAG_OPTIONS) {
+    const v = o[option.attributeName()];
+    // a --no-x flag is true unless given
+    if (option.negate ? v === false : v !== undefined) flags[key] = v;
+  }
   if (o.families !== undefined) {
     for (const f of FAMILIES) flags[`families.${f}.enabled`] = o.families.includes(f);
   }
@@ -110,16 +102,9 @@ function configOption(): Option {
 }
 
 function addRunOptions(cmd: Command): Command {
-  return cmd
-    .addOption(configOption())
-    .option('--otlp-endpoint <url>', 'OTLP collector (host:port for grpc, URL for http/protobuf)')
-    .addOption(new Option('--otlp-protocol <protocol>', 'OTLP transport').choices([...OTLP_PROTOCOLS]))
-    .option('--no-otlp', 'do not export over OTLP')
-    .option('--prometheus-port <port>', 'port of the Prometheus endpoint', parsePort)
-    .option('--no-prometheus', 'no Prometheus endpoint')
-    .option('--no-console', 'no console report on stdout')
-    .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]))
-    .option('--families <list>', `probe families to enable, comma-separated (${FAMILIES.join(', ')})`, parseFamilies);
+  cmd.addOption(configOption());
+  for (const [, option] of FLAG_OPTIONS) cmd.addOption(option);
+  return cmd.option('--families <list>', `probe families to enable, comma-separated (${FAMILIES.join(', ')})`, parseFamilies);
 }
 
 async function runAgent(opts: RunOpts): Promise<void> {
@@ -127,7 +112,7 @@ async function runAgent(opts: RunOpts): Promise<void> {
   try {
     config = load(opts);
   } catch (err) {
-    reportError(err, opts.logLevel);
+    reportError(err, opts.logLevel as string | undefined);
     process.exit(EXIT_CONFIG);
   }
   const logger = createLogger(config.log.level);

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, configDocTable, loadConfig, redactSecrets, schemaKeys } from '../../agent/src/config';
+import { ConfigError, FAMILIES, configDocTable, loadConfig, redactSecrets, schemaKeys } from '../../agent/src/config';
+import { flagsFromOptions } from '../../agent/src/cli';
+import { familyNames } from '../../agent/src/probes/registry';
 import { execFileSync } from 'node:child_process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-config-'));
@@ -189,4 +191,18 @@ test('OTLP header values are secrets: not in config errors, shown as *** by chec
   assert.equal(JSON.parse(out).otlp.headers, 'authorization=***,x-tenant=***');
   assert.ok(!out.includes(token), 'the token is not printed');
   assert.equal(redactSecrets(loadConfig({ env: { KOTEL_OTLP_HEADERS: `a=${token}` } })).otlp.headers, 'a=***');
+});
+
+test('the schema has a config fragment for every family of the registry, in its order', () => {
+  assert.deepEqual(FAMILIES, familyNames);
+});
+
+test('flags come from the schema: given ones only, --no-x only when given', () => {
+  assert.deepEqual(flagsFromOptions({ otlp: true, prometheus: true, console: true }), {});
+  assert.deepEqual(flagsFromOptions({ otlpEndpoint: 'h:4317', otlp: false, prometheusPort: 9, logLevel: 'debug' }), {
+    'otlp.enabled': false,
+    'otlp.endpoint': 'h:4317',
+    'prometheus.port': 9,
+    'log.level': 'debug',
+  });
 });

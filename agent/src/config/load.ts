@@ -9,18 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import convict from 'convict';
 import * as YAML from 'yaml';
-import {
-  FAMILIES,
-  KeySpec,
-  KotelConfig,
-  SCHEMA,
-  SchemaNode,
-  isKeySpec,
-  parseKeyValueList,
-  redactKeyValueList,
-  schemaKeys,
-  specFor,
-} from './schema';
+import { coerceValue, errnoText, oneOf, problemOf, registerFormats } from './formats';
+import { FAMILIES, KotelConfig, SCHEMA, SchemaNode, isKeySpec, parseKeyValueList, redactKeyValueList, schemaKeys, specFor } from './schema';
 
 /** A bad configuration: message is one line, fit to print as is. */
 export class ConfigError extends Error {
@@ -46,135 +36,16 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Flag names by key, to say where a value came from. cli.ts sets these keys. */
+/** Flag names by key (the schema's flags, and --families), to say where a value came from. */
 export const FLAG_NAMES: Record<string, string> = {
-  'otlp.endpoint': '--otlp-endpoint',
-  'otlp.protocol': '--otlp-protocol',
-  'otlp.enabled': '--no-otlp',
-  'prometheus.port': '--prometheus-port',
-  'prometheus.enabled': '--no-prometheus',
-  'console.enabled': '--no-console',
-  'log.level': '--log-level',
+  ...Object.fromEntries(schemaKeys().flatMap(([k, spec]) => (spec.flag ? [[k, spec.flag.name.split(' ')[0]]] : []))),
   ...Object.fromEntries(FAMILIES.map((f) => [`families.${f}.enabled`, '--families'])),
 };
 
-/** Standard OpenTelemetry variables honoured, and the key each sets. */
-export const OTEL_ENV_MAP: ReadonlyArray<{ env: string; key: string; map?: (v: string) => unknown }> = [
-  { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', key: 'otlp.endpoint' },
-  { env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', key: 'otlp.metricsEndpoint' },
-  { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', key: 'otlp.tracesEndpoint' },
-  { env: 'OTEL_EXPORTER_OTLP_PROTOCOL', key: 'otlp.protocol' },
-  { env: 'OTEL_EXPORTER_OTLP_HEADERS', key: 'otlp.headers' },
-  { env: 'OTEL_EXPORTER_OTLP_TIMEOUT', key: 'otlp.timeout' },
-  { env: 'OTEL_EXPORTER_OTLP_CERTIFICATE', key: 'otlp.tls.ca' },
-  { env: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', key: 'otlp.tls.cert' },
-  { env: 'OTEL_EXPORTER_OTLP_CLIENT_KEY', key: 'otlp.tls.key' },
-  { env: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', key: 'otlp.temporality', map: (v) => v.toLowerCase() },
-  { env: 'OTEL_METRIC_EXPORT_INTERVAL', key: 'metrics.interval' },
-  { env: 'OTEL_SERVICE_NAME', key: 'service.name' },
-  { env: 'OTEL_RESOURCE_ATTRIBUTES', key: 'resource.attributes' },
-  { env: 'OTEL_SDK_DISABLED', key: 'sdk.disabled' },
-  { env: 'OTEL_TRACES_EXPORTER', key: 'otlp.traces', map: (v) => (v.trim().toLowerCase() === 'none' ? false : true) },
-];
-
-// ---------------------------------------------------------------------------------------------------
-// formats: coercion of strings (env, flags, files) and validation with a message saying what is allowed
-
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
-const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-function coerceValue(spec: KeySpec, v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  const s = v.trim();
-  switch (spec.format) {
-    case 'bool':
-      if (TRUE.has(s.toLowerCase())) return true;
-      if (FALSE.has(s.toLowerCase())) return false;
-      return v;
-    case 'int':
-    case 'port':
-      return /^-?\d+$/.test(s) ? Number(s) : v;
-    case 'ms': {
-      const m = DURATION.exec(s);
-      return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']) : v;
-    }
-    default:
-      return v;
-  }
-}
-
-/** undefined when valid, else what is allowed ("must be ...") */
-function checkValue(spec: KeySpec, v: unknown): string | undefined {
-  const f = spec.format;
-  if (Array.isArray(f)) {
-    return typeof v === 'string' && f.includes(v) ? undefined : `must be one of ${f.join(', ')}`;
-  }
-  switch (f) {
-    case 'bool':
-      return typeof v === 'boolean' ? undefined : 'must be true or false';
-    case 'int':
-    case 'ms': {
-      const min = spec.min ?? 0;
-      const what = f === 'ms' ? 'a duration in milliseconds (or with a unit: 500ms, 10s, 1m)' : 'an integer';
-      return Number.isSafeInteger(v) && (v as number) >= min ? undefined : `must be ${what} >= ${min}`;
-    }
-    case 'port':
-      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'must be a port number 0-65535';
-    case 'string':
-      return typeof v === 'string' ? undefined : 'must be a string';
-    case 'endpoint': {
-      if (typeof v !== 'string') return 'must be a string';
-      if (v === '') return undefined;
-      try {
-        // OTLP is spoken over http:// and https:// (grpc: plaintext or TLS); host:port means http://
-        const url = new URL(/^[a-z][\w+.-]*:\/\//i.test(v) ? v : `http://${v}`);
-        if (url.protocol === 'http:' || url.protocol === 'https:') return undefined;
-      } catch {
-        // not a URL
-      }
-      return 'must be host:port or a URL like http://host:4318 (http:// or https://)';
-    }
-    case 'kvlist': {
-      if (typeof v !== 'string') return 'must be a string of k=v,k2=v2';
-      try {
-        parseKeyValueList(v);
-        return undefined;
-      } catch (e) {
-        return `must be k=v,k2=v2 (${(e as Error).message})`;
-      }
-    }
-    case 'file': {
-      if (typeof v !== 'string') return 'must be a file path';
-      if (v === '') return undefined;
-      try {
-        fs.accessSync(v, fs.constants.R_OK);
-        return fs.statSync(v).isFile() ? undefined : 'must be a readable file (it is not a regular file)';
-      } catch (e) {
-        return `must be a readable file (${errnoText(e as NodeJS.ErrnoException)})`;
-      }
-    }
-  }
-  return undefined;
-}
-
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  for (const name of ['bool', 'int', 'port', 'ms', 'string', 'endpoint', 'kvlist', 'file'] as const) {
-    const spec = { format: name, doc: '', default: '' } as KeySpec;
-    convict.addFormat({
-      name: `kotel-${name}`,
-      validate(v: unknown) {
-        const problem = checkValue(spec, v);
-        if (problem) throw new Error(problem);
-      },
-      coerce: (v: unknown) => coerceValue(spec, v),
-    });
-  }
-}
+/** Standard OpenTelemetry variables honoured (the schema's otelEnv), and the key each sets. */
+export const OTEL_ENV_MAP: ReadonlyArray<{ env: string; key: string; map?: (v: string) => unknown }> = schemaKeys().flatMap(
+  ([key, spec]) => (spec.otelEnv ? [{ env: spec.otelEnv.name, key, map: spec.otelEnv.map }] : []),
+);
 
 /** The schema in convict's shape (our formats are registered as kotel-<name>). */
 function convictSchema(node: SchemaNode = SCHEMA): Record<string, unknown> {
@@ -183,9 +54,11 @@ function convictSchema(node: SchemaNode = SCHEMA): Record<string, unknown> {
     if (isKeySpec(v)) {
       out[k] = {
         doc: v.doc,
-        format: Array.isArray(v.format) ? [...v.format] : `kotel-${v.format}`,
+        format: Array.isArray(v.format) ? oneOf(v.format) : `kotel-${v.format}`,
         default: v.default,
         env: v.env,
+        min: v.min,
+        sensitive: v.secret === true,
       };
     } else {
       out[k] = convictSchema(v);
@@ -262,16 +135,6 @@ function flattenFile(obj: unknown, file: string, prefix = '', out: Record<string
   return out;
 }
 
-function errnoText(err: NodeJS.ErrnoException): string {
-  return err.code === 'ENOENT'
-    ? 'no such file'
-    : err.code === 'EACCES'
-      ? 'permission denied'
-      : err.code === 'EISDIR'
-        ? 'a directory, not a file'
-        : err.message;
-}
-
 /** V8's JSON.parse message without the excerpt of the file it quotes (it may span lines, or hold a
  * secret), and with the line and column of "at position N" */
 function jsonSyntaxError(text: string, err: Error): string {
@@ -325,6 +188,28 @@ export function redactSecrets(config: KotelConfig): KotelConfig {
     parent[parts.at(-1)!] = redactKeyValueList(String(parent[parts.at(-1)!]));
   }
   return copy as unknown as KotelConfig;
+}
+
+/** convict's validation; its first problem as a ConfigError naming the key, the value and its source. */
+function validate(conf: convict.Config<Record<string, unknown>>, source: Map<string, string>): void {
+  try {
+    conf.validate({ allowed: 'strict' });
+  } catch (e) {
+    // convict's line: "<key>: <problem>[: value was <JSON>]", or "configuration param '<key>' missing
+    // from config" when a mapping stands where the key's value belongs
+    const line = (e as Error).message.split('\n')[0];
+    const missing = /^configuration param '([^']+)' missing/.exec(line);
+    const key = missing ? missing[1] : line.slice(0, line.indexOf(': '));
+    const spec = specFor(key);
+    if (!spec) throw new ConfigError(`config error: ${line}`);
+    const v = conf.get(key);
+    const problem = missing
+      ? (problemOf(spec, v) ?? 'must be a single value')
+      : line.slice(key.length + 2).replace(`: value was ${JSON.stringify(v)}`, '');
+    const src = source.get(key) ?? 'default';
+    const shown = fmtValue(spec.secret ? redactKeyValueList(String(v)) : v);
+    throw new ConfigError(`config error: ${key} = ${shown} (from ${src}): ${problem}`, key, src);
+  }
 }
 
 /** Loads, layers and validates the configuration. Throws ConfigError. */
@@ -381,22 +266,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
     source.set(k, FLAG_NAMES[k] ?? 'the command line');
   }
 
-  // validate every key, naming the source of a bad value
-  for (const [k, spec] of keys) {
-    const v = conf.get(k);
-    const problem = checkValue(spec, v);
-    if (problem) {
-      const src = source.get(k) ?? 'default';
-      const shown = fmtValue(spec.secret ? redactKeyValueList(String(v)) : v);
-      throw new ConfigError(`config error: ${k} = ${shown} (from ${src}): ${problem}`, k, src);
-    }
-  }
-  // convict's own strict check as a safety net (catches anything the loop above cannot see)
-  try {
-    conf.validate({ allowed: 'strict' });
-  } catch (e) {
-    throw new ConfigError(`config error: ${(e as Error).message.split('\n')[0]}`);
-  }
+  validate(conf, source);
 
   const cfg = conf.getProperties() as unknown as KotelConfig;
   if ((cfg.otlp.tls.cert === '') !== (cfg.otlp.tls.key === '')) {

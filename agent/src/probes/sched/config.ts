@@ -1,0 +1,28 @@
+// families.sched.* in the config schema (agent/src/config/schema.ts assembles the families' fragments).
+import { fragment } from '../../config/spec';
+
+export const schedConfig = fragment({
+  enabled: { doc: 'Attach the scheduler probes (run-queue delay, context switches, migrations).', format: 'bool', default: true },
+  offCpu: {
+    doc: 'Also the off-CPU time distribution (sched.offcpu.duration): one more timestamp per voluntary switch and one more histogram update per switch-in.',
+    format: 'bool',
+    default: false,
+  },
+  perCpu: {
+    doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 344 B x CPUs), so raise maxCgroupKeys to cgroups x CPUs.',
+    format: 'bool',
+    default: false,
+  },
+  maxCgroupKeys: {
+    doc: 'Distinct (cgroup, kind) keys the scheduler metrics are kept for (size of the per-cgroup maps).',
+    format: 'int',
+    min: 1,
+    default: 10240,
+  },
+  maxTasks: {
+    doc: 'Threads whose wakeup time is tracked at once when the kernel lacks tp_btf (pid-keyed LRU hash; with tp_btf, task storage is used and this is unused).',
+    format: 'int',
+    min: 64,
+    default: 65536,
+  },
+});

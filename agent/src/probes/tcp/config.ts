@@ -1,0 +1,23 @@
+// families.tcp.* in the config schema (agent/src/config/schema.ts assembles the families' fragments).
+import { fragment } from '../../config/spec';
+
+export const tcpConfig = fragment({
+  enabled: { doc: 'Attach the TCP probes (RTT, connect latency, retransmits).', format: 'bool', default: true },
+  connectionSpans: {
+    doc: 'Emit one span per TCP connection when it closes (4-tuple, bytes, RTT, retransmits).',
+    format: 'bool',
+    default: false,
+  },
+  maxSockets: {
+    doc: 'Sockets tracked at once in the kernel (size of the per-socket map); more are not followed.',
+    format: 'int',
+    min: 1,
+    default: 65536,
+  },
+  maxCgroupKeys: {
+    doc: 'Distinct cgroups the TCP metrics are kept for (size of the per-cgroup maps).',
+    format: 'int',
+    min: 1,
+    default: 10240,
+  },
+});
