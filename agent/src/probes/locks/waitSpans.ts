@@ -5,8 +5,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { LOCKS, LOCKS_ATTR } from './semconv';
-import { RecordReader } from '../../kernel/record';
-import { consumeRing } from '../../kernel/ringConsumer';
+import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
 import { futexAttributes, LOCK_SOURCE_FUTEX, lockKindName } from './kinds';
@@ -16,9 +15,9 @@ const FIELDS = ['start_ns', 'end_ns', 'cgroup_id', 'addr', 'pid', 'tid', 'source
 export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols): FamilyRuntime {
   const layout = ctx.object.layout('lock_wait_event');
   const r = new RecordReader(layout, FIELDS, 'lock_wait_event');
-  return consumeRing(ctx, { ring: 'lock_events', family: 'locks', recordSize: layout.size }, (batch) => {
+  const ring = ctx.object.openRingBuffer('lock_events', (batch, count) => {
     const offset = monotonicOffsetNs();
-    return (base) => {
+    eachRecord(ctx, 'locks', batch, count, layout.size, (base) => {
       const kind = r.u32(batch, base, 'kind');
       const addr = r.big64(batch, base, 'addr');
       const futex = r.u32(batch, base, 'source') === LOCK_SOURCE_FUTEX;
@@ -34,6 +33,12 @@ export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols)
       };
       const span = ctx.tracer.startSpan(LOCKS.span, { startTime: monotonicToHrTime(r.big64(batch, base, 'start_ns'), offset), attributes });
       span.end(monotonicToHrTime(r.big64(batch, base, 'end_ns'), offset));
-    };
+    });
   });
+  return {
+    close: () => {
+      ring.drain();
+      ring.close();
+    },
+  };
 }

@@ -7,8 +7,7 @@ import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR } from '../../otel/semconv';
 import { TCP } from './semconv';
 import type { TypeLayout } from '../../native';
-import { RecordReader } from '../../kernel/record';
-import { consumeRing } from '../../kernel/ringConsumer';
+import { eachRecord, RecordReader } from '../../kernel/record';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
@@ -136,11 +135,17 @@ function emitSpan(tracer: Tracer, ev: DecodedClose, offsetNs: bigint): void {
 export function startConnectionSpans(ctx: FamilyContext): FamilyRuntime {
   const layout = ctx.object.layout('tcp_close_event');
   const decode = makeCloseDecoder(layout, ctx.cgroups);
-  return consumeRing(ctx, { ring: 'tcp_events', family: 'tcp', recordSize: layout.size }, (batch) => {
+  const ring = ctx.object.openRingBuffer('tcp_events', (batch, count) => {
     const offset = monotonicOffsetNs();
-    return (base) => {
+    eachRecord(ctx, 'tcp', batch, count, layout.size, (base) => {
       const ev = decode(batch, base);
       if (!ev.listener) emitSpan(ctx.tracer, ev, offset);
-    };
+    });
   });
+  return {
+    close: () => {
+      ring.drain();
+      ring.close();
+    },
+  };
 }
