@@ -11,6 +11,7 @@ import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
 import { createTelemetry } from './otel/telemetry';
 import { CgroupSweep } from './probes/cgroupSweep';
+import { Maintenance } from './probes/maintenance';
 import { loadFamilies, type LoadedFamily, type LoadResult } from './probes/load';
 import { watchModules } from './probes/moduleWatch';
 import { families, spanFamily } from './probes/registry';
@@ -24,7 +25,7 @@ export class Agent {
   private runtimes: FamilyRuntime[] = [];
   private stopping?: Promise<void>;
   private statsEnabled = false;
-  private stopSweep?: () => void;
+  private maintenance?: Maintenance;
 
   constructor(
     readonly config: KotelConfig,
@@ -56,6 +57,8 @@ export class Agent {
     // read at each collection: families whose modules appear later join load.loaded
     const sources = () => load.loaded.map(({ family, object }) => ({ family: family.name, object, metrics: family.kernelMetrics }));
     const drops = new UserDrops();
+    // at the collection interval, as map maintenance ran before it moved out of the collections
+    const maintenance = (this.maintenance = new Maintenance(this.config.metrics.interval, this.logger));
     let self: ReturnType<typeof registerSelfMetrics> | undefined;
     this.telemetry = createTelemetry(this.config, {
       producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(sources, cgroups, temporality, startTime),
@@ -66,19 +69,21 @@ export class Agent {
     await this.telemetry.ready;
     const meter = this.telemetry.meterProvider.getMeter('kotel');
     const tracer = this.telemetry.tracerProvider.getTracer('kotel');
-    self = registerSelfMetrics(meter, load, drops);
+    self = registerSelfMetrics(meter, load, drops, maintenance);
 
     const report = this.telemetry.console;
     const startFamily = ({ family, object }: LoadedFamily) => {
       if (family.start)
         this.runtimes.push(
-          family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, console: report }),
+          family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, maintenance, console: report }),
         );
     };
     load.loaded.forEach(startFamily);
     this.stopModuleWatch = watchModules(this.config, load, this.logger, startFamily);
     // sweep less often than exports, so a removed cgroup's last values are exported before its entries go
-    this.stopSweep = new CgroupSweep(load.loaded, cgroups, this.logger).start(Math.max(60_000, 3 * this.config.metrics.interval));
+    const sweep = new CgroupSweep(load.loaded, cgroups, this.logger);
+    maintenance.add('cgroup sweep', () => sweep.run(), Math.max(60_000, 3 * this.config.metrics.interval));
+    maintenance.start();
     const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
     this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
   }
@@ -89,7 +94,7 @@ export class Agent {
   }
 
   private async stop(): Promise<void> {
-    this.stopSweep?.();
+    this.maintenance?.close();
     this.stopModuleWatch?.();
     for (const r of this.runtimes.splice(0)) {
       try {

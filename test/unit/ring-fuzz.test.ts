@@ -1,7 +1,8 @@
 // 100 000 random, truncated and hostile records per ring-buffer decoder (tcp_close_event, rdma_qp_event of
 // the user and the kernel path, lock_wait_event), through the consumer code the agent runs: the family's
-// start function opens its ring on a stand-in object (the real BPF object's BTF layouts, but batches come
-// from a seeded PRNG instead of the kernel), then eachRecord → decode → spans / QP table. Nothing may throw
+// start function opens its ring through kernel/ringConsumer.ts on a stand-in object (the real BPF object's
+// BTF layouts, but batches come from a seeded PRNG instead of the kernel), then eachRecord → decode →
+// spans / QP table. Nothing may throw
 // out, exactly the short records are decode drops, and every string that leaves is printable. Also every
 // map-key kind decoder (kindAttributes) over random kinds. Opening the objects needs root.
 import { strict as assert } from 'node:assert';
@@ -23,6 +24,7 @@ import type { RingBatchCallback } from '../../agent/src/native';
 import type { FamilyContext } from '../../agent/src/probes/types';
 import { startConnectionSpans } from '../../agent/src/probes/tcp/connectionSpans';
 import { UserDrops } from '../../agent/src/kernel/drops';
+import { Maintenance } from '../../agent/src/probes/maintenance';
 import { captureLogger } from '../helpers/captureLogger';
 import { fakeSysfs } from '../helpers/sysfs';
 
@@ -155,6 +157,7 @@ function fuzzContext(object: BpfObject) {
     cgroups: new CgroupResolver(undefined),
     logger,
     drops,
+    maintenance: new Maintenance(1000, logger),
   };
   const feed = (ring: string, gen: Generated) => {
     const onBatch = rings.get(ring);

@@ -1,9 +1,12 @@
 // Ring-buffer batches are handled in libuv callbacks, where a throw ends the agent: a short record, or one
-// its handler throws on, is counted as a decode drop and the rest of the batch is still handled.
+// its handler throws on, is counted as a decode drop and the rest of the batch is still handled; every
+// family consumes its ring through consumeRing (kernel/ringConsumer.ts).
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { eachRecord } from '../../agent/src/kernel/record';
 import { UserDrops } from '../../agent/src/kernel/drops';
+import { consumeRing } from '../../agent/src/kernel/ringConsumer';
+import type { RingBatchCallback } from '../../agent/src/native';
 
 /** a batch as the addon hands it over: [u32 len][u32 0][record][pad to 8] per record */
 function batch(records: Buffer[]): Buffer {
@@ -40,4 +43,52 @@ test('a record the handler throws on, and a short one, are decode drops; the oth
   assert.deepEqual([...drops.entries()], [{ family: 'rdma', reason: 'decode', n: 3 }]);
   run();
   assert.deepEqual(warnings, ['rdma: a ring-buffer record could not be handled (counted as a decode drop): bad record 2'], 'logged once');
+});
+
+test('consumeRing: one handler per batch, short records are decode drops, timer drains, close drains then closes', async () => {
+  const drops = new UserDrops();
+  const warnings: string[] = [];
+  let onBatch: RingBatchCallback | undefined;
+  const calls: string[] = [];
+  let failDrain = true;
+  const object = {
+    openRingBuffer: (name: string, cb: RingBatchCallback) => {
+      calls.push(`open ${name}`);
+      onBatch = cb;
+      return {
+        delivered: 0,
+        drain: () => {
+          calls.push('drain');
+          if (failDrain) throw new Error('EBADF');
+          return 0;
+        },
+        close: () => calls.push('close'),
+      };
+    },
+  };
+  let drained = 0;
+  const seen: string[] = [];
+  const consumer = consumeRing(
+    { object, drops, logger: { warn: (m: string) => warnings.push(m) } },
+    { ring: 'x_events', family: 'x', recordSize: 4, drainMs: 5, onDrained: () => drained++ },
+    (b) => {
+      const tag = `batch${seen.length}`;
+      return (base) => seen.push(`${tag}:${b.readUInt32LE(base)}`);
+    },
+  );
+  const records = [Buffer.from([7, 0, 0, 0]), Buffer.from([1]), Buffer.from([8, 0, 0, 0])];
+  assert.doesNotThrow(() => onBatch!(batch(records), records.length));
+  assert.deepEqual(seen, ['batch0:7', 'batch0:8'], 'one handler for the whole batch');
+  assert.deepEqual([...drops.entries()], [{ family: 'x', reason: 'decode', n: 1 }]);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(drained, 0, 'a failed drain is not a drain');
+  assert.deepEqual(warnings, ['x: draining x_events failed: EBADF'], 'logged once');
+  failDrain = false;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.ok(drained > 0, 'drained by the timer');
+  consumer.close();
+  const n = drained;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(drained, n, 'no timer after close');
+  assert.deepEqual(calls.slice(-2), ['drain', 'close']);
 });

@@ -10,6 +10,7 @@ export const ATTR = {
   family: 'kotel.family',
   dropReason: 'kotel.drop.reason',
   signal: 'kotel.signal',
+  task: 'kotel.task',
 } as const;
 
 export interface MetricName {
@@ -39,6 +40,11 @@ export const SELF = {
     name: 'kotel.bpf.run.count',
     unit: '{run}',
     description: 'Times each BPF program ran (only while BPF run-time stats are on)',
+  },
+  maintenanceFailures: {
+    name: 'kotel.maintenance.failures',
+    unit: '{failure}',
+    description: 'Runs of a map maintenance task (cgroup sweep, eviction, liveness sweep) that threw, by task',
   },
   exports: { name: 'kotel.export.results', unit: '{export}', description: 'OTLP export attempts by signal and outcome' },
 } satisfies Record<string, MetricName>;

@@ -3,7 +3,7 @@
 // from the cgroup2 tree. A cgroup must be missing at two sweeps in a row, so its final values have been
 // exported at least once in between (the sweep interval is longer than the export interval). An entry that
 // counts again after its sweep (a socket outliving its cgroup) starts over: the producer sees the reset and
-// gives the series a new start time.
+// gives the series a new start time. Run as a maintenance task (maintenance.ts), never at a collection.
 import type { Logger } from 'pino';
 import type { CgroupResolver } from '../host/cgroups';
 import type { LoadedFamily } from './load';
@@ -47,18 +47,5 @@ export class CgroupSweep {
     this.missingBefore = missingNow;
     if (deleted) this.logger.debug(`cgroup sweep: removed ${deleted} map entries of deleted cgroups`);
     return deleted;
-  }
-
-  /** sweeps every intervalMs until the returned stop() is called */
-  start(intervalMs: number): () => void {
-    const timer = setInterval(() => {
-      try {
-        this.run();
-      } catch (err) {
-        this.logger.warn(`cgroup sweep failed: ${(err as Error).message}`);
-      }
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
   }
 }

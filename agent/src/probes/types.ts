@@ -7,6 +7,7 @@ import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, OpenOptions } from '../native';
 import type { KernelMetric } from '../otel/kernelMetric';
 import type { UserDrops } from '../kernel/drops';
+import type { Maintenance } from './maintenance';
 
 /** expected map shapes, checked at start-up: a BTF type name or a byte count */
 export interface MapShape {
@@ -22,6 +23,8 @@ export interface FamilyContext {
   cgroups: CgroupResolver;
   logger: Logger;
   drops: UserDrops;
+  /** where map maintenance and state pruning run: never in an observable callback, which only reads */
+  maintenance: Pick<Maintenance, 'add'>;
   /** the console report, when on: families may add a section (a table) printed after the metrics */
   console?: { addSection(section: () => string[]): () => void };
 }

@@ -5,8 +5,9 @@ import type { LoadResult } from '../probes/load';
 import { ATTR, SELF } from '../otel/semconv';
 import { kernelDrops, type UserDrops } from '../kernel/drops';
 import { kernelAtLeast } from '../host/kernelRelease';
+import type { Maintenance } from '../probes/maintenance';
 
-export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserDrops) {
+export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserDrops, maintenance?: Pick<Maintenance, 'failures'>) {
   meter
     .createObservableGauge(SELF.probeAttached.name, { unit: SELF.probeAttached.unit, description: SELF.probeAttached.description })
     .addCallback((result) => {
@@ -69,6 +70,15 @@ export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserD
     },
     [runDuration, runCount],
   );
+
+  meter
+    .createObservableCounter(SELF.maintenanceFailures.name, {
+      unit: SELF.maintenanceFailures.unit,
+      description: SELF.maintenanceFailures.description,
+    })
+    .addCallback((result) => {
+      for (const [task, n] of maintenance?.failures() ?? []) result.observe(n, { [ATTR.task]: task });
+    });
 
   const exports = meter.createCounter(SELF.exports.name, { unit: SELF.exports.unit, description: SELF.exports.description });
   return {

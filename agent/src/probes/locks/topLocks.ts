@@ -1,8 +1,8 @@
 // The most contended kernel locks, from the lock_addrs map (per address: contentions, total and longest
 // wait) read when a reader collects: the top N by total wait become two gauges labelled with the lock's
 // symbol, address and kind, so the series stay bounded. The kernel map is bounded too: once it is 3/4 full,
-// all but the hottest quarter of its addresses are evicted at collection (they start from zero if they come
-// back); addresses that find the map full are counted as map_full drops.
+// all but the hottest quarter of its addresses are evicted at maintenance (they start from zero if they
+// come back); addresses that find the map full are counted as map_full drops.
 import type { BatchObservableResult, Observable } from '@opentelemetry/api';
 import { LOCKS, LOCKS_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
@@ -96,13 +96,14 @@ export function observeTopLocks(ctx: FamilyContext, symbols: () => KernelSymbols
       result.observe(wait, s.waitNs / 1e9, attrs);
       result.observe(count, s.count, attrs);
     }
-    evictCold(ctx, stats, maxEntries, keep);
   };
+  const removeTask = ctx.maintenance.add('locks: lock_addrs eviction', () => evictCold(ctx, readLockAddrs(ctx), maxEntries, keep));
   const observables: Observable[] = [wait, count];
   ctx.meter.addBatchObservableCallback(callback, observables);
   const removeSection = ctx.console?.addSection(() => topLocksTable(readLockAddrs(ctx).slice(0, top), symbols()));
   return {
     close: () => {
+      removeTask();
       ctx.meter.removeBatchObservableCallback(callback, observables);
       removeSection?.();
     },

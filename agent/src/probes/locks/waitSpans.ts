@@ -5,7 +5,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { LOCKS, LOCKS_ATTR } from './semconv';
-import { eachRecord, RecordReader } from '../../kernel/record';
+import { RecordReader } from '../../kernel/record';
+import { consumeRing } from '../../kernel/ringConsumer';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { KernelSymbols } from './kallsyms';
 import { futexAttributes, LOCK_SOURCE_FUTEX, lockKindName } from './kinds';
@@ -15,9 +16,9 @@ const FIELDS = ['start_ns', 'end_ns', 'cgroup_id', 'addr', 'pid', 'tid', 'source
 export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols): FamilyRuntime {
   const layout = ctx.object.layout('lock_wait_event');
   const r = new RecordReader(layout, FIELDS, 'lock_wait_event');
-  const ring = ctx.object.openRingBuffer('lock_events', (batch, count) => {
+  return consumeRing(ctx, { ring: 'lock_events', family: 'locks', recordSize: layout.size }, (batch) => {
     const offset = monotonicOffsetNs();
-    eachRecord(ctx, 'locks', batch, count, layout.size, (base) => {
+    return (base) => {
       const kind = r.u32(batch, base, 'kind');
       const addr = r.big64(batch, base, 'addr');
       const futex = r.u32(batch, base, 'source') === LOCK_SOURCE_FUTEX;
@@ -33,12 +34,6 @@ export function startWaitSpans(ctx: FamilyContext, symbols: () => KernelSymbols)
       };
       const span = ctx.tracer.startSpan(LOCKS.span, { startTime: monotonicToHrTime(r.big64(batch, base, 'start_ns'), offset), attributes });
       span.end(monotonicToHrTime(r.big64(batch, base, 'end_ns'), offset));
-    });
+    };
   });
-  return {
-    close: () => {
-      ring.drain();
-      ring.close();
-    },
-  };
 }

@@ -66,7 +66,7 @@ export const rdmaFamily: Family = {
     const closers: FamilyRuntime[] = [startQpEvents(ctx, qps, 'rdma', { [RDMA_ATTR.source]: 'libibverbs' })];
     const objects = new ObjectTable(ctx, devices, {
       onProcessGone: (tgid) => qps.processGone(tgid),
-      onCollected: (tracked) => qps.reconcile(userQpLiveness(tracked)),
+      onMaintenance: (tracked) => qps.reconcile(userQpLiveness(tracked)),
     });
     closers.push(objects.observe());
     const removeSection = ctx.console?.addSection(() => connectionTable(qps.connections(), ctx.cgroups));

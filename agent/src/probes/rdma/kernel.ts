@@ -128,8 +128,11 @@ export const rdmaKernelFamily: Family = {
     // kernel objects are deleted by the kernel, also when their process exits: no liveness sweep
     const objects = new ObjectTable(ctx, devices, {
       source: SOURCE,
-      extra: (tracked) => seeds.live(tracked),
-      onCollected: (tracked) => qps.reconcile(kernelQpLiveness(tracked, seeds)),
+      extra: (tracked) => seeds.current(tracked),
+      onMaintenance: (tracked) => {
+        seeds.live(tracked);
+        qps.reconcile(kernelQpLiveness(tracked, seeds));
+      },
     });
     closers.push(objects.observe());
     const removeSection = ctx.console?.addSection(() =>

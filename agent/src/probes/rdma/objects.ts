@@ -1,12 +1,14 @@
 // rdma.resource.count: live verbs objects by (cgroup, device, type), counted from the rdma_objects map when
 // a reader collects. Creates insert and destroys delete in the kernel, so the count cannot drift; entries
-// of processes that exited without destroying their objects (the kernel freed them) are removed here.
+// of processes that exited without destroying their objects (the kernel freed them) are not counted, and
+// removed at maintenance.
 import * as fs from 'node:fs';
 import type { ObservableResult } from '@opentelemetry/api';
 import { RDMA, RDMA_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext } from '../types';
 import type { RdmaDevices } from './devices';
+import { LingeringSeries } from './lingering';
 import { resourceName } from './names';
 
 export interface LiveObject {
@@ -43,16 +45,16 @@ export function processAlive(tgid: number): boolean {
 }
 
 export interface ObjectTableOptions {
-  /** a process exited without destroying its objects (the kernel freed them): its entries are removed.
-   * Unset (kernel path, where the kernel deletes them itself): no liveness sweep */
+  /** a process exited without destroying its objects (the kernel freed them): its entries are removed at
+   * maintenance. Unset (kernel path, where the kernel deletes them itself): no liveness sweep */
   onProcessGone?: (tgid: number) => void;
   alive?: (tgid: number) => boolean;
   /** rdma.source of the series: 'libibverbs' (uprobes, the default) or 'ib_core' (kernel path) */
   source?: string;
-  /** objects known otherwise (the kernel path's netlink seeds), counted with the map's */
+  /** objects known otherwise (the kernel path's netlink seeds), counted with the map's; only reads */
   extra?: (tracked: LiveObject[]) => LiveObject[];
-  /** the map's live objects at each collection, after the sweep and extra(): the QP table reconciles */
-  onCollected?: (tracked: LiveObject[]) => void;
+  /** the map's live objects at each maintenance, after the liveness sweep: the QP table reconciles */
+  onMaintenance?: (tracked: LiveObject[]) => void;
 }
 
 export class ObjectTable {
@@ -73,8 +75,22 @@ export class ObjectTable {
     this.source = options.source ?? 'libibverbs';
   }
 
-  /** live objects now; removes (and reports) those of processes that are gone */
+  /** live objects now, without those of processes that are gone */
   read(): LiveObject[] {
+    return this.scan().live;
+  }
+
+  /** maintenance: removes (and reports) the entries of processes that are gone; returns the live objects */
+  sweep(): LiveObject[] {
+    const { live, deadKeys, dead } = this.scan();
+    if (deadKeys.length) {
+      this.ctx.object.deleteKeys('rdma_objects', Buffer.concat(deadKeys), deadKeys.length);
+      for (const tgid of dead) this.options.onProcessGone?.(tgid);
+    }
+    return live;
+  }
+
+  private scan(): { live: LiveObject[]; deadKeys: Buffer[]; dead: number[] } {
     const batch = this.ctx.object.readMap('rdma_objects');
     const keySize = this.key.size;
     const live: LiveObject[] = [];
@@ -98,11 +114,16 @@ export class ObjectTable {
         ptr: this.key.big64(batch.keys, i * keySize, 'ptr'),
       });
     }
-    if (deadKeys.length) {
-      this.ctx.object.deleteKeys('rdma_objects', Buffer.concat(deadKeys), deadKeys.length);
-      for (const [tgid, alive] of aliveCache) if (!alive) this.options.onProcessGone?.(tgid);
-    }
-    return live;
+    const dead = [...aliveCache].filter(([, alive]) => !alive).map(([tgid]) => tgid);
+    return { live, deadKeys, dead };
+  }
+
+  /** counts by (cgroup, device, type) of the map's live objects and extra()'s */
+  private series(tracked: LiveObject[]): Map<string, ObjectCount> {
+    const now = new Map<string, ObjectCount>();
+    const extra = this.options.extra?.(tracked) ?? [];
+    for (const c of countObjects([...tracked, ...extra])) now.set(`${c.cgroupId}|${c.device}|${c.type}`, c);
+    return now;
   }
 
   observe(): { close(): void } {
@@ -111,20 +132,14 @@ export class ObjectTable {
       description: RDMA.resources.description,
     });
     // series seen before keep reporting 0 once their objects are gone, until their cgroup is removed
-    const seen = new Map<string, ObjectCount>();
+    const lingering = new LingeringSeries<ObjectCount>((id) => this.ctx.cgroups.pathOf(id) === undefined);
+    const removeTask = this.ctx.maintenance.add(`rdma objects (${this.source})`, () => {
+      const tracked = this.sweep();
+      this.options.onMaintenance?.(tracked);
+      lingering.remember(this.series(tracked));
+    });
     const callback = (result: ObservableResult) => {
-      const now = new Map<string, ObjectCount>();
-      const tracked = this.read();
-      const extra = this.options.extra?.(tracked) ?? [];
-      this.options.onCollected?.(tracked);
-      for (const c of countObjects([...tracked, ...extra])) now.set(`${c.cgroupId}|${c.device}|${c.type}`, c);
-      for (const [key, c] of seen) {
-        if (now.has(key)) continue;
-        if (this.ctx.cgroups.pathOf(c.cgroupId) === undefined) seen.delete(key);
-        else now.set(key, { ...c, n: 0 });
-      }
-      for (const [key, c] of now) {
-        seen.set(key, c);
+      for (const c of lingering.withGone(this.series(this.read()), (c) => ({ ...c, n: 0 })).values()) {
         result.observe(c.n, {
           ...this.ctx.cgroups.attributes(c.cgroupId),
           [RDMA_ATTR.device]: c.device,
@@ -134,6 +149,11 @@ export class ObjectTable {
       }
     };
     counter.addCallback(callback);
-    return { close: () => counter.removeCallback(callback) };
+    return {
+      close: () => {
+        removeTask();
+        counter.removeCallback(callback);
+      },
+    };
   }
 }

@@ -1,16 +1,18 @@
 // The live QP table, fed by the rdma_events ring buffer (one record per QP create, state change and
 // destroy): one span per QP from create to destroy with an event per transition, the connection tuple
 // once the QP reaches RTR with a destination, and rdma.connection.count / the console's connection table.
-// Records can be lost (ringbuf_full), so at each collection the table is reconciled with the kernel's
+// Records can be lost (ringbuf_full), so at each maintenance the table is reconciled with the kernel's
 // exact live-object map: a QP the kernel no longer has is ended as destroy_unseen.
 import type { Attributes, HrTime, ObservableResult, Span, Tracer } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
 import { RDMA, RDMA_ATTR } from './semconv';
-import { eachRecord, RecordReader } from '../../kernel/record';
+import { RecordReader } from '../../kernel/record';
+import { consumeRing } from '../../kernel/ringConsumer';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import type { RdmaDevices } from './devices';
+import { LingeringSeries } from './lingering';
 import { formatGid, QP_EVENT, QP_TYPE_NAMES, qpStateName, QPS_RTR } from './names';
 
 const FIELDS = [
@@ -331,21 +333,29 @@ const NOOP_SPAN = {
 /** how often the ring is drained without a wakeup (the BPF side wakes the consumer only when half full) */
 export const RING_DRAIN_MS = 100;
 
+interface ConnectionSeries {
+  attrs: Attributes;
+  cgroupId: number;
+  n: number;
+}
+
 export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma', extra: Attributes = {}): FamilyRuntime {
   const layout = ctx.object.layout('rdma_qp_event');
   const decode = makeQpEventDecoder(layout);
-  const ring = ctx.object.openRingBuffer('rdma_events', (batch, count) => {
-    table.offsetNs = monotonicOffsetNs();
-    eachRecord(ctx, family, batch, count, layout.size, (base) => table.apply(decode(batch, base)));
-  });
+  const ring = consumeRing(
+    ctx,
+    { ring: 'rdma_events', family, recordSize: layout.size, drainMs: RING_DRAIN_MS, onDrained: () => table.drained() },
+    (batch) => {
+      table.offsetNs = monotonicOffsetNs();
+      return (base) => table.apply(decode(batch, base));
+    },
+  );
   const gauge = ctx.meter.createObservableUpDownCounter(RDMA.connections.name, {
     unit: RDMA.connections.unit,
     description: RDMA.connections.description,
   });
-  // (cgroup, device) series seen before report 0 once their connections are gone, until the cgroup is removed
-  const seen = new Map<string, { attrs: Attributes; cgroupId: number }>();
-  const callback = (result: ObservableResult) => {
-    const counts = new Map<string, { attrs: Attributes; cgroupId: number; n: number }>();
+  const series = () => {
+    const counts = new Map<string, ConnectionSeries>();
     for (const c of table.connections()) {
       const key = `${c.cgroupId}|${c.device}`;
       const e = counts.get(key);
@@ -357,34 +367,19 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
           n: 1,
         });
     }
-    for (const [key, s] of seen) {
-      if (counts.has(key)) continue;
-      if (ctx.cgroups.pathOf(s.cgroupId) === undefined) seen.delete(key);
-      else counts.set(key, { ...s, n: 0 });
-    }
-    for (const [key, { attrs, cgroupId, n }] of counts) {
-      seen.set(key, { attrs, cgroupId });
-      result.observe(n, attrs);
-    }
+    return counts;
+  };
+  // (cgroup, device) series seen before report 0 once their connections are gone, until the cgroup is removed
+  const lingering = new LingeringSeries<ConnectionSeries>((id) => ctx.cgroups.pathOf(id) === undefined);
+  const removeTask = ctx.maintenance.add(`${family}: connection series`, () => lingering.remember(series()));
+  const callback = (result: ObservableResult) => {
+    for (const { attrs, n } of lingering.withGone(series(), (s) => ({ ...s, n: 0 })).values()) result.observe(n, attrs);
   };
   gauge.addCallback(callback);
-  let drainFailed = false;
-  const drain = setInterval(() => {
-    try {
-      ring.drain();
-      table.drained();
-    } catch (err) {
-      // a timer callback that throws would end the agent; the next drain tries again
-      if (!drainFailed) ctx.logger.warn(`${family}: draining rdma_events failed: ${(err as Error).message}`);
-      drainFailed = true;
-    }
-  }, RING_DRAIN_MS);
-  drain.unref();
   return {
     close: () => {
-      clearInterval(drain);
+      removeTask();
       gauge.removeCallback(callback);
-      ring.drain();
       ring.close();
       table.close();
     },

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import type { LiveObject } from './objects';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext } from '../types';
+import type { MapBatch } from '../../native';
 
 /** bound on one `rdma -j resource show` listing: ~300 B per QP, so room for ~800k objects */
 export const SEED_MAX_BYTES = 256 * 1024 * 1024;
@@ -117,23 +118,39 @@ export class Seeds {
     this.settled = true;
   }
 
-  /** takes deleted objects off, and those the kernel map tracks itself (added between attach and seed) */
+  /** maintenance: takes deleted objects off (and out of rdma_gone), and those the kernel map tracks itself
+   * (added between attach and seed); returns the seeds left */
   live(tracked: LiveObject[]): LiveObject[] {
     if (!this.settled) return [];
-    if (this.ctx && this.gone) {
-      const batch = this.ctx.object.readMap('rdma_gone');
-      for (let i = 0; i < batch.count; i++) {
-        const base = i * this.gone.size;
-        this.remove(
-          this.gone.str(batch.keys, base, 'device'),
-          this.gone.u32(batch.keys, base, 'type'),
-          this.gone.u32(batch.keys, base, 'id'),
-        );
-      }
-      if (batch.count) this.ctx.object.deleteKeys('rdma_gone', batch.keys, batch.count);
+    const gone = this.readGone();
+    if (gone) {
+      for (const key of gone.keys) this.seeds.delete(key);
+      if (gone.batch.count) this.ctx!.object.deleteKeys('rdma_gone', gone.batch.keys, gone.batch.count);
     }
     if (this.seeds.size) for (const t of tracked) this.remove(t.device, t.type, t.handle ?? -1);
     return [...this.seeds.values()];
+  }
+
+  /** what live() would return, changing nothing (for collections) */
+  current(tracked: LiveObject[]): LiveObject[] {
+    if (!this.settled) return [];
+    const skip = new Set(this.readGone()?.keys);
+    for (const t of tracked) skip.add(seedKey(t.device, t.type, t.handle ?? -1));
+    return [...this.seeds].filter(([key]) => !skip.has(key)).map(([, o]) => o);
+  }
+
+  /** the seed keys of rdma_gone's deletes, and the batch read */
+  private readGone(): { keys: string[]; batch: MapBatch } | undefined {
+    if (!this.ctx || !this.gone) return undefined;
+    const batch = this.ctx.object.readMap('rdma_gone');
+    const keys: string[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const base = i * this.gone.size;
+      keys.push(
+        seedKey(this.gone.str(batch.keys, base, 'device'), this.gone.u32(batch.keys, base, 'type'), this.gone.u32(batch.keys, base, 'id')),
+      );
+    }
+    return { keys, batch };
   }
 
   remove(device: string, type: number, id: number): void {

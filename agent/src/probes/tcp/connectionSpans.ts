@@ -7,7 +7,8 @@ import { monotonicOffsetNs, monotonicToHrTime } from '../../host/clock';
 import { ATTR } from '../../otel/semconv';
 import { TCP } from './semconv';
 import type { TypeLayout } from '../../native';
-import { eachRecord, RecordReader } from '../../kernel/record';
+import { RecordReader } from '../../kernel/record';
+import { consumeRing } from '../../kernel/ringConsumer';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
@@ -135,17 +136,11 @@ function emitSpan(tracer: Tracer, ev: DecodedClose, offsetNs: bigint): void {
 export function startConnectionSpans(ctx: FamilyContext): FamilyRuntime {
   const layout = ctx.object.layout('tcp_close_event');
   const decode = makeCloseDecoder(layout, ctx.cgroups);
-  const ring = ctx.object.openRingBuffer('tcp_events', (batch, count) => {
+  return consumeRing(ctx, { ring: 'tcp_events', family: 'tcp', recordSize: layout.size }, (batch) => {
     const offset = monotonicOffsetNs();
-    eachRecord(ctx, 'tcp', batch, count, layout.size, (base) => {
+    return (base) => {
       const ev = decode(batch, base);
       if (!ev.listener) emitSpan(ctx.tracer, ev, offset);
-    });
+    };
   });
-  return {
-    close: () => {
-      ring.drain();
-      ring.close();
-    },
-  };
 }
