@@ -136,10 +136,10 @@ export class ObjectTable {
     const removeTask = this.ctx.maintenance.add(`rdma objects (${this.source})`, () => {
       const tracked = this.sweep();
       this.options.onMaintenance?.(tracked);
-      lingering.remember(this.series(tracked));
+      lingering.prune();
     });
     const callback = (result: ObservableResult) => {
-      for (const c of lingering.withGone(this.series(this.read()), (c) => ({ ...c, n: 0 })).values()) {
+      for (const c of lingering.report(this.series(this.read()), (c) => ({ ...c, n: 0 })).values()) {
         result.observe(c.n, {
           ...this.ctx.cgroups.attributes(c.cgroupId),
           [RDMA_ATTR.device]: c.device,

@@ -371,9 +371,9 @@ export function startQpEvents(ctx: FamilyContext, table: QpTable, family = 'rdma
   };
   // (cgroup, device) series seen before report 0 once their connections are gone, until the cgroup is removed
   const lingering = new LingeringSeries<ConnectionSeries>((id) => ctx.cgroups.pathOf(id) === undefined);
-  const removeTask = ctx.maintenance.add(`${family}: connection series`, () => lingering.remember(series()));
+  const removeTask = ctx.maintenance.add(`${family}: connection series`, () => lingering.prune());
   const callback = (result: ObservableResult) => {
-    for (const { attrs, n } of lingering.withGone(series(), (s) => ({ ...s, n: 0 })).values()) result.observe(n, attrs);
+    for (const { attrs, n } of lingering.report(series(), (s) => ({ ...s, n: 0 })).values()) result.observe(n, attrs);
   };
   gauge.addCallback(callback);
   return {
