@@ -10,11 +10,8 @@ npx --no-install depcruise agent/src --config .dependency-cruiser.cjs --output-t
 mapfile -t c_files < <(git ls-files '*.c' '*.h' '*.cc' ':!bpf/include/*')
 clang-format --dry-run -Werror "${c_files[@]}"
 
-# over 400 lines and still to be split (issue #11): drop each from this list once it is split
-long_ok=(
-  bpf/locks.bpf.c
-  test/unit/config-corpus.test.ts
-)
+# over 400 lines and still to be split: none now; a file listed here must be split (issue #11)
+long_ok=()
 status=0
 while IFS= read -r -d '' f; do
   [ -f "$f" ] || continue

@@ -1,35 +1,17 @@
-// A corpus of bad config files, flags and environment values, each run through the real CLI as a child
+// A corpus of bad config files and flags (environment values: config-corpus-env.test.ts), each run through the real CLI as a child
 // process (check-config, and run where start-up goes another way: commander's flags): exactly one line on
 // stderr naming the key, flag or variable at fault and what to do, a non-zero exit, no stack trace.
-import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { CLI } from '../helpers/agentProcess';
+import { check, corpusDir, MS, runAll, type Case } from '../helpers/configCorpus';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-corpus-'));
+const dir = corpusDir();
 function file(name: string, text: string | Buffer): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, text);
   return p;
 }
-
-interface Case {
-  what: string;
-  args: string[];
-  env?: Record<string, string>;
-  /** run as nobody (an unreadable file) */
-  nobody?: boolean;
-  /** the key, flag, variable or file the line must name */
-  names: RegExp;
-  /** what the user should do: the allowed values, the right form, the nearest key */
-  fix: RegExp;
-}
-
-const check = (f: string): string[] => ['check-config', '--config', f];
-const MS = /must be a duration in milliseconds \(or with a unit: 500ms, 10s, 1m\) >= \d+/;
 
 const FILES: Case[] = [
   {
@@ -235,168 +217,6 @@ const FLAGS: Case[] = [
   },
 ];
 
-const ENV: Case[] = [
-  {
-    what: 'KOTEL_ duration',
-    args: ['check-config'],
-    env: { KOTEL_OTLP_TIMEOUT: 'abc' },
-    names: /otlp\.timeout = "abc" \(from KOTEL_OTLP_TIMEOUT\)/,
-    fix: MS,
-  },
-  {
-    what: 'KOTEL_ port',
-    args: ['check-config'],
-    env: { KOTEL_PROMETHEUS_PORT: '-1' },
-    names: /prometheus\.port = -1 \(from KOTEL_PROMETHEUS_PORT\)/,
-    fix: /must be a port number/,
-  },
-  {
-    what: 'KOTEL_ bool',
-    args: ['check-config'],
-    env: { KOTEL_FAMILIES_TCP_ENABLED: 'maybe' },
-    names: /families\.tcp\.enabled = "maybe" \(from KOTEL_FAMILIES_TCP_ENABLED\)/,
-    fix: /must be true or false/,
-  },
-  {
-    what: 'KOTEL_ integer',
-    args: ['check-config'],
-    env: { KOTEL_FAMILIES_SCHED_MAX_TASKS: '12k' },
-    names: /families\.sched\.maxTasks = "12k" \(from KOTEL_FAMILIES_SCHED_MAX_TASKS\)/,
-    fix: /must be an integer/,
-  },
-  {
-    what: 'KOTEL_ enum',
-    args: ['check-config'],
-    env: { KOTEL_LOG_LEVEL: 'loud' },
-    names: /log\.level = "loud" \(from KOTEL_LOG_LEVEL\)/,
-    fix: /must be one of/,
-  },
-  {
-    what: 'KOTEL_ headers',
-    args: ['check-config'],
-    env: { KOTEL_OTLP_HEADERS: 'authorization' },
-    names: /otlp\.headers = "\*\*\*" \(from KOTEL_OTLP_HEADERS\)/,
-    fix: /must be k=v,k2=v2/,
-  },
-  {
-    what: 'KOTEL_CONFIG missing',
-    args: ['check-config'],
-    env: { KOTEL_CONFIG: path.join(dir, 'nope.yaml') },
-    names: /config file .*nope\.yaml/,
-    fix: /no such file/,
-  },
-  {
-    what: 'KOTEL_ bad value for run',
-    args: ['run'],
-    env: { KOTEL_METRICS_INTERVAL: '10' },
-    names: /metrics\.interval = 10 \(from KOTEL_METRICS_INTERVAL\)/,
-    fix: MS,
-  },
-  {
-    what: 'OTEL_ protocol',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'udp' },
-    names: /otlp\.protocol = "udp" \(from OTEL_EXPORTER_OTLP_PROTOCOL\)/,
-    fix: /must be one of grpc, http\/protobuf/,
-  },
-  {
-    what: 'OTEL_ timeout',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_TIMEOUT: '-3' },
-    names: /otlp\.timeout = "-3" \(from OTEL_EXPORTER_OTLP_TIMEOUT\)/,
-    fix: MS,
-  },
-  {
-    what: 'OTEL_ interval',
-    args: ['check-config'],
-    env: { OTEL_METRIC_EXPORT_INTERVAL: 'often' },
-    names: /metrics\.interval = "often" \(from OTEL_METRIC_EXPORT_INTERVAL\)/,
-    fix: MS,
-  },
-  {
-    what: 'OTEL_ headers',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_HEADERS: '=x' },
-    names: /otlp\.headers = "\*\*\*" \(from OTEL_EXPORTER_OTLP_HEADERS\)/,
-    fix: /must be k=v,k2=v2/,
-  },
-  {
-    what: 'OTEL_ resource attributes',
-    args: ['check-config'],
-    env: { OTEL_RESOURCE_ATTRIBUTES: 'novalue' },
-    names: /resource\.attributes = "novalue" \(from OTEL_RESOURCE_ATTRIBUTES\)/,
-    fix: /must be k=v,k2=v2/,
-  },
-  {
-    what: 'OTEL_ bool',
-    args: ['check-config'],
-    env: { OTEL_SDK_DISABLED: 'perhaps' },
-    names: /sdk\.disabled = "perhaps" \(from OTEL_SDK_DISABLED\)/,
-    fix: /must be true or false/,
-  },
-  {
-    what: 'OTEL_ endpoint',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://[::1' },
-    names: /otlp\.endpoint = "http:\/\/\[::1" \(from OTEL_EXPORTER_OTLP_ENDPOINT\)/,
-    fix: /must be host:port or a URL/,
-  },
-  {
-    what: 'OTEL_ traces endpoint scheme',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'unix:///run/otel.sock' },
-    names: /otlp\.tracesEndpoint = "unix:\/\/\/run\/otel\.sock"/,
-    fix: /\(http:\/\/ or https:\/\/\)/,
-  },
-  {
-    what: 'OTEL_ temporality',
-    args: ['check-config'],
-    env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'sometimes' },
-    names: /otlp\.temporality = "sometimes" \(from OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE\)/,
-    fix: /must be one of cumulative, delta, lowmemory/,
-  },
-];
-
-/** the environment of the parent without any kotel or OpenTelemetry setting */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KOTEL_') && !k.startsWith('OTEL_')));
-}
-
-/** the CLI to its exit; an agent that starts running instead of refusing is stopped after a minute */
-function runCli(args: string[], env: NodeJS.ProcessEnv, nobody: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const argv = [...(nobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : []), CLI, ...args];
-  const child = spawn(nobody ? 'setpriv' : process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
-
-async function runCase(c: Case): Promise<void> {
-  if (c.nobody && process.getuid?.() !== 0) return; // switching to nobody needs root
-  const { code, stdout, stderr } = await runCli(c.args, { ...cleanEnv(), ...c.env }, c.nobody === true);
-  const where = `${c.what}: kotel ${c.args.join(' ')} ${JSON.stringify(c.env ?? {})}\n${stderr}`;
-  assert.equal(code, 2, where);
-  assert.equal(stdout, '', where);
-  const lines = stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `one line: ${where}`);
-  assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace: ${where}`);
-  assert.match(lines[0], c.names, `names the culprit: ${where}`);
-  assert.match(lines[0], c.fix, `says the fix: ${where}`);
-}
-
-async function runAll(cases: Case[]): Promise<void> {
-  // four at a time: the machine is shared
-  for (let i = 0; i < cases.length; i += 4) await Promise.all(cases.slice(i, i + 4).map(runCase));
-}
-
 test('bad config files: one line naming the key or file and the fix, exit 2', async () => {
   fs.chmodSync(path.join(dir, 'v.yaml'), 0o600); // root's; nobody cannot read it
   fs.chmodSync(dir, 0o755);
@@ -405,10 +225,6 @@ test('bad config files: one line naming the key or file and the fix, exit 2', as
 
 test('bad flags: one line naming the flag and the fix, exit 2', async () => {
   await runAll(FLAGS);
-});
-
-test('bad OTEL_* and KOTEL_* values: one line naming the key and the variable, exit 2', async () => {
-  await runAll(ENV);
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
