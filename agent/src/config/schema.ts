@@ -20,11 +20,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 export type TemporalityPreference = (typeof TEMPORALITIES)[number];
 
-/** families.<name>, in the registry's order (agent/src/probes/registry.ts; a unit test keeps them equal) */
+/** families.<name>, in the registry's order (agent/src/probes/registry.ts must have exactly these keys: the
+ * compiler checks it, a unit test checks the order) */
 const FAMILY_FRAGMENTS = { tcp: tcpConfig, sched: schedConfig, rdma: rdmaConfig, locks: locksConfig };
 
-/** Probe families known to the schema (the `--families` flag accepts these). */
-export const FAMILIES = Object.keys(FAMILY_FRAGMENTS) as Array<keyof typeof FAMILY_FRAGMENTS>;
+/** Probe families known to the schema (the `--families` flag accepts these); the registry must name each. */
+export type ConfiguredFamily = keyof typeof FAMILY_FRAGMENTS;
+export const FAMILIES = Object.keys(FAMILY_FRAGMENTS) as ConfiguredFamily[];
 
 const RAW_SCHEMA = fragment({
   families: FAMILY_FRAGMENTS,

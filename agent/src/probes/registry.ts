@@ -1,11 +1,13 @@
 // Every probe family kotel ships, by folder (agent/src/probes/<family>/, families.<family> in the config, a
-// name for --families) with the BPF objects it loads. Adding a family is a line here.
+// name for --families) with the BPF objects it loads. Adding a family is a line here and its config fragment's
+// line in config/schema.ts: the compiler rejects a family missing from either.
 import { locksFamily } from './locks';
 import { rdmaFamily } from './rdma';
 import { rdmaCmFamily } from './rdma/cm';
 import { rdmaKernelFamily } from './rdma/kernel';
 import { schedFamily } from './sched';
 import { tcpFamily } from './tcp';
+import type { ConfiguredFamily } from '../config';
 import type { Family } from './types';
 
 const byFolder = {
@@ -13,7 +15,7 @@ const byFolder = {
   sched: [schedFamily],
   rdma: [rdmaFamily, rdmaKernelFamily, rdmaCmFamily],
   locks: [locksFamily],
-} satisfies Record<string, Family[]>;
+} satisfies Record<ConfiguredFamily, Family[]>;
 
 export type FamilyName = keyof typeof byFolder;
 
