@@ -9,6 +9,7 @@ import { printTable, writeResults, type BenchRun } from './lib/report';
 import type { SectionResult } from './lib/result';
 import { collectionSection } from './sections/collection';
 import { footprintSection } from './sections/footprint';
+import { histogramCostSection } from './sections/histogramCost';
 import { kernelCostSection } from './sections/kernelCost';
 import { libraryScanSection } from './sections/libraryScan';
 import { overheadSection, type AgentUnderLoad } from './sections/overhead';
@@ -21,6 +22,7 @@ const FULL = {
   collection: { reps: 3, seconds: 5 },
   footprint: { windows: 3, seconds: 10 },
   libraryScan: { reps: 3, steadyScans: 5 },
+  histogramCost: { reps: 5 },
 };
 const QUICK: typeof FULL = {
   kernelCost: { reps: 2, seconds: 0.3 },
@@ -29,12 +31,13 @@ const QUICK: typeof FULL = {
   collection: { reps: 1, seconds: 3 },
   footprint: { windows: 1, seconds: 5 },
   libraryScan: { reps: 1, steadyScans: 3 },
+  histogramCost: { reps: 2 },
 };
 
 async function main(): Promise<void> {
   const opts = new Command('bench')
     .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
-    .option('--sections <list>', 'sections to run, comma-separated (1-6)', '1,2,3,4,5,6')
+    .option('--sections <list>', 'sections to run, comma-separated (1-7)', '1,2,3,4,5,6,7')
     .parse()
     .opts<{ quick?: boolean; sections: string }>();
   if (process.getuid?.() !== 0) {
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   await step('4', '4. collection and export cost', () => collectionSection(p.collection));
   await step('5', '5. footprint', () => footprintSection({ ...p.footprint, families, underLoad }));
   await step('6', '6. RDMA library scan', () => libraryScanSection(p.libraryScan));
+  await step('7', '7. histogram cost per event', () => histogramCostSection(p.histogramCost));
 
   const run: BenchRun = {
     mode: opts.quick ? 'quick' : 'full',

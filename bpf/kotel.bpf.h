@@ -4,14 +4,15 @@
 #define KOTEL_BPF_H
 
 #include "kotel.h"
+#include "kotel_hist.bpf.h"
 
 /* Makes a record type visible in the object's BTF so the addon can report its layout; costs a few bytes
  * of .rodata. */
 #define KOTEL_EXPORT_TYPE(type, name) const volatile type kotel_layout_##name = {}
 
 /* A per-cgroup counter or histogram map: per-CPU hash of struct kotel_cg_key -> value_type. Not
- * preallocated: a preallocated per-CPU hash reserves max x value size x CPUs up front (10240 x 344 B x 64
- * CPUs = 225 MB per histogram map) while only a few cgroups x kinds are ever used; entries are created
+ * preallocated: a preallocated per-CPU hash reserves max x value size x CPUs up front (10240 x 6 KB x 64
+ * CPUs = 4 GB per histogram map at scale 4) while only a few cgroups x kinds are ever used; entries are created
  * once per key and the hot path only looks up. */
 #define KOTEL_CG_MAP(name, value_type, max)             \
 	struct {                                        \
@@ -38,40 +39,6 @@ static __always_inline void kotel_count_drop(void *drops_map, __u32 reason)
 		*n += 1;
 }
 
-/* floor(log2(v)) for v > 0, branch-free (no loops: the verifier and the hot path both like it). */
-static __always_inline __u32 kotel_log2(__u64 v)
-{
-	__u32 r, shift;
-
-	r = (v > 0xFFFFFFFFULL) << 5;
-	v >>= r;
-	shift = (v > 0xFFFF) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xFF) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xF) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
-/* Slot of value v (ns) in a struct kotel_hist: ceil(log2(v)), clamped to the last slot. */
-static __always_inline __u32 kotel_hist_slot(__u64 v)
-{
-	__u32 slot;
-
-	if (v <= 1)
-		return 0;
-	slot = kotel_log2(v - 1) + 1;
-	return slot < KOTEL_HIST_SLOTS ? slot : KOTEL_HIST_SLOTS - 1;
-}
-
 /* Adds v (ns) to the histogram at key in a BPF_MAP_TYPE_PERCPU_HASH of struct kotel_hist, creating
  * the entry when missing; a full map is counted in drops_map. */
 static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *key, __u64 v, void *drops_map)
@@ -91,13 +58,13 @@ static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *
 		if (!h)
 			return;
 	}
-	/* The 6.1 verifier drops all bounds at kotel_log2's `r |= (v >> 1)` (an OR with a non-constant
-	 * source; 6.12 keeps them), and clang makes the clamp on a zero-extended copy of the 32-bit slot,
-	 * indexing with another copy, or drops this check as provably redundant: "R2 unbounded memory access"
-	 * on 6.1. A 64-bit slot behind a compiler barrier is checked and used in one register. */
+	/* clang makes the bound check on a zero-extended 32-bit copy and indexes with another copy, or drops
+	 * it as redundant: "R2 unbounded memory access" on 6.1. A 64-bit slot behind a compiler barrier is
+	 * checked and used in one register; kotel_hist_slots is read from frozen .rodata, which the verifier
+	 * knows as a constant, and bounds the map value the loader sized to it. */
 	slot = kotel_hist_slot(v);
 	barrier_var(slot);
-	if (slot >= KOTEL_HIST_SLOTS)
+	if (slot >= kotel_hist_slots)
 		return;
 	h->slots[slot] += 1;
 	h->sum_ns += v;

@@ -4,14 +4,18 @@
 #ifndef KOTEL_H
 #define KOTEL_H
 
-/* Log2 histogram on nanoseconds. Slot 0 holds v <= 1 ns; slot i (i >= 1) holds 2^(i-1) < v <= 2^i ns, so
- * slot i's upper bound is exactly 2^i ns and matches an OTel explicit bucket (upper-inclusive). The last
- * slot also takes everything above 2^(KOTEL_HIST_SLOTS-2) ns (~35 min). */
-#define KOTEL_HIST_SLOTS 42
+/* Histogram on nanoseconds whose buckets are OpenTelemetry's base-2 exponential buckets of the value in
+ * seconds, at a scale from 0 (one bucket per power of two) to KOTEL_HIST_MAX_SCALE (16 per power of two)
+ * chosen at load (bpf/kotel_hist.bpf.h). slots[0] counts v = 0; slots[1 + t] counts OTel bucket index
+ * t - offset(scale) (agent/src/kernel/exponentialBuckets.ts); values of 2^KOTEL_HIST_OCTAVES ns (3.26 days)
+ * and more count in the last slot. The loader shrinks the map value to the slots the scale uses. */
+#define KOTEL_HIST_OCTAVES 48
+#define KOTEL_HIST_MAX_SCALE 4
+#define KOTEL_HIST_MAX_SLOTS (2 + (KOTEL_HIST_OCTAVES << KOTEL_HIST_MAX_SCALE))
 
 struct kotel_hist {
-	__u64 slots[KOTEL_HIST_SLOTS];
 	__u64 sum_ns; /* sum of recorded values, ns; count is the sum of slots */
+	__u64 slots[KOTEL_HIST_MAX_SLOTS];
 };
 
 /* Key of every per-cgroup counter and histogram map: the cgroup v2 id (inode number of the cgroup2

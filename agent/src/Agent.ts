@@ -4,7 +4,7 @@
 import { hrTime } from '@opentelemetry/core';
 import type { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { KotelConfig } from './config';
+import type { HistogramAggregation, KotelConfig } from './config';
 import { CgroupResolver } from './host/cgroups';
 import { missingBpfPrivileges, UserError } from './host/privileges';
 import { native } from './native';
@@ -18,6 +18,7 @@ import { families, spanFamily } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
 import { registerSelfMetrics } from './self/selfMetrics';
 import { UserDrops } from './kernel/drops';
+import { scaleLayout } from './kernel/exponentialBuckets';
 
 export class Agent {
   private load?: LoadResult;
@@ -57,11 +58,13 @@ export class Agent {
     // read at each collection: families whose modules appear later join load.loaded
     const sources = () => load.loaded.map(({ family, object }) => ({ family: family.name, object, metrics: family.kernelMetrics }));
     const drops = new UserDrops();
+    const histogramLayout = scaleLayout(this.config.metrics.histogramScale);
     // at the collection interval, as map maintenance ran before it moved out of the collections
     const maintenance = (this.maintenance = new Maintenance(this.config.metrics.interval, this.logger));
     let self: ReturnType<typeof registerSelfMetrics> | undefined;
     this.telemetry = createTelemetry(this.config, {
-      producerFor: (temporality: AggregationTemporality) => new KernelMetricProducer(sources, cgroups, temporality, startTime),
+      producerFor: (temporality: AggregationTemporality, aggregation: HistogramAggregation) =>
+        new KernelMetricProducer(sources, cgroups, temporality, startTime, { layout: histogramLayout, aggregation }),
       logger: this.logger,
       onExportResult: (signal, ok, items) => self?.exportResult(signal, ok, items),
       onSpanDropped: (span) => drops.add(spanFamily(span.name, span.attributes), 'span_queue_full'),

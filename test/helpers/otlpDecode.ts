@@ -18,6 +18,7 @@ export interface DecodedPoint {
   scope: string;
   attributes: Record<string, AttrValue>;
   value?: number;
+  /** histograms; for exponential ones their buckets in explicit form (otlpDecode.ts explicitForm) */
   bounds?: number[];
   counts?: number[];
   count?: number;
@@ -165,6 +166,7 @@ export function decodeMetrics(buf: Buffer, via: 'grpc' | 'http', points: Decoded
               scale: p.scale ?? 0,
               zeroCount: num(p.zeroCount) ?? 0,
               positive: { offset: p.positive?.offset ?? 0, counts: (p.positive?.bucketCounts ?? []).map(Number) },
+              ...explicitForm(p.scale ?? 0, num(p.zeroCount) ?? 0, p.positive?.offset ?? 0, (p.positive?.bucketCounts ?? []).map(Number)),
               startTimeUnixNano: big(p.startTimeUnixNano),
               timeUnixNano: big(p.timeUnixNano),
             });
@@ -173,6 +175,16 @@ export function decodeMetrics(buf: Buffer, via: 'grpc' | 'http', points: Decoded
       }
     }
   }
+}
+
+/** an exponential histogram's buckets as explicit bounds and counts (what the tests look values up in):
+ * (-inf, 0] holds the zero count, (0, base^offset] nothing, then bucket i is (base^i, base^(i+1)] */
+function explicitForm(scale: number, zeroCount: number, offset: number, counts: number[]): { bounds: number[]; counts: number[] } {
+  const edge = (i: number) => 2 ** (i / 2 ** scale);
+  return {
+    bounds: [0, ...counts.map((_, j) => edge(offset + j)), edge(offset + counts.length)],
+    counts: [zeroCount, 0, ...counts, 0],
+  };
 }
 
 export function decodeTraces(buf: Buffer, via: 'grpc' | 'http', spans: DecodedSpan[], resources: DecodedResource[]): void {

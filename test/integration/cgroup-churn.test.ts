@@ -18,6 +18,7 @@ import { hrTime } from '@opentelemetry/core';
 import { loadConfig } from '../../agent/src/config';
 import { CgroupResolver, findCgroup2Mount } from '../../agent/src/host/cgroups';
 import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer';
+import { scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { CgroupSweep } from '../../agent/src/probes/cgroupSweep';
 import { loadFamilies } from '../../agent/src/probes/load';
 import { locksFamily } from '../../agent/src/probes/locks';
@@ -51,6 +52,7 @@ test(`${TOTAL} short-lived cgroups under load: per-cgroup entries and series sta
     cgroups,
     AggregationTemporality.CUMULATIVE,
     hrTime(),
+    { layout: scaleLayout(config.metrics.histogramScale), aggregation: 'exponential' },
   );
   const mount = findCgroup2Mount()!;
   try {

@@ -17,6 +17,7 @@ import { BpfObject, type HookKind } from '../../agent/src/native';
 import { tracepointLadder } from '../../agent/src/probes/ladder';
 import { tool } from '../helpers/tools';
 import { scaled, TIME_SCALE } from '../helpers/timing';
+import { describeErrors, percentileErrors } from '../helpers/quantiles';
 
 const SOURCE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'workloads', 'locks-workload.c');
 /** the binary's name is the comm the spans carry */
@@ -58,6 +59,22 @@ function assertLongWaits(res: { longWaits: number }, calls: number): void {
   );
 }
 
+/** a scale-4 exponential point merged into scale 0 (one bucket per power of two), in explicit form */
+function mergeToScale0(p: DecodedPoint): { bounds: number[]; counts: number[] } {
+  const byIndex = new Map<number, number>();
+  p.positive!.counts.forEach((c, j) => {
+    const i = Math.floor((p.positive!.offset + j) / 16);
+    byIndex.set(i, (byIndex.get(i) ?? 0) + c);
+  });
+  const keys = [...byIndex.keys()];
+  const first = Math.min(...keys);
+  const indices = Array.from({ length: Math.max(...keys) - first + 1 }, (_, k) => first + k);
+  return {
+    bounds: [0, 2 ** indices[0], ...indices.map((i) => 2 ** (i + 1))],
+    counts: [p.zeroCount ?? 0, 0, ...indices.map((i) => byIndex.get(i) ?? 0), 0],
+  };
+}
+
 describe('locks family end to end (root, real kernel, real OTLP)', () => {
   let receiver: Receiver;
   let agent: AgentProcess;
@@ -71,8 +88,8 @@ describe('locks family end to end (root, real kernel, real OTLP)', () => {
 
   before(async () => {
     workload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-locks-')), COMM);
-    execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', workload, SOURCE]);
-    for (const name of ['locks-mutex', 'locks-pi', 'locks-timed', 'locks-mmap', 'locks-idle', 'locks-ia32'])
+    execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', workload, SOURCE, '-lm']);
+    for (const name of ['locks-mutex', 'locks-pi', 'locks-timed', 'locks-spread', 'locks-mmap', 'locks-idle', 'locks-ia32'])
       cgroups[name] = createCgroup(name);
     receiver = await startOtlpReceiver();
     const config = writeConfig(`
@@ -114,7 +131,7 @@ console:
       'the mutex waits',
     );
     assert.equal(p.unit, 's');
-    assert.equal(p.kind, 'histogram');
+    assert.equal(p.kind, 'exponentialHistogram');
     assert.equal(p.attributes['cgroup.id'], cgroups['locks-mutex'].id);
     // the long waits sit in the buckets of the workload's own lock calls
     assertTails(p, res.waitNs, holdMs / 2 / 1e3, 'mutex waits');
@@ -153,6 +170,35 @@ console:
       '5 timeouts',
     );
     assert.ok(p.sum! <= res.waitNs / 1e9 && p.sum! > 0.045, `5 x 10 ms: ${p.sum}s (workload ${res.waitNs / 1e9}s)`);
+  });
+
+  test('percentiles: p50, p90, p99 and p99.9 of futex waits with a known spread, each within 5% of the exact ones', async () => {
+    // 1000 waits timed out after 1-20 ms (log-uniform), each timed by the workload itself: the exact values.
+    // Emulated (qemu TCG), a syscall's way in and out costs up to tens of us: waits of 5-100 ms there.
+    const [lo, hi] = process.env.KOTEL_TEST_EMULATED ? [5000, 100_000] : [1000, 20_000];
+    const count = 1000;
+    const res = await run('locks-spread', ['spread', '4', String(count), String(lo), String(hi)]);
+    const exact = (res.waitNs as number[]).map((ns) => ns / 1e9);
+    assert.equal(exact.length, count);
+    const p = await waitForPoint(
+      receiver,
+      'futex.wait.duration',
+      { 'cgroup.path': cgroups['locks-spread'].path, 'futex.op': 'wait', 'error.type': 'ETIMEDOUT' },
+      (x) => x.count === count,
+      `${count} timed-out waits`,
+    );
+    assert.equal(p.kind, 'exponentialHistogram');
+    assert.equal(p.scale, 4, 'metrics.histogramScale 4: 16 buckets per power of two');
+    const errors = percentileErrors(exact, p.bounds!, p.counts!);
+    for (const e of errors) assert.ok(e.error <= 0.05, describeErrors(errors));
+    // the same waits at scale 0 (log2 buckets, the exported ones merged by 16): the error this fixes
+    const merged = mergeToScale0(p);
+    const log2Errors = percentileErrors(exact, merged.bounds, merged.counts);
+    console.log(`# futex waits, scale 4: ${describeErrors(errors)}\n# merged to scale 0: ${describeErrors(log2Errors)}`);
+    assert.ok(
+      log2Errors.some((e) => e.error > 0.05),
+      `log2 buckets should miss by more than 5% somewhere: ${describeErrors(log2Errors)}`,
+    );
   });
 
   test('futex waits of an ia32 syscall (int 0x80): its futex counted, its 202 (getegid32, not futex) not', async () => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../agent/src/config';
 import { BpfObject, type OpenOptions, type Rung } from '../../agent/src/native';
 import { needsPreallocatedHashMaps } from '../../agent/src/host/kernelRelease';
-import { objectPath } from '../../agent/src/probes/load';
+import { familyOpenOptions, objectPath } from '../../agent/src/probes/load';
 import { families } from '../../agent/src/probes/registry';
 
 const BPF_SRC = path.resolve(__dirname, '..', '..', '..', 'bpf');
@@ -47,7 +47,7 @@ function check(only?: string): LoadCheckRow[] {
     let options: OpenOptions;
     try {
       if (absent) throw new Error(absent.reason);
-      options = family.openOptions(config);
+      options = familyOpenOptions(config, family);
     } catch (err) {
       rows.push({
         family: family.name,

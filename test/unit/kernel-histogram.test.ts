@@ -1,6 +1,6 @@
-// Kernel log2 histogram → OTel explicit-bucket histogram, through a real MeterProvider and an in-memory
-// reader. The BPF object here is a stand-in (plain object with readMap/mapInfo/layout) so the test runs
-// without privileges; its layouts mirror bpf/kotel.h, and test/integration checks the real ones.
+// Kernel histograms → OTel exponential and explicit-bucket histograms, through a real MeterProvider and an
+// in-memory reader. The BPF object here is a stand-in (plain object with readMap/mapInfo/layout) so the test
+// runs without privileges; its layouts mirror bpf/kotel.h, and test/integration checks the real ones.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {
@@ -9,32 +9,39 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
+  type ExponentialHistogramMetricData,
   type HistogramMetricData,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
 import { hrTime } from '@opentelemetry/core';
-import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer';
-import { log2Boundaries, toOtelHistogram } from '../../agent/src/otel/histogram';
+import { KernelMetricProducer, type HistogramForm } from '../../agent/src/otel/KernelMetricProducer';
+import { classicBuckets, kernelSlots, toExplicit, toExponential } from '../../agent/src/otel/histogram';
+import { otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import type { BpfObject, MapBatch, MapInfo, TypeLayout } from '../../agent/src/native';
+import { bucketOf } from '../helpers/points';
+import { boundaryValues, kernelSlotOf } from '../helpers/histogramSlots';
 
-const SLOTS = 42;
+const LAYOUT = scaleLayout(4);
+const SLOTS = LAYOUT.slots;
 const CPUS = 2;
 const KEY: TypeLayout = {
   size: 16,
   fields: { cgroup_id: { offset: 0, size: 8 }, kind: { offset: 8, size: 4 }, _pad: { offset: 12, size: 4 } },
 };
-const HIST: TypeLayout = { size: SLOTS * 8 + 8, fields: { slots: { offset: 0, size: SLOTS * 8 }, sum_ns: { offset: SLOTS * 8, size: 8 } } };
+const HIST: TypeLayout = { size: SLOTS * 8 + 8, fields: { sum_ns: { offset: 0, size: 8 }, slots: { offset: 8, size: SLOTS * 8 } } };
+const EXPONENTIAL: HistogramForm = { layout: LAYOUT, aggregation: 'exponential' };
+const RANGE = { from: 1e-6, to: 64, fine: [1e-5, 0.1] as [number, number] };
 
-/** per-CPU hist map with one key: cgroup 4242, kind 0; cpu 0 and cpu 1 hold different slots */
+/** per-CPU hist map with one key: cgroup 4242, kind 0; each CPU holds its own slots */
 function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[]): BpfObject {
   const stride = HIST.size * CPUS;
   const keys = Buffer.alloc(KEY.size);
   keys.writeBigUInt64LE(4242n, 0);
   const values = Buffer.alloc(stride);
   perCpuSlots.forEach((slots, cpu) => {
-    for (const [slot, n] of Object.entries(slots)) values.writeBigUInt64LE(BigInt(n), cpu * HIST.size + Number(slot) * 8);
-    values.writeBigUInt64LE(BigInt(perCpuSum[cpu]), cpu * HIST.size + SLOTS * 8);
+    for (const [slot, n] of Object.entries(slots)) values.writeBigUInt64LE(BigInt(n), cpu * HIST.size + 8 + Number(slot) * 8);
+    values.writeBigUInt64LE(BigInt(perCpuSum[cpu]), cpu * HIST.size);
   });
   const info: MapInfo = { name: 'h', type: 'percpu_hash', keySize: KEY.size, valueSize: HIST.size, maxEntries: 16, percpu: true, flags: 1 };
   const batch: MapBatch = { count: 1, keys, values, valueStride: stride };
@@ -45,68 +52,131 @@ function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[
   } as unknown as BpfObject;
 }
 
-test('log2 boundaries are the kernel slot edges in seconds', () => {
-  assert.deepEqual(log2Boundaries({ minSlot: 10, maxSlot: 12 }), [1024e-9, 2048e-9, 4096e-9]);
+/** kernel slots holding `values` (ns), as the kernel would count them */
+function slotsOf(values: bigint[]): Float64Array {
+  const slots = new Float64Array(SLOTS);
+  for (const v of values) slots[kernelSlotOf(v, LAYOUT)]++;
+  return slots;
+}
+
+test('exponential: each kernel slot is the OTel bucket of its values, zeros in the zero count', () => {
+  const values = [0n, 0n, 1500n, 1501n, 1_000_000n, 1_000_000_001n];
+  const h = toExponential(kernelSlots(slotsOf(values), 42)!, LAYOUT);
+  assert.equal(h.scale, 4);
+  assert.equal(h.zeroCount, 2);
+  assert.equal(h.count, 6);
+  assert.equal(h.sum, 42e-9);
+  const counted = new Map<number, number>();
+  h.positive.bucketCounts.forEach((c, j) => c && counted.set(h.positive.offset + j, c));
+  const want = new Map<number, number>();
+  for (const v of values.filter((x) => x > 0n)) want.set(otelIndex(4, v), (want.get(otelIndex(4, v)) ?? 0) + 1);
+  assert.deepEqual(counted, want);
+  assert.equal(h.positive.bucketCounts[0], 2, 'trimmed to the first bucket in use: 1500 and 1501 ns share it');
 });
 
-test('slots fold below minSlot and above maxSlot, counts and sum are exact', () => {
-  const slots = new Array(SLOTS).fill(0);
-  slots[3] = 1; // folds into the first bucket
-  slots[10] = 2; // (512, 1024] ns -> first bucket too (upper bound 2^10)
-  slots[11] = 5; // (1024, 2048] ns
-  slots[20] = 7; // > 2^12 -> overflow
-  const h = toOtelHistogram(slots, 123_456, { minSlot: 10, maxSlot: 12 });
-  assert.deepEqual(h.buckets.counts, [3, 5, 0, 7]);
-  assert.equal(h.count, 15);
-  assert.equal(h.sum, 123_456e-9);
+test('classic buckets: bounds are kernel bucket edges, so every value counts where its seconds say', () => {
+  const classic = classicBuckets(RANGE, LAYOUT);
+  const b = classic.boundaries;
+  assert.ok(b.includes(0.000976562), '2^-10 s as the largest integer ns below it');
+  assert.equal(b[0], 0.000001907, 'the first power of two in seconds at or above 1 us: 2^-19 s');
+  assert.equal(b.at(-1), 64);
+  const perOctave = (lo: number, hi: number) => b.filter((x) => x > lo && x <= hi).length;
+  assert.equal(perOctave(0.001953125, 0.00390625), 4, 'inside the fine range: 4 per power of two');
+  assert.equal(perOctave(1, 2), 1, 'outside it: 1');
+  for (const scale of [0, 2, 4]) {
+    const layout = scaleLayout(scale);
+    const c = classicBuckets(RANGE, layout);
+    const values = boundaryValues(scale).filter((_, i) => i % 3 !== 2);
+    const slots = new Float64Array(layout.slots);
+    for (const v of values) slots[kernelSlotOf(v, layout)]++;
+    const counts = toExplicit(kernelSlots(slots, 0)!, c).buckets.counts;
+    const want = new Array(c.boundaries.length + 1).fill(0);
+    for (const v of values) want[bucketOf(c.boundaries, Number(v) / 1e9)]++;
+    assert.deepEqual(counts, want, `scale ${scale}`);
+  }
 });
 
-test('a per-CPU kernel histogram exports through a real MeterProvider with exact buckets', async () => {
-  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+test('a per-CPU kernel histogram exports through a real MeterProvider, exponential and explicit', async () => {
+  const s = (ns: bigint) => kernelSlotOf(ns, LAYOUT);
   const object = standInObject(
     [
-      { 20: 3, 21: 1 },
-      { 21: 4, 30: 2 },
+      { [s(20_000n)]: 3, [s(30_000n)]: 1 },
+      { [s(30_000n)]: 4, [s(3_000_000n)]: 2 },
     ],
     [5_000_000, 7_000_000],
   );
+  const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
+  for (const aggregation of ['exponential', 'explicit'] as const) {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const producer = new KernelMetricProducer(
+      () => [{ family: 'test', object, metrics }],
+      new CgroupResolver(undefined),
+      AggregationTemporality.CUMULATIVE,
+      hrTime(),
+      { layout: LAYOUT, aggregation },
+    );
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, metricProducers: [producer] });
+    const provider = new MeterProvider({ readers: [reader] });
+    await reader.forceFlush();
+    const m = exporter
+      .getMetrics()
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .find((x) => x.descriptor.name === 'test.latency');
+    assert.ok(m, 'test.latency exported');
+    assert.equal(m.descriptor.unit, 's');
+    if (aggregation === 'exponential') {
+      assert.equal(m.dataPointType, DataPointType.EXPONENTIAL_HISTOGRAM);
+      const dp = (m as ExponentialHistogramMetricData).dataPoints[0];
+      assert.equal(dp.attributes['cgroup.id'], 4242);
+      assert.equal(dp.value.count, 10);
+      assert.equal(dp.value.sum, 0.012);
+      const at = (ns: bigint) => dp.value.positive.bucketCounts[otelIndex(4, ns) - dp.value.positive.offset];
+      assert.deepEqual([at(20_000n), at(30_000n), at(3_000_000n)], [3, 5, 2]);
+    } else {
+      assert.equal(m.dataPointType, DataPointType.HISTOGRAM);
+      const dp = (m as HistogramMetricData).dataPoints[0];
+      assert.equal(dp.value.count, 10);
+      const bounds = dp.value.buckets.boundaries;
+      const at = (sec: number) => dp.value.buckets.counts[bucketOf(bounds, sec)];
+      assert.deepEqual([at(20e-6), at(30e-6), at(3e-3)], [3, 5, 2]);
+    }
+    await provider.shutdown();
+  }
+});
+
+test('delta temporality of a histogram: the buckets and sum added since the last collection', async () => {
+  let perCpu: Record<number, number>[] = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}];
+  let sums = [15_000, 0];
+  const object = {
+    ...standInObject(perCpu, sums),
+    readMap: () => (standInObject(perCpu, sums) as unknown as { readMap: () => MapBatch }).readMap(),
+  } as unknown as BpfObject;
+  const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
   const producer = new KernelMetricProducer(
-    () => [
-      {
-        family: 'test',
-        object,
-        metrics: [
-          {
-            type: 'histogram',
-            map: 'h',
-            metric: { name: 'test.latency', unit: 's', description: 'd' },
-            slots: { minSlot: 18, maxSlot: 32 },
-          },
-        ],
-      },
-    ],
+    () => [{ family: 'test', object, metrics }],
     new CgroupResolver(undefined),
-    AggregationTemporality.CUMULATIVE,
+    AggregationTemporality.DELTA,
     hrTime(),
+    EXPONENTIAL,
   );
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, metricProducers: [producer] });
-  const provider = new MeterProvider({ readers: [reader] });
-  await reader.forceFlush();
-  const metrics = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics));
-  const m = metrics.find((x) => x.descriptor.name === 'test.latency') as HistogramMetricData;
-  assert.ok(m, 'test.latency exported');
-  assert.equal(m.dataPointType, DataPointType.HISTOGRAM);
-  assert.equal(m.descriptor.unit, 's');
-  const dp = m.dataPoints[0];
-  assert.equal(dp.attributes['cgroup.id'], 4242);
-  assert.equal(dp.value.count, 10);
-  assert.equal(dp.value.sum, 0.012);
-  // bounds 2^18..2^32 ns: slot 20 -> index 2, slot 21 -> index 3, slot 30 -> index 12
-  assert.equal(dp.value.buckets.boundaries[0], 2 ** 18 / 1e9);
-  assert.equal(dp.value.buckets.counts[2], 3);
-  assert.equal(dp.value.buckets.counts[3], 5);
-  assert.equal(dp.value.buckets.counts[12], 2);
-  await provider.shutdown();
+  const read = async () => {
+    const m = (await producer.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData;
+    const v = m.dataPoints[0].value;
+    const buckets = new Map<number, number>();
+    v.positive.bucketCounts.forEach((c, j) => c && buckets.set(v.positive.offset + j, c));
+    return { count: v.count, sum: v.sum, buckets };
+  };
+  assert.deepEqual(await read(), { count: 3, sum: 15e-6, buckets: new Map([[otelIndex(4, 5000n), 3]]) });
+  perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 4 }, { [kernelSlotOf(90_000n, LAYOUT)]: 1 }];
+  sums = [20_000, 90_000];
+  assert.deepEqual(await read(), {
+    count: 2,
+    sum: 95e-6,
+    buckets: new Map([
+      [otelIndex(4, 5000n), 1],
+      [otelIndex(4, 90_000n), 1],
+    ]),
+  });
 });
 
 test('delta temporality exports differences between collections', async () => {
@@ -144,6 +214,7 @@ test('delta temporality exports differences between collections', async () => {
     new CgroupResolver(undefined),
     AggregationTemporality.DELTA,
     hrTime(),
+    EXPONENTIAL,
   );
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, metricProducers: [producer] });
   const provider = new MeterProvider({ readers: [reader] });
@@ -187,12 +258,19 @@ test('an entry deleted and made again (cgroup sweep) starts over: never a negati
   const metrics = [{ type: 'counter' as const, map: 'c', metric: { name: 'test.count', unit: '{x}', description: 'd' } }];
   const cgroups = new CgroupResolver(undefined);
   const start = hrTime();
-  const delta = new KernelMetricProducer(() => [{ family: 'test', object, metrics }], cgroups, AggregationTemporality.DELTA, start);
+  const delta = new KernelMetricProducer(
+    () => [{ family: 'test', object, metrics }],
+    cgroups,
+    AggregationTemporality.DELTA,
+    start,
+    EXPONENTIAL,
+  );
   const cumulative = new KernelMetricProducer(
     () => [{ family: 'test', object, metrics }],
     cgroups,
     AggregationTemporality.CUMULATIVE,
     start,
+    EXPONENTIAL,
   );
   const read = async (p: KernelMetricProducer) => {
     const m = (await p.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as SumMetricData;

@@ -11,6 +11,7 @@ import type { CgroupResolver } from '../../agent/src/host/cgroups';
 import { UserDrops } from '../../agent/src/kernel/drops';
 import type { BpfObject, MapBatch, TypeLayout } from '../../agent/src/native';
 import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer';
+import { scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { CgroupSweep } from '../../agent/src/probes/cgroupSweep';
 import type { LoadedFamily } from '../../agent/src/probes/load';
 import { observeTopLocks } from '../../agent/src/probes/locks/topLocks';
@@ -153,6 +154,7 @@ test('collecting twice changes no kernel map and no family state; the maintenanc
     cgroups,
     AggregationTemporality.CUMULATIVE,
     [0, 0],
+    { layout: scaleLayout(4), aggregation: 'exponential' },
   );
   const reader = new CollectingReader({ metricProducers: [producer] });
   const meterProvider = new MeterProvider({ readers: [reader] });

@@ -51,9 +51,14 @@ function isEndpoint(v: string): boolean {
 }
 
 /** undefined when valid, else what is allowed */
-const CHECKS: Record<FormatName, (v: unknown, min: number) => string | undefined> = {
+const CHECKS: Record<FormatName, (v: unknown, min: number, max?: number) => string | undefined> = {
   bool: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
-  int: (v, min) => (Number.isSafeInteger(v) && (v as number) >= min ? undefined : `must be an integer >= ${min}`),
+  int: (v, min, max) =>
+    Number.isSafeInteger(v) && (v as number) >= min && (max === undefined || (v as number) <= max)
+      ? undefined
+      : max === undefined
+        ? `must be an integer >= ${min}`
+        : `must be an integer from ${min} to ${max}`,
   ms: (v, min) =>
     Number.isSafeInteger(v) && (v as number) >= min
       ? undefined
@@ -90,7 +95,7 @@ const CHECKS: Record<FormatName, (v: unknown, min: number) => string | undefined
 /** what is wrong with v for spec, if anything (for a mapping given where a value belongs, which convict
  * does not see as the key's value) */
 export function problemOf(spec: KeySpec, v: unknown): string | undefined {
-  if (!Array.isArray(spec.format)) return CHECKS[spec.format as FormatName](v, spec.min ?? 0);
+  if (!Array.isArray(spec.format)) return CHECKS[spec.format as FormatName](v, spec.min ?? 0, spec.max);
   try {
     oneOf(spec.format)(v);
   } catch (e) {
@@ -115,7 +120,8 @@ export function registerFormats(): void {
     convict.addFormat({
       name: `kotel-${name}`,
       validate(v: unknown, schema: convict.SchemaObj) {
-        const problem = CHECKS[name](v, (schema as { min?: number }).min ?? 0);
+        const { min, max } = schema as { min?: number; max?: number };
+        const problem = CHECKS[name](v, min ?? 0, max);
         if (problem) throw new Error(problem);
       },
       coerce: (v: unknown) => coerceValue(spec, v),

@@ -58,6 +58,7 @@ function convictSchema(node: SchemaNode = SCHEMA): Record<string, unknown> {
         default: v.default,
         env: v.env,
         min: v.min,
+        max: v.max,
         sensitive: v.secret === true,
       };
     } else {

@@ -11,6 +11,8 @@ export interface KeySpec {
   default: boolean | number | string;
   /** smallest allowed value for 'int' and 'ms' */
   min?: number;
+  /** largest allowed value for 'int' */
+  max?: number;
   /** set by the schema when missing: KOTEL_ + upper snake case of the key */
   env?: string;
   /** the standard OpenTelemetry variable that sets it too (below KOTEL_*), and how its value reads */

@@ -8,6 +8,7 @@ import {
   DataPointType,
   type CollectionResult,
   type DataPoint,
+  type ExponentialHistogram,
   type Histogram,
   type MetricData,
   type MetricProducer,
@@ -15,8 +16,18 @@ import {
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
 import { perCpuLayout, readU64, sumU64Fields } from '../kernel/mapValues';
-import type { KernelMetric } from './kernelMetric';
-import { subtractHistogram, toOtelHistogram } from './histogram';
+import type { ScaleLayout } from '../kernel/exponentialBuckets';
+import type { KernelHistogram, KernelMetric } from './kernelMetric';
+import {
+  classicBuckets,
+  kernelSlots,
+  slotsReset,
+  subtractSlots,
+  toExplicit,
+  toExponential,
+  type ClassicBuckets,
+  type KernelSlots,
+} from './histogram';
 
 export interface KernelMetricSource {
   family: string;
@@ -31,7 +42,7 @@ const SCOPE = { name: 'kotel.kernel' };
 interface ObjectShapes {
   mapInfo(map: string): MapInfo;
   key(): { cgOff: number; kindOff: number };
-  hist(): { slotsOff: number; nSlots: number; sumOff: number };
+  hist(): { slotsOff: number; sumOff: number };
 }
 
 const shapeCache = new WeakMap<BpfObject, ObjectShapes>();
@@ -53,7 +64,7 @@ function shapesOf(object: BpfObject): ObjectShapes {
       }),
       hist: once(() => {
         const h = object.layout('kotel_hist');
-        return { slotsOff: h.fields.slots.offset, nSlots: h.fields.slots.size / 8, sumOff: h.fields.sum_ns.offset };
+        return { slotsOff: h.fields.slots.offset, sumOff: h.fields.sum_ns.offset };
       }),
     };
     shapeCache.set(object, shapes);
@@ -61,14 +72,18 @@ function shapesOf(object: BpfObject): ObjectShapes {
   return shapes;
 }
 
-type Cumulative = number | Histogram;
+type Cumulative = number | KernelSlots;
 
 /** a kernel map entry starts over when it is deleted and made again (cgroup sweep, a full map's eviction):
  * any part of its cumulative value going down */
 function isReset(now: Cumulative, before: Cumulative): boolean {
-  if (typeof now === 'number') return now < (before as number);
-  const b = before as Histogram;
-  return now.count < b.count || (now.sum ?? 0) < (b.sum ?? 0) || now.buckets.counts.some((c, i) => c < (b.buckets.counts[i] ?? 0));
+  return typeof now === 'number' ? now < (before as number) : slotsReset(now, before as KernelSlots);
+}
+
+/** how a producer exports the kernel histograms: the kernel's scale, and exponential or classic buckets */
+export interface HistogramForm {
+  layout: ScaleLayout;
+  aggregation: 'exponential' | 'explicit';
 }
 
 interface Series {
@@ -83,13 +98,25 @@ export class KernelMetricProducer implements MetricProducer {
   /** per metric, the series read at the last collection (series gone from the map are dropped) */
   private readonly previous = new Map<string, Map<string, Series>>();
   private lastCollection?: HrTime;
+  private readonly classic = new Map<string, ClassicBuckets>();
 
   constructor(
     private readonly sources: () => KernelMetricSource[],
     private readonly cgroups: CgroupResolver,
     private readonly temporality: AggregationTemporality,
     private readonly startTime: HrTime,
+    private readonly histograms: HistogramForm,
   ) {}
+
+  private classicOf(spec: KernelHistogram): ClassicBuckets {
+    let c = this.classic.get(spec.metric.name);
+    if (!c) this.classic.set(spec.metric.name, (c = classicBuckets(spec.classic, this.histograms.layout)));
+    return c;
+  }
+
+  private histogramValue(spec: KernelHistogram, h: KernelSlots): Histogram | ExponentialHistogram {
+    return this.histograms.aggregation === 'exponential' ? toExponential(h, this.histograms.layout) : toExplicit(h, this.classicOf(spec));
+  }
 
   async collect(): Promise<CollectionResult> {
     const metrics: MetricData[] = [];
@@ -125,9 +152,14 @@ export class KernelMetricProducer implements MetricProducer {
     const before = this.previous.get(spec.metric.name) ?? new Map<string, Series>();
     const seen = new Map<string, Series>();
 
-    const points: DataPoint<number | Histogram>[] = [];
+    const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
     const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
-    const scratch = new Float64Array(histLayout ? histLayout.nSlots : 1);
+    const nSlots = histLayout ? (info.valueSize - histLayout.slotsOff) / 8 : 1;
+    if (histLayout && nSlots !== this.histograms.layout.slots)
+      throw new Error(
+        `${spec.map}: ${nSlots} histogram slots in the map, ${this.histograms.layout.slots} at scale ${this.histograms.layout.scale}`,
+      );
+    const scratch = new Float64Array(nSlots);
     const sumScratch = new Float64Array(1);
 
     for (let i = 0; i < batch.count; i++) {
@@ -136,10 +168,11 @@ export class KernelMetricProducer implements MetricProducer {
       const kind = batch.keys.readUInt32LE(keyBase + kindOff);
       let value: Cumulative;
       if (histLayout && spec.type === 'histogram') {
-        sumU64Fields(batch, i, histLayout.slotsOff, histLayout.nSlots, cpu, scratch);
+        sumU64Fields(batch, i, histLayout.slotsOff, nSlots, cpu, scratch);
         sumU64Fields(batch, i, histLayout.sumOff, 1, cpu, sumScratch);
-        value = toOtelHistogram(scratch, sumScratch[0], spec.slots);
-        if (value.count === 0) continue;
+        const slots = kernelSlots(scratch, sumScratch[0]);
+        if (!slots) continue;
+        value = slots;
       } else {
         sumU64Fields(batch, i, 0, 1, cpu, scratch);
         value = scratch[0];
@@ -153,19 +186,29 @@ export class KernelMetricProducer implements MetricProducer {
       // appeared or started over later, from the collection before (it held nothing of it then)
       const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
       seen.set(seriesKey, { value, time: now, start });
-      if (delta) {
-        const diff = !same
+      const diff =
+        !delta || !same
           ? value
           : typeof value === 'number'
             ? value - (same.value as number)
-            : subtractHistogram(value, same.value as Histogram);
-        points.push({ startTime: prev ? prev.time : start, endTime: now, attributes, value: diff });
-      } else {
-        points.push({ startTime: start, endTime: now, attributes, value });
-      }
+            : subtractSlots(value, same.value as KernelSlots);
+      points.push({
+        startTime: delta && prev ? prev.time : start,
+        endTime: now,
+        attributes,
+        value: typeof diff === 'number' ? diff : this.histogramValue(spec as KernelHistogram, diff),
+      });
     }
     this.previous.set(spec.metric.name, seen);
 
+    if (spec.type === 'histogram' && this.histograms.aggregation === 'exponential') {
+      return {
+        descriptor,
+        aggregationTemporality: this.temporality,
+        dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+        dataPoints: points as DataPoint<ExponentialHistogram>[],
+      };
+    }
     if (spec.type === 'histogram') {
       return {
         descriptor,

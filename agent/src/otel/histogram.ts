@@ -1,57 +1,119 @@
-// Kernel log2 histograms (struct kotel_hist, bpf/kotel.h) → OpenTelemetry explicit-bucket histograms.
-// Kernel slot 0 holds v <= 1 ns and slot i holds 2^(i-1) < v <= 2^i ns, so slot i's upper bound is
-// exactly 2^i ns: the OTel bucket (b[i-1], b[i]] with b[i] = 2^i ns is the same set of values. Slots
-// below `minSlot` fold into the first bucket and slots from `maxSlot` on into the overflow bucket, which
-// keeps every remaining bound exact while trimming empty ranges.
-import type { Histogram } from '@opentelemetry/sdk-metrics';
+// Kernel histograms (struct kotel_hist, bpf/kotel.h; bucket math in kernel/exponentialBuckets.ts) → OTel
+// histograms: base-2 exponential at the kernel's scale, each kernel slot exactly one OTel bucket; or explicit
+// ("classic") buckets whose bounds are kernel bucket edges, so every count is exact too: powers of two in
+// seconds over the metric's range, and finer (scale CLASSIC_FINE_SCALE) where its values usually lie.
+import type { ExponentialHistogram, Histogram } from '@opentelemetry/sdk-metrics';
+import { boundNs, type ScaleLayout } from '../kernel/exponentialBuckets';
 
 export const NS_PER_S = 1e9;
+/** the classic buckets' scale inside a metric's fine range: 4 per power of two (a bucket spans 19%) */
+export const CLASSIC_FINE_SCALE = 2;
 
-export interface SlotRange {
-  /** first bound exported is 2^minSlot ns */
-  minSlot: number;
-  /** last bound exported is 2^maxSlot ns; everything above lands in the overflow bucket */
-  maxSlot: number;
+/** where a metric's classic buckets go, in seconds */
+export interface ClassicRange {
+  /** first bound: the power of two (in seconds) at or above it */
+  from: number;
+  /** last bound: the power of two at or below it; more goes to the overflow bucket */
+  to: number;
+  /** the range with CLASSIC_FINE_SCALE bounds */
+  fine: [number, number];
 }
 
-/** Bucket upper bounds in seconds for a slot range: 2^minSlot ns .. 2^maxSlot ns. */
-export function log2Boundaries(range: SlotRange): number[] {
-  const bounds: number[] = [];
-  for (let i = range.minSlot; i <= range.maxSlot; i++) bounds.push(2 ** i / NS_PER_S);
-  return bounds;
+/** one series' cumulative kernel slots, summed over CPUs: counts[i] is slot first + i */
+export interface KernelSlots {
+  first: number;
+  counts: Float64Array;
+  sumNs: number;
+  count: number;
 }
 
-/**
- * Builds an OTel histogram value from kernel slot counts (already summed over CPUs) and the sum in ns.
- * counts[k] of the result: k = 0 takes slots 0..minSlot, k = j takes slot minSlot + j, the last takes
- * slots > maxSlot.
- */
-export function toOtelHistogram(slots: ArrayLike<number>, sumNs: number, range: SlotRange): Histogram {
-  const nBounds = range.maxSlot - range.minSlot + 1;
-  const counts = new Array<number>(nBounds + 1).fill(0);
+/** the slots of a summed kernel value (slots[0]: zeros; slots[1 + t]: value slot t), trimmed to its nonzero
+ * range; undefined when empty */
+export function kernelSlots(slots: Float64Array, sumNs: number): KernelSlots | undefined {
+  let first = 0;
+  while (first < slots.length && slots[first] === 0) first++;
+  if (first === slots.length) return undefined;
+  let last = slots.length - 1;
+  while (slots[last] === 0) last--;
+  const counts = slots.slice(first, last + 1);
   let count = 0;
-  for (let i = 0; i < slots.length; i++) {
-    const c = slots[i];
-    if (c === 0) continue;
-    count += c;
-    const k = i <= range.minSlot ? 0 : i > range.maxSlot ? nBounds : i - range.minSlot;
-    counts[k] += c;
+  for (const c of counts) count += c;
+  return { first, counts, sumNs, count };
+}
+
+/** a kernel map entry starts over when it is deleted and made again: any slot or the sum going down */
+export function slotsReset(now: KernelSlots, before: KernelSlots): boolean {
+  if (now.count < before.count || now.sumNs < before.sumNs) return true;
+  for (let i = 0; i < before.counts.length; i++) {
+    const j = before.first + i - now.first;
+    if (before.counts[i] > (j >= 0 && j < now.counts.length ? now.counts[j] : 0)) return true;
   }
+  return false;
+}
+
+/** now - before, slot by slot (before is an earlier reading of the same entry: slotsReset was false) */
+export function subtractSlots(now: KernelSlots, before: KernelSlots): KernelSlots {
+  const counts = now.counts.slice();
+  for (let i = 0; i < before.counts.length; i++) {
+    const j = before.first + i - now.first;
+    if (j >= 0 && j < counts.length) counts[j] -= before.counts[i];
+  }
+  return { first: now.first, counts, sumNs: now.sumNs - before.sumNs, count: now.count - before.count };
+}
+
+export function toExponential(h: KernelSlots, layout: ScaleLayout): ExponentialHistogram {
+  const zeroCount = h.first === 0 ? h.counts[0] : 0;
+  let from = h.first === 0 ? 1 : 0;
+  let to = h.counts.length;
+  while (from < to && h.counts[from] === 0) from++;
+  while (to > from && h.counts[to - 1] === 0) to--;
   return {
-    buckets: { boundaries: log2Boundaries(range), counts },
-    sum: sumNs / NS_PER_S,
-    count,
+    count: h.count,
+    sum: h.sumNs / NS_PER_S,
+    scale: layout.scale,
+    zeroCount,
+    // slot first + from is value slot first + from - 1
+    positive: { offset: h.first + from - 1 - layout.offset, bucketCounts: Array.from(h.counts.subarray(from, to)) },
+    negative: { offset: 0, bucketCounts: [] },
   };
 }
 
-/** Difference of two cumulative histograms with the same boundaries (for delta temporality). */
-export function subtractHistogram(now: Histogram, before: Histogram): Histogram {
-  return {
-    buckets: {
-      boundaries: now.buckets.boundaries,
-      counts: now.buckets.counts.map((c, i) => c - (before.buckets.counts[i] ?? 0)),
-    },
-    sum: (now.sum ?? 0) - (before.sum ?? 0),
-    count: now.count - before.count,
+/** a metric's classic buckets at a kernel scale: the bounds and, per kernel slot, its bucket */
+export interface ClassicBuckets {
+  boundaries: number[];
+  /** bucketOf[slot] */
+  bucketOf: Uint16Array;
+}
+
+/** kernel-scale OTel indices i whose lower edge 2^(i/2^scale) s is a classic bound */
+function classicEdges(range: ClassicRange, scale: number): number[] {
+  const edges = new Set<number>();
+  const at = (s: number, from: number, to: number) => {
+    const step = 2 ** (scale - Math.min(s, scale));
+    const n = 2 ** scale;
+    for (let i = Math.ceil((Math.log2(from) * n) / step - 1e-9) * step; i <= Math.log2(to) * n + 1e-9; i += step) edges.add(i);
   };
+  at(0, range.from, range.to);
+  at(CLASSIC_FINE_SCALE, range.fine[0], range.fine[1]);
+  return [...edges].sort((a, b) => a - b);
+}
+
+export function classicBuckets(range: ClassicRange, layout: ScaleLayout): ClassicBuckets {
+  const edges = classicEdges(range, layout.scale);
+  // bucket k holds the OTel buckets below edge k: (edge[k-1] .. edge[k]] in bounds
+  const bucketOf = new Uint16Array(layout.slots);
+  let k = 0;
+  for (let slot = 1; slot < layout.slots; slot++) {
+    const index = slot - 1 - layout.offset;
+    while (k < edges.length && index >= edges[k]) k++;
+    bucketOf[slot] = k;
+  }
+  bucketOf[0] = 0;
+  return { boundaries: edges.map((i) => Number(boundNs(layout.scale, i)) / NS_PER_S), bucketOf };
+}
+
+export function toExplicit(h: KernelSlots, classic: ClassicBuckets): Histogram {
+  const counts = new Array<number>(classic.boundaries.length + 1).fill(0);
+  for (let i = 0; i < h.counts.length; i++) if (h.counts[i] !== 0) counts[classic.bucketOf[h.first + i]] += h.counts[i];
+  return { buckets: { boundaries: classic.boundaries, counts }, sum: h.sumNs / NS_PER_S, count: h.count };
 }

@@ -1,6 +1,6 @@
 // How a family's per-cgroup kernel map becomes an OpenTelemetry metric (KernelMetricProducer reads them).
 import type { Attributes } from '@opentelemetry/api';
-import type { SlotRange } from './histogram';
+import type { ClassicRange } from './histogram';
 import type { MetricName } from './semconv';
 
 export interface KernelMetricBase {
@@ -16,10 +16,10 @@ export interface KernelCounter extends KernelMetricBase {
   type: 'counter';
 }
 
-/** struct kotel_hist values: an explicit-bucket OTel histogram in seconds */
+/** struct kotel_hist values: an OTel histogram in seconds (exponential, or the classic buckets of `classic`) */
 export interface KernelHistogram extends KernelMetricBase {
   type: 'histogram';
-  slots: SlotRange;
+  classic: ClassicRange;
 }
 
 export type KernelMetric = KernelCounter | KernelHistogram;

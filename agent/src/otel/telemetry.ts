@@ -1,8 +1,9 @@
 /**
  * The OpenTelemetry output side: one MeterProvider with up to three readers (OTLP push, Prometheus pull,
  * console report) and one BasicTracerProvider with an OTLP span exporter. Kernel data enters through
- * MetricProducers: producerFor() is called once per reader with that reader's temporality, so each reader
- * gets its own producer instance (delta state is per reader).
+ * MetricProducers: producerFor() is called once per reader with that reader's temporality and histogram
+ * aggregation (OTLP: metrics.histogramAggregation; Prometheus: classic buckets; the console: exponential, for
+ * its percentiles), so each reader gets its own producer instance (delta state is per reader).
  */
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
@@ -23,7 +24,7 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ConfigError, parseKeyValueList, type KotelConfig, type TemporalityPreference } from '../config';
+import { ConfigError, parseKeyValueList, type HistogramAggregation, type KotelConfig, type TemporalityPreference } from '../config';
 import { ConsoleReportReader } from './ConsoleReportReader';
 import { CountingBatchSpanProcessor } from './CountingBatchSpanProcessor';
 import { routeOtelDiagnostics } from './diag';
@@ -42,8 +43,8 @@ export const OTLP_CONCURRENCY_LIMIT = 2;
 export const OTLP_SPAN_CONCURRENCY_LIMIT = Math.ceil(SPAN_MAX_QUEUE_SIZE / SPAN_MAX_EXPORT_BATCH_SIZE) + 1;
 
 export interface TelemetryOptions {
-  /** a fresh MetricProducer for a reader with this temporality (undefined: none) */
-  producerFor: (temporality: AggregationTemporality) => MetricProducer | undefined;
+  /** a fresh MetricProducer for a reader with this temporality and histogram aggregation (undefined: none) */
+  producerFor: (temporality: AggregationTemporality, histograms: HistogramAggregation) => MetricProducer | undefined;
   logger: Logger;
   onExportResult?: ExportResultListener;
   /** a span that found the span queue full (SPAN_MAX_QUEUE_SIZE spans waiting for export) */
@@ -86,8 +87,8 @@ export function temporalitySelector(pref: TemporalityPreference): (t: Instrument
   }
 }
 
-function producers(options: TelemetryOptions, t: AggregationTemporality): MetricProducer[] | undefined {
-  const p = options.producerFor(t);
+function producers(options: TelemetryOptions, t: AggregationTemporality, h: HistogramAggregation): MetricProducer[] | undefined {
+  const p = options.producerFor(t, h);
   return p ? [p] : undefined;
 }
 
@@ -179,7 +180,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
           exportIntervalMillis: config.metrics.interval,
           // the SDK requires timeout <= interval
           exportTimeoutMillis: Math.min(config.otlp.timeout, config.metrics.interval),
-          metricProducers: producers(options, producerTemporality(config.otlp.temporality)),
+          metricProducers: producers(options, producerTemporality(config.otlp.temporality), config.metrics.histogramAggregation),
         }),
       );
       if (exporters.traces) {
@@ -203,7 +204,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
         host,
         port,
         preventServerStart: true,
-        metricProducers: producers(options, AggregationTemporality.CUMULATIVE),
+        metricProducers: producers(options, AggregationTemporality.CUMULATIVE, 'explicit'),
       });
       prometheus = exporter;
       readers.push(exporter);
@@ -226,7 +227,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
     if (config.console.enabled) {
       consoleReader = new ConsoleReportReader({
         intervalMillis: config.console.interval,
-        metricProducers: producers(options, AggregationTemporality.CUMULATIVE),
+        metricProducers: producers(options, AggregationTemporality.CUMULATIVE, 'exponential'),
         write: options.consoleWrite,
         onError: (err) => logger.debug({ err }, 'console report failed'),
       });

@@ -3,7 +3,8 @@
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
-import { BpfObject, type AttachReport } from '../native';
+import { BpfObject, type AttachReport, type OpenOptions } from '../native';
+import { scaleLayout } from '../kernel/exponentialBuckets';
 import { needsPreallocatedHashMaps } from '../host/kernelRelease';
 import { defaultBpfObjectDir } from '../paths';
 import type { Family, MapShape } from './types';
@@ -37,17 +38,37 @@ function expectedSize(object: BpfObject, shape: string | number): number {
   return typeof shape === 'number' ? shape : object.layout(shape).size;
 }
 
-/** throws an Error naming the map when the object lacks a map or its key/value sizes differ */
+/** bytes of a struct kotel_hist value at the configured scale: sum_ns, then the slots the scale uses */
+function histogramValueSize(config: KotelConfig): number {
+  return 8 * (1 + scaleLayout(config.metrics.histogramScale).slots);
+}
+
+/** the family's own options, plus the histogram scale's rodata knobs and map value sizes when it has
+ * histograms (bpf/kotel_hist.bpf.h) */
+export function familyOpenOptions(config: KotelConfig, family: Family): OpenOptions {
+  const options = family.openOptions(config);
+  const histograms = family.kernelMetrics.filter((m) => m.type === 'histogram').map((m) => m.map);
+  if (histograms.length === 0) return options;
+  const size = histogramValueSize(config);
+  return {
+    ...options,
+    rodata: { ...options.rodata, ...scaleLayout(config.metrics.histogramScale).knobs },
+    valueSize: { ...options.valueSize, ...Object.fromEntries(histograms.map((m) => [m, size])) },
+  };
+}
+
 /** every map a family reads: its kernel-metric maps (their shape follows from the metric type) and `maps` */
-function expectedMaps(family: Family): Record<string, MapShape> {
+function expectedMaps(family: Family, config: KotelConfig): Record<string, MapShape> {
   const shapes: Record<string, MapShape> = {};
-  for (const m of family.kernelMetrics) shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? 'kotel_hist' : 8 };
+  for (const m of family.kernelMetrics)
+    shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? histogramValueSize(config) : 8 };
   return { ...shapes, ...family.maps };
 }
 
-export function checkMaps(family: Family, object: BpfObject): void {
+/** throws an Error naming the map when the object lacks a map or its key/value sizes differ */
+export function checkMaps(family: Family, object: BpfObject, config: KotelConfig): void {
   const names = new Set(object.mapNames());
-  for (const [map, shape] of Object.entries(expectedMaps(family))) {
+  for (const [map, shape] of Object.entries(expectedMaps(family, config))) {
     if (!names.has(map)) throw new Error(`BPF object ${object.path} has no map ${map}: rebuild with npm run build`);
     const info = object.mapInfo(map);
     for (const part of ['key', 'value'] as const) {
@@ -81,10 +102,10 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
     let object: BpfObject | undefined;
     try {
       object = BpfObject.open(objectPath(config, family), {
-        ...family.openOptions(config),
+        ...familyOpenOptions(config, family),
         preallocateHashMaps: needsPreallocatedHashMaps(),
       });
-      checkMaps(family, object);
+      checkMaps(family, object, config);
     } catch (err) {
       object?.close();
       const reason = err instanceof Error ? err.message : String(err);

@@ -11,8 +11,10 @@ import { observeTopLocks } from './topLocks';
 import { startWaitSpans } from './waitSpans';
 
 // contention: 2^7 ns (128 ns) .. 2^34 ns (~17 s); futex: 2^10 ns (1 µs) .. 2^38 ns (~275 s)
-const CONTENTION_SLOTS = { minSlot: 7, maxSlot: 34 };
-const FUTEX_SLOTS = { minSlot: 10, maxSlot: 38 };
+/** classic buckets: 125 ns to 16 s, finer from 100 ns to 1 ms (spinning and short sleeps) */
+const CONTENTION_CLASSIC = { from: 1.25e-7, to: 16, fine: [1e-7, 0.001] as [number, number] };
+/** 1 us to 256 s, finer from 10 us to 100 ms */
+const FUTEX_CLASSIC = { from: 1e-6, to: 256, fine: [1e-5, 0.1] as [number, number] };
 
 export const locksFamily: Family = {
   name: 'locks',
@@ -55,14 +57,14 @@ export const locksFamily: Family = {
       type: 'histogram',
       map: 'lock_contention_hist',
       metric: LOCKS.contentionDuration,
-      slots: CONTENTION_SLOTS,
+      classic: CONTENTION_CLASSIC,
       kindAttributes: (kind) => ({ [LOCKS_ATTR.kind]: lockKindName(kind) }),
     },
     {
       type: 'histogram',
       map: 'futex_wait_hist',
       metric: LOCKS.futexWaitDuration,
-      slots: FUTEX_SLOTS,
+      classic: FUTEX_CLASSIC,
       kindAttributes: futexAttributes,
     },
   ],

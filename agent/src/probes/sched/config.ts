@@ -9,7 +9,7 @@ export const schedConfig = fragment({
     default: false,
   },
   perCpu: {
-    doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 344 B x CPUs), so raise maxCgroupKeys to cgroups x CPUs.',
+    doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 6 KB x CPUs at metrics.histogramScale 4), so raise maxCgroupKeys to cgroups x CPUs.',
     format: 'bool',
     default: false,
   },

@@ -7,8 +7,10 @@ import type { Family } from '../types';
 import { checkTaskStateRungs } from './rungs';
 
 // run-queue delay: 2^8 ns (256 ns) .. 2^34 ns (~17 s); off-CPU: 2^10 ns (1 µs) .. 2^40 ns (~18 min)
-const RUNQ_SLOTS = { minSlot: 8, maxSlot: 34 };
-const OFFCPU_SLOTS = { minSlot: 10, maxSlot: 40 };
+/** classic buckets: 250 ns to 16 s, finer from 1 us to 10 ms (a scheduler slice is a few ms) */
+const RUNQ_CLASSIC = { from: 2.5e-7, to: 16, fine: [1e-6, 0.01] as [number, number] };
+/** 1 us to 1024 s, finer from 10 us to 1 s */
+const OFFCPU_CLASSIC = { from: 1e-6, to: 1024, fine: [1e-5, 1] as [number, number] };
 
 const SWITCH_KINDS = ['voluntary', 'involuntary'];
 
@@ -43,10 +45,10 @@ export const schedFamily: Family = {
       type: 'histogram',
       map: 'sched_runq_hist',
       metric: SCHED.runqueueDelay,
-      slots: RUNQ_SLOTS,
+      classic: RUNQ_CLASSIC,
       kindAttributes: (kind) => (kind === 0 ? {} : { [SCHED_ATTR.cpuId]: kind - 1 }),
     },
-    { type: 'histogram', map: 'sched_offcpu_hist', metric: SCHED.offCpuDuration, slots: OFFCPU_SLOTS },
+    { type: 'histogram', map: 'sched_offcpu_hist', metric: SCHED.offCpuDuration, classic: OFFCPU_CLASSIC },
     {
       type: 'counter',
       map: 'sched_switches',

@@ -11,8 +11,10 @@ import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
 
 // RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
-const RTT_SLOTS = { minSlot: 10, maxSlot: 36 };
-const CONNECT_SLOTS = { minSlot: 12, maxSlot: 37 };
+/** classic buckets: 1 us to 64 s, finer from 10 us to 100 ms (LAN to WAN round trips) */
+const RTT_CLASSIC = { from: 1e-6, to: 64, fine: [1e-5, 0.1] as [number, number] };
+/** 4 us to 128 s, finer from 10 us to 1 s (a SYN retransmission takes 1 s) */
+const CONNECT_CLASSIC = { from: 4e-6, to: 128, fine: [1e-5, 1] as [number, number] };
 
 export const tcpFamily: Family = {
   name: 'tcp',
@@ -41,12 +43,12 @@ export const tcpFamily: Family = {
   },
   dropsMap: 'tcp_drops',
   kernelMetrics: [
-    { type: 'histogram', map: 'tcp_rtt_hist', metric: TCP.rtt, slots: RTT_SLOTS },
+    { type: 'histogram', map: 'tcp_rtt_hist', metric: TCP.rtt, classic: RTT_CLASSIC },
     {
       type: 'histogram',
       map: 'tcp_connect_hist',
       metric: TCP.connectDuration,
-      slots: CONNECT_SLOTS,
+      classic: CONNECT_CLASSIC,
       kindAttributes: (kind) => (kind === 0 ? {} : { [ATTR.errorType]: errnoName(kind) }),
     },
     {
