@@ -34,10 +34,12 @@ const QUICK: typeof FULL = {
   histogramCost: { reps: 2 },
 };
 
+const ALL_SECTIONS = ['1', '2', '3', '4', '5', '6', '7'];
+
 async function main(): Promise<void> {
   const opts = new Command('bench')
     .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
-    .option('--sections <list>', 'sections to run, comma-separated (1-7)', '1,2,3,4,5,6,7')
+    .option('--sections <list>', 'sections to run, comma-separated (1-7; the others keep their last results)', ALL_SECTIONS.join(','))
     .parse()
     .opts<{ quick?: boolean; sections: string }>();
   if (process.getuid?.() !== 0) {
@@ -87,10 +89,10 @@ async function main(): Promise<void> {
     machine: m,
     machineAtEnd: { loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100), otherActivity: otherActivity() },
     durationSeconds: (Date.now() - started) / 1000,
-    sections: sections.sort((a, b) => a.title.localeCompare(b.title)),
+    sections: sections.map((s) => ({ ...s, ran: `${m.date} (commit ${m.commit})` })).sort((a, b) => a.title.localeCompare(b.title)),
   };
   printTable(run);
-  const files = writeResults(run, opts.quick ? 'quick' : 'latest');
+  const files = writeResults(run, opts.quick ? 'quick' : 'latest', want.size < ALL_SECTIONS.length);
   console.log(`\nwrote ${files.join(', ')}`);
 }
 

@@ -89,7 +89,9 @@ function markdown(run: BenchRun): string {
   }
   if (missed.length === 0) out.push('', 'No measured target was missed.');
   for (const s of run.sections) {
-    out.push('', `## ${s.title}`, '', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
+    out.push('', `## ${s.title}`, '');
+    if (s.ran) out.push(`Ran ${s.ran}.`, '');
+    out.push(`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
     for (const f of s.figures)
       out.push(
         `| ${row(f)
@@ -102,9 +104,19 @@ function markdown(run: BenchRun): string {
   return out.join('\n') + '\n';
 }
 
-export function writeResults(run: BenchRun, name: string): string[] {
+/** writes results/<name>.{json,md}; `partial`: only some sections ran, so the other sections of the file
+ * already there are kept (each section says when it ran) */
+export function writeResults(run: BenchRun, name: string, partial = false): string[] {
   fs.mkdirSync(RESULTS, { recursive: true });
   const json = path.join(RESULTS, `${name}.json`);
+  if (partial && fs.existsSync(json)) {
+    const before = JSON.parse(fs.readFileSync(json, 'utf8')) as BenchRun;
+    const ran = new Set(run.sections.map((s) => s.id));
+    run = {
+      ...run,
+      sections: [...before.sections.filter((s) => !ran.has(s.id)), ...run.sections].sort((a, b) => a.title.localeCompare(b.title)),
+    };
+  }
   const md = path.join(RESULTS, `${name}.md`);
   fs.writeFileSync(json, JSON.stringify(run, null, 2) + '\n');
   fs.writeFileSync(md, markdown(run));

@@ -18,6 +18,8 @@ export interface SectionResult {
   title: string;
   figures: Figure[];
   notes: string[];
+  /** when it ran and at which commit (sections kept from an earlier run by a partial one show theirs) */
+  ran?: string;
 }
 
 export function figure(name: string, unit: string, values: number[], extra: Partial<Figure> = {}): Figure {

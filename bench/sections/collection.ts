@@ -6,13 +6,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findCgroup2Mount } from '../../agent/src/host/cgroups';
+import { scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { startOtlpReceiver } from '../../test/helpers/otlpReceiver';
 import { startBenchAgent, type BenchAgent } from '../lib/agent';
 import { familyStatus } from '../lib/discover';
 import { run, sleep } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 
-const HIST_SLOTS = 42; // KOTEL_HIST_SLOTS (bpf/kotel.h): struct kotel_hist = slots[42] then sum_ns
+/** struct kotel_hist (bpf/kotel.h) at the default metrics.histogramScale: sum_ns, then the slots */
+const HIST = scaleLayout(4);
 const FIRST_KIND = 1000; // kinds no real TCP event uses: errno_1000.., state_1000..
 
 /** map name (as the kernel truncates it) → id, for the maps a process holds */
@@ -47,9 +49,9 @@ function key(cgroupId: number, kind: number): Buffer {
 /** bpftool batch: sets (or deletes) series [from, to) in both maps; bpftool writes the value on every CPU */
 async function setSeries(ids: { hist: number; counter: number }, cgroupId: number, from: number, to: number, del: boolean): Promise<void> {
   if (to <= from) return;
-  const hist = Buffer.alloc((HIST_SLOTS + 1) * 8);
-  hist.writeBigUInt64LE(1n, 20 * 8); // one value in (2^19, 2^20] ns
-  hist.writeBigUInt64LE(1_000_000n, HIST_SLOTS * 8);
+  const hist = Buffer.alloc((HIST.slots + 1) * 8);
+  hist.writeBigUInt64LE(1_000_000n, 0); // sum_ns
+  hist.writeBigUInt64LE(1n, 8 * (1 + 400)); // one value in value slot 400
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64LE(1n, 0);
   const lines: string[] = [];
@@ -128,7 +130,7 @@ export async function collectionSection(o: { reps: number; seconds: number }): P
       );
     }
     notes.push(
-      `Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ OTLP metric exports received in them (interval 1 s, cumulative, gRPC); half the series are histograms (42 buckets), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second.`,
+      `Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ OTLP metric exports received in them (interval 1 s, cumulative, gRPC); half the series are histograms (one bucket in use, scale 4), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second.`,
     );
   } finally {
     await agent?.stop();

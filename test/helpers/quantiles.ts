@@ -27,11 +27,14 @@ export function histogramQuantile(bounds: readonly number[], counts: readonly nu
 
 export const PERCENTILES = [0.5, 0.9, 0.99, 0.999];
 
-/** each percentile's relative error of the histogram's estimate against the exact one */
-export function percentileErrors(values: readonly number[], bounds: readonly number[], counts: readonly number[]) {
+/** each percentile's relative error of the histogram's estimate against the exact one; `shortExtra`: events
+ * the histogram holds besides the values, all shorter than them (its rank q * n of the values is then
+ * q * n + shortExtra of its own) */
+export function percentileErrors(values: readonly number[], bounds: readonly number[], counts: readonly number[], shortExtra = 0) {
+  const n = values.length;
   return PERCENTILES.map((q) => {
     const exact = exactQuantile(values, q);
-    const estimate = histogramQuantile(bounds, counts, q);
+    const estimate = histogramQuantile(bounds, counts, (q * n + shortExtra) / (n + shortExtra));
     return { q, exact, estimate, error: Math.abs(estimate - exact) / exact };
   });
 }

@@ -37,6 +37,13 @@ const ENV: Case[] = [
     fix: /must be an integer/,
   },
   {
+    what: 'KOTEL_ integer above its range',
+    args: ['check-config'],
+    env: { KOTEL_METRICS_HISTOGRAM_SCALE: '5' },
+    names: /metrics\.histogramScale = 5 \(from KOTEL_METRICS_HISTOGRAM_SCALE\)/,
+    fix: /must be an integer from 0 to 4/,
+  },
+  {
     what: 'KOTEL_ enum',
     args: ['check-config'],
     env: { KOTEL_LOG_LEVEL: 'loud' },

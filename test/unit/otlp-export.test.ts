@@ -144,6 +144,24 @@ test("temporality 'delta': the producer is built for DELTA and sums arrive as de
   }
 });
 
+test('each reader gets the histograms it serves: OTLP metrics.histogramAggregation, Prometheus classic, the console exponential', async () => {
+  const { logger } = captureLogger();
+  for (const aggregation of ['exponential', 'explicit'] as const) {
+    const asked: string[] = [];
+    const tel = createTelemetry(
+      config({
+        'metrics.histogramAggregation': aggregation,
+        'prometheus.enabled': true,
+        'prometheus.port': await freePort(),
+        'console.enabled': true,
+      }),
+      { producerFor: (_t, histograms) => (asked.push(histograms), undefined), logger, consoleWrite: () => undefined },
+    );
+    assert.deepEqual(asked, [aggregation, 'explicit', 'exponential'], 'OTLP, Prometheus, console');
+    await tel.shutdown();
+  }
+});
+
 test('sdk.disabled: no reader, no producer, instruments are no-ops', async () => {
   const { logger } = captureLogger();
   const stub = stubFactory();
