@@ -5,7 +5,7 @@ import { buildWorkloads } from './lib/build';
 import { availableFamilies } from './lib/discover';
 import { machine, otherActivity } from './lib/machine';
 import * as os from 'node:os';
-import { printTable, writeResults, type BenchRun } from './lib/report';
+import { attachPrevious, printTable, writeResults, type BenchRun } from './lib/report';
 import type { SectionResult } from './lib/result';
 import { collectionSection } from './sections/collection';
 import { footprintSection } from './sections/footprint';
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     durationSeconds: (Date.now() - started) / 1000,
     sections: sections.map((s) => ({ ...s, ran: `${m.date} (commit ${m.commit})` })).sort((a, b) => a.title.localeCompare(b.title)),
   };
+  attachPrevious(run, opts.quick ? 'quick' : 'latest');
   printTable(run);
   const files = writeResults(run, opts.quick ? 'quick' : 'latest', want.size < ALL_SECTIONS.length);
   console.log(`\nwrote ${files.join(', ')}`);

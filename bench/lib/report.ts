@@ -30,13 +30,40 @@ function status(f: Figure): string {
   return f.met ? `target ${f.target}: met` : `target ${f.target}: MISSED`;
 }
 
-function row(f: Figure): string[] {
-  if (!f.summary) return [f.name, '—', '', '', f.unit, f.notMeasured ?? '', status(f)];
-  const s = f.summary;
-  return [f.name, fmt(s.median), s.n > 1 ? `${fmt(s.min)} … ${fmt(s.max)}` : '', String(s.n), f.unit, f.note ?? '', status(f)];
+/** the median's change since the last run: +3.2% (or the last median when it was 0) */
+function versusLast(f: Figure): string {
+  if (f.previous === undefined || !f.summary) return '';
+  if (f.previous === 0) return f.summary.median === 0 ? '=' : `was 0`;
+  const change = (f.summary.median / f.previous - 1) * 100;
+  return `${change >= 0 ? '+' : ''}${change.toFixed(1)}%`;
 }
 
-const HEAD = ['figure', 'median', 'spread (min … max)', 'n', 'unit', 'note', 'target'];
+function row(f: Figure): string[] {
+  if (!f.summary) return [f.name, '—', '', '', '', f.unit, f.notMeasured ?? '', status(f)];
+  const s = f.summary;
+  return [
+    f.name,
+    fmt(s.median),
+    versusLast(f),
+    s.n > 1 ? `${fmt(s.min)} … ${fmt(s.max)}` : '',
+    String(s.n),
+    f.unit,
+    f.note ?? '',
+    status(f),
+  ];
+}
+
+const HEAD = ['figure', 'median', 'vs last run', 'spread (min … max)', 'n', 'unit', 'note', 'target'];
+
+/** sets each figure's `previous` from results/<name>.json, the run it will replace: same section, same name */
+export function attachPrevious(run: BenchRun, name: string): void {
+  const file = path.join(RESULTS, `${name}.json`);
+  if (!fs.existsSync(file)) return;
+  const before = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchRun;
+  const medians = new Map<string, number>();
+  for (const s of before.sections) for (const f of s.figures) if (f.summary) medians.set(`${s.id}\u0000${f.name}`, f.summary.median);
+  for (const s of run.sections) for (const f of s.figures) f.previous = medians.get(`${s.id}\u0000${f.name}`);
+}
 
 export function missedTargets(run: BenchRun): Figure[] {
   return run.sections.flatMap((s) => s.figures).filter((f) => f.target !== undefined && f.met === false);

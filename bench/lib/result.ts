@@ -11,6 +11,8 @@ export interface Figure {
   target?: string;
   met?: boolean;
   note?: string;
+  /** the median of the same figure in the results file this run replaces (the "vs last run" column) */
+  previous?: number;
 }
 
 export interface SectionResult {
