@@ -1,6 +1,6 @@
 // 4. Collection and export cost against the number of series: the real agent (TCP family) exports OTLP
 // gRPC every second to a receiver in this process; the agent's own per-cgroup maps are filled with 1k or
-// 10k extra series (half histograms, half counters) through bpftool, and the agent's CPU over a window is
+// 10k extra series (half histograms, half counters) through bench/tools/map_fill.c, and the agent's CPU over a window is
 // divided by the exports the receiver got in it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +9,7 @@ import { findCgroup2Mount } from '../../agent/src/host/cgroups';
 import { scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { startOtlpReceiver } from '../../test/helpers/otlpReceiver';
 import { startBenchAgent, type BenchAgent } from '../lib/agent';
+import { BENCH_SRC, BUILD } from '../lib/paths';
 import { familyStatus } from '../lib/discover';
 import { run, sleep } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
@@ -35,10 +36,6 @@ async function mapIdsOf(pid: number): Promise<Map<string, number>> {
   return ids;
 }
 
-function hex(buf: Buffer): string {
-  return [...buf].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
 function key(cgroupId: number, kind: number): Buffer {
   const k = Buffer.alloc(16);
   k.writeBigUInt64LE(BigInt(cgroupId), 0);
@@ -46,7 +43,17 @@ function key(cgroupId: number, kind: number): Buffer {
   return k;
 }
 
-/** bpftool batch: sets (or deletes) series [from, to) in both maps; bpftool writes the value on every CPU */
+/** bench/tools/map_fill, built once */
+async function mapFill(): Promise<string> {
+  const out = path.join(BUILD, 'map_fill');
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(BUILD, { recursive: true });
+    await run('cc', ['-O2', '-Wall', '-Werror', '-o', out, path.join(BENCH_SRC, 'tools', 'map_fill.c'), '-lbpf']);
+  }
+  return out;
+}
+
+/** sets (or deletes) series [from, to) in both maps (bench/tools/map_fill: every CPU gets the value) */
 async function setSeries(ids: { hist: number; counter: number }, cgroupId: number, from: number, to: number, del: boolean): Promise<void> {
   if (to <= from) return;
   const hist = Buffer.alloc((HIST.slots + 1) * 8);
@@ -54,17 +61,21 @@ async function setSeries(ids: { hist: number; counter: number }, cgroupId: numbe
   hist.writeBigUInt64LE(1n, 8 * (1 + 400)); // one value in value slot 400
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64LE(1n, 0);
-  const lines: string[] = [];
-  for (let i = from; i < to; i++) {
-    const half = i % 2 === 0;
-    const id = half ? ids.hist : ids.counter;
-    const k = hex(key(cgroupId, FIRST_KIND + (i >> 1)));
-    lines.push(del ? `map delete id ${id} key hex ${k}` : `map update id ${id} key hex ${k} value hex ${hex(half ? hist : counter)}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-'));
+  try {
+    for (const [id, value, half] of [
+      [ids.hist, hist, 0],
+      [ids.counter, counter, 1],
+    ] as const) {
+      const records: Buffer[] = [];
+      for (let i = from; i < to; i++) if (i % 2 === half) records.push(key(cgroupId, FIRST_KIND + (i >> 1)), ...(del ? [] : [value]));
+      const file = path.join(dir, `${id}.bin`);
+      fs.writeFileSync(file, Buffer.concat(records));
+      await run(await mapFill(), [String(id), file, ...(del ? ['delete'] : [])]);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-')), 'batch.txt');
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  await run('bpftool', ['batch', 'file', file]);
-  fs.rmSync(path.dirname(file), { recursive: true });
 }
 
 export async function collectionSection(o: { reps: number; seconds: number }): Promise<SectionResult> {
