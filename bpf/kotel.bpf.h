@@ -39,19 +39,28 @@ static __always_inline void kotel_count_drop(void *drops_map, __u32 reason)
 		*n += 1;
 }
 
+#define KOTEL_E2BIG 7 /* errno: a full map */
+
+/* Why a map update that made no entry failed: a full map (E2BIG), else no memory (ENOMEM). */
+static __always_inline __u32 kotel_update_drop(long err)
+{
+	return err == -KOTEL_E2BIG ? KOTEL_DROP_MAP_FULL : KOTEL_DROP_NO_MEMORY;
+}
+
 /* Adds v (ns) to the histogram at key in a BPF_MAP_TYPE_PERCPU_HASH of struct kotel_hist, creating
- * the entry when missing; a full map is counted in drops_map. */
+ * the entry when missing; an entry it could not make is counted in drops_map. */
 static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *key, __u64 v, void *drops_map)
 {
 	static const struct kotel_hist zero = {};
 	struct kotel_hist *h;
 	__u64 slot;
+	long err;
 
 	h = bpf_map_lookup_elem(hist_map, key);
 	if (!h) {
-		if (bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST) &&
-		    bpf_map_lookup_elem(hist_map, key) == NULL) {
-			kotel_count_drop(drops_map, KOTEL_DROP_MAP_FULL);
+		err = bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST);
+		if (err && bpf_map_lookup_elem(hist_map, key) == NULL) {
+			kotel_count_drop(drops_map, kotel_update_drop(err));
 			return;
 		}
 		h = bpf_map_lookup_elem(hist_map, key);
@@ -74,17 +83,19 @@ static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *
 static __always_inline void kotel_counter_add(void *counter_map, struct kotel_cg_key *key, __u64 n, void *drops_map)
 {
 	__u64 *c = bpf_map_lookup_elem(counter_map, key);
+	long err;
 
 	if (c) {
 		*c += n;
 		return;
 	}
-	if (bpf_map_update_elem(counter_map, key, &n, BPF_NOEXIST)) {
+	err = bpf_map_update_elem(counter_map, key, &n, BPF_NOEXIST);
+	if (err) {
 		c = bpf_map_lookup_elem(counter_map, key);
 		if (c)
 			*c += n; /* another CPU created it first */
 		else
-			kotel_count_drop(drops_map, KOTEL_DROP_MAP_FULL);
+			kotel_count_drop(drops_map, kotel_update_drop(err));
 	}
 }
 

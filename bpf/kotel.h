@@ -35,7 +35,9 @@ enum kotel_drop_reason {
 				      * program holds it, before 6.2 also any nested one) or out of memory */
 	KOTEL_DROP_NESTED = 3,	     /* a lock contention inside another of the same task's waits (an interrupt,
 				      * or the wait-queue spinlock of a sleeping lock's slow path): not timed */
-	KOTEL_DROP_REASONS = 4,
+	KOTEL_DROP_NO_MEMORY = 4,    /* a per-cgroup map entry could not be made for want of memory: the BPF
+				      * memory allocator's per-CPU caches, refilled asynchronously, were empty */
+	KOTEL_DROP_REASONS = 5,
 };
 
 #endif

@@ -104,7 +104,7 @@ export async function libraryScanSection(o: { reps: number; steadyScans: number 
       `${PROCESSES} idle processes (forks of one small C program, ~20 mappings each; real services map far more, which makes a maps read dearer), ${PROCESSES / EVERY} of them with one of ${COPIES} libibverbs copies; ${files.processes} processes on the machine in all. Incremental scanner found ${attached} copies to attach. Files read per scan (last rep): every maps ${files.full}, incremental first ${files.first}, steady ${files.steady} (of which maps: ${files.steadyMaps}).`,
     );
     return {
-      id: '6',
+      id: 'library-scan',
       title: '6. RDMA library scan (1 000 processes)',
       figures: [
         figure('library scan, every maps file read at once (before): time per scan', 'ms', v.fullMs),

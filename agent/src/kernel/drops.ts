@@ -4,7 +4,7 @@ import type { BpfObject } from '../native';
 import { perCpuLayout, sumU64Fields } from './mapValues';
 
 /** enum kotel_drop_reason (bpf/kotel.h), by index */
-const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested'];
+export const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested', 'no_memory'];
 /** reasons reported for every family also while 0; the others once they happen */
 const ALWAYS_REPORTED = 2;
 

@@ -29,7 +29,7 @@ export const SELF = {
     name: 'kotel.events.dropped',
     unit: '{event}',
     description:
-      'Events lost before export, by family and reason (ringbuf_full, map_full, task_storage, nested, bpf_recursion, kprobe_missed, decode, export_failed, span_queue_full, invalid_value, destroy_unseen)',
+      'Events lost before export, by family and reason (ringbuf_full, map_full, task_storage, nested, no_memory, bpf_recursion, kprobe_missed, decode, export_failed, span_queue_full, invalid_value, destroy_unseen)',
   },
   bpfRunDuration: {
     name: 'kotel.bpf.run.duration',
