@@ -1,6 +1,7 @@
 // The native addon against the running kernel (root): rung ladders, knobs, counters in a per-CPU hash, map
 // reads and deletes, run-time stats, close() and errors, on test/fixtures/bpf/addon_fixture.bpf.c. Ring
 // buffers: native-ring.test.ts; uprobes, symbols and file ids: native-uprobe.test.ts.
+import { KERNEL_DROP_REASONS } from '../../agent/src/kernel/drops';
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -106,9 +107,9 @@ describe('native addon on the running kernel', { skip: notRoot }, () => {
     assert.equal(arr.values.readBigUInt64LE(8), 513n, 'targ_small');
     assert.equal(arr.values.readBigUInt64LE(16), 9n, 'targ_byte');
     const drops = obj.readMap('fixture_drops');
-    assert.equal(drops.count, 4, 'KOTEL_DROP_REASONS');
+    assert.equal(drops.count, KERNEL_DROP_REASONS.length, 'KOTEL_DROP_REASONS');
     assert.equal(drops.valueStride, 8 * native.possibleCpus());
-    assert.equal(drops.values.length, 4 * drops.valueStride);
+    assert.equal(drops.values.length, KERNEL_DROP_REASONS.length * drops.valueStride);
   });
 
   test('preallocateHashMaps: the kernel creates the no-prealloc maps preallocated (for kernels before 6.1)', () => {
