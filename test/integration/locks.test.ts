@@ -35,7 +35,9 @@ function assertTails(p: DecodedPoint, waitNs: number[], fromS: number, what: str
   const slackS = 0.0005 * TIME_SCALE;
   const bounds = p.bounds!;
   for (let k = 0; k < bounds.length; k++) {
-    if (bounds[k] < fromS) continue;
+    // at the powers of two in seconds only: a lock call's user-side part (up to 6% of a 28 ms PI call seen
+    // on the host) may put its wait one 4%-bucket below the call; the percentile test checks the fine buckets
+    if (bounds[k] < fromS || !Number.isInteger(Math.log2(bounds[k]))) continue;
     const tail = p.counts!.slice(k + 1).reduce((a, b) => a + b, 0);
     const most = waitNs.filter((d) => d / 1e9 > bounds[k]).length;
     // emulated (a qemu TCG guest), a waiter may also lose the CPU for tens of ms outside the syscall (a
