@@ -56,7 +56,7 @@ async function mapFill(): Promise<string> {
 /** sets (or deletes) series [from, to) in both maps (bench/tools/map_fill: every CPU gets the value) */
 async function setSeries(ids: { hist: number; counter: number }, cgroupId: number, from: number, to: number, del: boolean): Promise<void> {
   if (to <= from) return;
-  const hist = Buffer.alloc((HIST.slots + 1) * 8);
+  const hist = Buffer.alloc(HIST.valueSize);
   hist.writeBigUInt64LE(1_000_000n, 0); // sum_ns
   hist.writeBigUInt64LE(1n, 8 * (1 + 400)); // one value in value slot 400
   const counter = Buffer.alloc(8);

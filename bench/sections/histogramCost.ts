@@ -42,7 +42,7 @@ export async function histogramCostSection(o: { reps: number }): Promise<Section
       objects.push(
         BpfObject.open(object, {
           rodata: { targ_tgid: process.pid, ...layout.knobs },
-          valueSize: { exp_hist: 8 * (1 + layout.slots) },
+          valueSize: { exp_hist: layout.valueSize },
           ladders: Object.fromEntries(programs.map((p) => [p, [{ program: p, kind: 'raw_tp' as const }]])),
         }),
       );
@@ -76,7 +76,7 @@ export async function histogramCostSection(o: { reps: number }): Promise<Section
       const layout = scaleLayout(scale);
       figures.push(
         figure(
-          `exponential, scale ${scale} (${2 ** scale}/octave, value ${8 * (1 + layout.slots)} B per CPU)`,
+          `exponential, scale ${scale} (${2 ** scale}/octave, value ${layout.valueSize} B per CPU)`,
           'ns/event',
           per.get(`${scale}/cost_exp`) ?? [],
         ),

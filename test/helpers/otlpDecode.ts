@@ -179,7 +179,7 @@ export function decodeMetrics(buf: Buffer, via: 'grpc' | 'http', points: Decoded
 
 /** an exponential histogram's buckets as explicit bounds and counts (what the tests look values up in):
  * (-inf, 0] holds the zero count, (0, base^offset] nothing, then bucket i is (base^i, base^(i+1)] */
-function explicitForm(scale: number, zeroCount: number, offset: number, counts: number[]): { bounds: number[]; counts: number[] } {
+export function explicitForm(scale: number, zeroCount: number, offset: number, counts: number[]): { bounds: number[]; counts: number[] } {
   const edge = (i: number) => 2 ** (i / 2 ** scale);
   return {
     bounds: [0, ...counts.map((_, j) => edge(offset + j)), edge(offset + counts.length)],

@@ -45,7 +45,7 @@ describe('kernel histogram buckets on the running kernel (root)', { skip: notRoo
       const layout = scaleLayout(scale);
       const object = BpfObject.open(OBJECT, {
         rodata: { targ_tgid: process.pid, ...layout.knobs },
-        valueSize: { values_hist: 8 * (1 + layout.slots) },
+        valueSize: { values_hist: layout.valueSize },
         ladders: { values: [{ program: 'record_value', kind: 'raw_tp' }] },
       });
       try {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startOtlpReceiver, type DecodedPoint } from '../helpers/otlpReceiver';
+import { explicitForm } from '../helpers/otlpDecode';
 import { missBound, startBpftrace } from '../helpers/bpftrace';
 import { latest, waitForPoint, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
@@ -70,11 +71,8 @@ function mergeToScale0(p: DecodedPoint): { bounds: number[]; counts: number[] } 
   });
   const keys = [...byIndex.keys()];
   const first = Math.min(...keys);
-  const indices = Array.from({ length: Math.max(...keys) - first + 1 }, (_, k) => first + k);
-  return {
-    bounds: [0, 2 ** indices[0], ...indices.map((i) => 2 ** (i + 1))],
-    counts: [p.zeroCount ?? 0, 0, ...indices.map((i) => byIndex.get(i) ?? 0), 0],
-  };
+  const counts = Array.from({ length: Math.max(...keys) - first + 1 }, (_, k) => byIndex.get(first + k) ?? 0);
+  return explicitForm(0, p.zeroCount ?? 0, first, counts);
 }
 
 describe('locks family end to end (root, real kernel, real OTLP)', () => {

@@ -50,6 +50,8 @@ export interface ScaleLayout {
   slots: number;
   /** OTel index = value slot t - offset */
   offset: number;
+  /** bytes of a struct kotel_hist value at this scale: sum_ns, then the slots (the maps' value size) */
+  valueSize: number;
 }
 
 export function scaleLayout(scale: number): ScaleLayout {
@@ -60,7 +62,8 @@ export function scaleLayout(scale: number): ScaleLayout {
   const round = (merge - (C4 % merge)) % merge;
   const offset = (C4 + round) / merge;
   const slots = 1 + ((((OCTAVES << MAX_SCALE) + round) >> shift) + 1);
-  return { scale, knobs: { kotel_hist_shift: shift, kotel_hist_round: round, kotel_hist_slots: slots }, slots, offset };
+  const knobs = { kotel_hist_shift: shift, kotel_hist_round: round, kotel_hist_slots: slots };
+  return { scale, knobs, slots, offset, valueSize: 8 * (1 + slots) };
 }
 
 /** floor(1e9 * 2^(index / 2^scale)): the largest integer ns whose value in seconds is <= the bound */

@@ -13,6 +13,7 @@ import {
   type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import type { HistogramAggregation } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
 import { perCpuLayout, readU64, sumU64Fields } from '../kernel/mapValues';
@@ -83,7 +84,7 @@ function isReset(now: Cumulative, before: Cumulative): boolean {
 /** how a producer exports the kernel histograms: the kernel's scale, and exponential or classic buckets */
 export interface HistogramForm {
   layout: ScaleLayout;
-  aggregation: 'exponential' | 'explicit';
+  aggregation: HistogramAggregation;
 }
 
 interface Series {

@@ -100,7 +100,7 @@ function classicEdges(range: ClassicRange, scale: number): number[] {
 
 export function classicBuckets(range: ClassicRange, layout: ScaleLayout): ClassicBuckets {
   const edges = classicEdges(range, layout.scale);
-  // bucket k holds the OTel buckets below edge k: (edge[k-1] .. edge[k]] in bounds
+  // bucket k holds the OTel buckets below edge k: (edge[k-1] .. edge[k]] in bounds; slot 0 (zeros) bucket 0
   const bucketOf = new Uint16Array(layout.slots);
   let k = 0;
   for (let slot = 1; slot < layout.slots; slot++) {
@@ -108,7 +108,6 @@ export function classicBuckets(range: ClassicRange, layout: ScaleLayout): Classi
     while (k < edges.length && index >= edges[k]) k++;
     bucketOf[slot] = k;
   }
-  bucketOf[0] = 0;
   return { boundaries: edges.map((i) => Number(boundNs(layout.scale, i)) / NS_PER_S), bucketOf };
 }
 

@@ -38,22 +38,17 @@ function expectedSize(object: BpfObject, shape: string | number): number {
   return typeof shape === 'number' ? shape : object.layout(shape).size;
 }
 
-/** bytes of a struct kotel_hist value at the configured scale: sum_ns, then the slots the scale uses */
-function histogramValueSize(config: KotelConfig): number {
-  return 8 * (1 + scaleLayout(config.metrics.histogramScale).slots);
-}
-
 /** the family's own options, plus the histogram scale's rodata knobs and map value sizes when it has
  * histograms (bpf/kotel_hist.bpf.h) */
 export function familyOpenOptions(config: KotelConfig, family: Family): OpenOptions {
   const options = family.openOptions(config);
   const histograms = family.kernelMetrics.filter((m) => m.type === 'histogram').map((m) => m.map);
   if (histograms.length === 0) return options;
-  const size = histogramValueSize(config);
+  const layout = scaleLayout(config.metrics.histogramScale);
   return {
     ...options,
-    rodata: { ...options.rodata, ...scaleLayout(config.metrics.histogramScale).knobs },
-    valueSize: { ...options.valueSize, ...Object.fromEntries(histograms.map((m) => [m, size])) },
+    rodata: { ...options.rodata, ...layout.knobs },
+    valueSize: { ...options.valueSize, ...Object.fromEntries(histograms.map((m) => [m, layout.valueSize])) },
   };
 }
 
@@ -61,7 +56,7 @@ export function familyOpenOptions(config: KotelConfig, family: Family): OpenOpti
 function expectedMaps(family: Family, config: KotelConfig): Record<string, MapShape> {
   const shapes: Record<string, MapShape> = {};
   for (const m of family.kernelMetrics)
-    shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? histogramValueSize(config) : 8 };
+    shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? scaleLayout(config.metrics.histogramScale).valueSize : 8 };
   return { ...shapes, ...family.maps };
 }
 
