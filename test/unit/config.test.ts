@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, FAMILIES, configDocTable, loadConfig, redactSecrets, schemaKeys } from '../../agent/src/config';
+import { ConfigError, configDocTable, loadConfig, redactSecrets, schemaKeys } from '../../agent/src/config';
 import { flagsFromOptions } from '../../agent/src/cli';
-import { familyNames } from '../../agent/src/probes/registry';
 import { execFileSync } from 'node:child_process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-config-'));
@@ -191,10 +190,6 @@ test('OTLP header values are secrets: not in config errors, shown as *** by chec
   assert.equal(JSON.parse(out).otlp.headers, 'authorization=***,x-tenant=***');
   assert.ok(!out.includes(token), 'the token is not printed');
   assert.equal(redactSecrets(loadConfig({ env: { KOTEL_OTLP_HEADERS: `a=${token}` } })).otlp.headers, 'a=***');
-});
-
-test('the schema has a config fragment for every family of the registry, in its order', () => {
-  assert.deepEqual(FAMILIES, familyNames);
 });
 
 test('flags come from the schema: given ones only, --no-x only when given', () => {

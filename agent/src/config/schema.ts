@@ -2,12 +2,9 @@
  * The configuration schema: one place that names every key, its type, default, documentation, environment
  * variables and flag. convict reads and validates it (load.ts, formats.ts); the CLI builds its options from
  * it (cli.ts); the README's configuration table is generated from it (docTable.ts). KotelConfig is derived
- * from it. Each probe family's keys live in agent/src/probes/<family>/config.ts.
+ * from it. Each probe family's keys live in agent/src/probes/<family>/config.ts, gathered by the registry.
  */
-import { locksConfig } from '../probes/locks/config';
-import { rdmaConfig } from '../probes/rdma/config';
-import { schedConfig } from '../probes/sched/config';
-import { tcpConfig } from '../probes/tcp/config';
+import { familyConfigs, familyNames, type FamilyName } from '../probes/registry';
 import { ConfigOf, KeySpec, SchemaNode, fragment } from './spec';
 
 export type { FormatName, KeySpec, SchemaNode } from './spec';
@@ -22,16 +19,12 @@ export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 export type TemporalityPreference = (typeof TEMPORALITIES)[number];
 export type HistogramAggregation = (typeof HISTOGRAM_AGGREGATIONS)[number];
 
-/** families.<name>, in the registry's order (agent/src/probes/registry.ts must have exactly these keys: the
- * compiler checks it, a unit test checks the order) */
-const FAMILY_FRAGMENTS = { tcp: tcpConfig, sched: schedConfig, rdma: rdmaConfig, locks: locksConfig };
-
-/** Probe families known to the schema (the `--families` flag accepts these); the registry must name each. */
-export type ConfiguredFamily = keyof typeof FAMILY_FRAGMENTS;
-export const FAMILIES = Object.keys(FAMILY_FRAGMENTS) as ConfiguredFamily[];
+/** Probe families known to the schema (the `--families` flag accepts these): the registry's folders, in order */
+export type ConfiguredFamily = FamilyName;
+export const FAMILIES: readonly ConfiguredFamily[] = familyNames;
 
 const RAW_SCHEMA = fragment({
-  families: FAMILY_FRAGMENTS,
+  families: familyConfigs,
   otlp: {
     enabled: {
       doc: 'Export metrics (and spans) over OTLP to a collector.',

@@ -1,29 +1,26 @@
-// Every probe family kotel ships, by folder (agent/src/probes/<family>/, families.<family> in the config, a
-// name for --families) with the BPF objects it loads. Adding a family is a line here and its config fragment's
-// line in config/schema.ts: the compiler rejects a family missing from either.
-import { locksFamily } from './locks';
-import { rdmaFamily } from './rdma';
-import { rdmaCmFamily } from './rdma/cm';
-import { rdmaKernelFamily } from './rdma/kernel';
-import { schedFamily } from './sched';
-import { tcpFamily } from './tcp';
-import type { ConfiguredFamily } from '../config';
-import type { Family } from './types';
+// Every probe family kotel ships, by folder: agent/src/probes/<folder>/, families.<folder> in the config, a name
+// for --families. Adding a family is its folder and one line here; the schema, the CLI, the bench and the README
+// checks take their lists from this one.
+import { folder as locks } from './locks';
+import { folder as rdma } from './rdma';
+import { folder as sched } from './sched';
+import { folder as tcp } from './tcp';
+import type { Family, FamilyFolder } from './types';
 
-const byFolder = {
-  tcp: [tcpFamily],
-  sched: [schedFamily],
-  rdma: [rdmaFamily, rdmaKernelFamily, rdmaCmFamily],
-  locks: [locksFamily],
-} satisfies Record<ConfiguredFamily, Family[]>;
+const folders = { tcp, sched, rdma, locks } satisfies Record<string, FamilyFolder>;
 
-export type FamilyName = keyof typeof byFolder;
+export type FamilyName = keyof typeof folders;
 
 /** the families as configured, in load order */
-export const familyNames = Object.keys(byFolder) as FamilyName[];
+export const familyNames = Object.keys(folders) as FamilyName[];
+
+/** each folder's keys under families.<folder> in the config schema */
+export const familyConfigs = Object.fromEntries(familyNames.map((n) => [n, folders[n].config])) as {
+  [N in FamilyName]: (typeof folders)[N]['config'];
+};
 
 /** one per BPF object (bpf/<name>.bpf.c), in load order */
-export const families: Family[] = Object.values(byFolder).flat();
+export const families: Family[] = familyNames.flatMap((n) => folders[n].families);
 
 /** the family that made a span (kotel.events.dropped of spans the export queue had no room for) */
 export function spanFamily(name: string, attributes: Record<string, unknown>): string {

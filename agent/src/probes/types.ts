@@ -1,11 +1,13 @@
-// What a probe family declares. Adding a family is one descriptor plus a line in registry.ts; the loader,
-// the kernel-map MetricProducer and the self-metrics are generic.
+// What a probe family declares. Adding a family is one folder (its descriptors and config fragment, exported as
+// a FamilyFolder) plus a line in registry.ts; the loader, the kernel-map MetricProducer and the self-metrics
+// are generic.
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { KotelConfig } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, OpenOptions } from '../native';
 import type { KernelMetric } from '../otel/kernelMetric';
+import type { SchemaNode } from '../config/spec';
 import type { UserDrops } from '../kernel/drops';
 import type { Maintenance } from './maintenance';
 
@@ -58,4 +60,11 @@ export interface Family {
   makesSpan?(name: string, attributes: Record<string, unknown>): boolean;
   /** ring buffers, spans and observable instruments that are not plain kernel maps */
   start?(ctx: FamilyContext): FamilyRuntime;
+}
+
+/** what a family folder (agent/src/probes/<folder>/index.ts) exports: its keys under families.<folder> in the
+ * config and one Family per BPF object it loads, in load order */
+export interface FamilyFolder {
+  config: SchemaNode;
+  families: Family[];
 }

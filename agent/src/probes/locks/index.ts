@@ -4,11 +4,12 @@
 // per wait longer than a threshold.
 import { LOCKS, LOCKS_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
-import type { Family, FamilyRuntime } from '../types';
+import type { FamilyFolder, Family, FamilyRuntime } from '../types';
 import { KernelSymbols } from './kallsyms';
 import { futexAttributes, lockKindName } from './kinds';
 import { observeTopLocks } from './topLocks';
 import { startWaitSpans } from './waitSpans';
+import { locksConfig } from './config';
 
 // contention: 2^7 ns (128 ns) .. 2^34 ns (~17 s); futex: 2^10 ns (1 µs) .. 2^38 ns (~275 s)
 /** classic buckets: 125 ns to 16 s, finer from 100 ns to 1 ms (spinning and short sleeps) */
@@ -79,3 +80,6 @@ export const locksFamily: Family = {
     return { close: () => closers.forEach((c) => c.close()) };
   },
 };
+
+/** the locks folder for the registry */
+export const folder = { config: locksConfig, families: [locksFamily] } satisfies FamilyFolder;

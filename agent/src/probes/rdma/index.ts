@@ -3,7 +3,7 @@
 // objects are counted from the rdma_objects map at collection time; QP lifecycle records feed the QP table
 // (spans, connection count and table).
 import { RDMA, RDMA_ATTR } from './semconv';
-import type { Family, FamilyRuntime } from '../types';
+import type { FamilyFolder, Family, FamilyRuntime } from '../types';
 import { connectionTable } from './connectionTable';
 import { findLibrary, resolveVerbs, uprobeLadders } from './library';
 import { startLibraryScan } from './libraryScan';
@@ -12,7 +12,9 @@ import { ObjectTable } from './objects';
 import { QpTable, startQpEvents } from './qps';
 import { userQpLiveness } from './qpLiveness';
 import { RdmaDevices } from './devices';
-import { SOURCE as KERNEL_SOURCE } from './kernel';
+import { SOURCE as KERNEL_SOURCE, rdmaKernelFamily } from './kernel';
+import { rdmaConfig } from './config';
+import { rdmaCmFamily } from './cm';
 
 export const rdmaFamily: Family = {
   name: 'rdma',
@@ -75,3 +77,6 @@ export const rdmaFamily: Family = {
     return { close: () => closers.forEach((c) => c.close()) };
   },
 };
+
+/** the rdma folder for the registry */
+export const folder = { config: rdmaConfig, families: [rdmaFamily, rdmaKernelFamily, rdmaCmFamily] } satisfies FamilyFolder;

@@ -1,4 +1,4 @@
-// families.sched.* in the config schema (agent/src/config/schema.ts assembles the families' fragments).
+// families.sched.* in the config schema (the registry gathers the families' fragments for agent/src/config/schema.ts).
 import { fragment } from '../../config/spec';
 
 export const schedConfig = fragment({

@@ -3,8 +3,9 @@
 // per-event work in user space.
 import { SCHED, SCHED_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
-import type { Family } from '../types';
+import type { FamilyFolder, Family } from '../types';
 import { checkTaskStateRungs } from './rungs';
+import { schedConfig } from './config';
 
 // run-queue delay: 2^8 ns (256 ns) .. 2^34 ns (~17 s); off-CPU: 2^10 ns (1 µs) .. 2^40 ns (~18 min)
 /** classic buckets: 250 ns to 16 s, finer from 1 us to 10 ms (a scheduler slice is a few ms) */
@@ -63,3 +64,6 @@ export const schedFamily: Family = {
     return { close: () => {} };
   },
 };
+
+/** the sched folder for the registry */
+export const folder = { config: schedConfig, families: [schedFamily] } satisfies FamilyFolder;

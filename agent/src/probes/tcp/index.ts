@@ -4,11 +4,12 @@
 import { ATTR } from '../../otel/semconv';
 import { TCP, TCP_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
-import type { Family } from '../types';
+import type { FamilyFolder, Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
 import { observeConnectionCount } from './connectionCount';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
+import { tcpConfig } from './config';
 
 // RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
 /** classic buckets: 1 us to 64 s, finer from 10 us to 100 ms (LAN to WAN round trips) */
@@ -70,3 +71,6 @@ export const tcpFamily: Family = {
     return { close: () => closers.forEach((c) => c.close()) };
   },
 };
+
+/** the tcp folder for the registry */
+export const folder = { config: tcpConfig, families: [tcpFamily] } satisfies FamilyFolder;
