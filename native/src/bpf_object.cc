@@ -53,7 +53,9 @@ Napi::Function BpfObjectWrap::Init(Napi::Env env) {
       env, "BpfObject",
       {StaticMethod<&BpfObjectWrap::Open>("open"), InstanceMethod<&BpfObjectWrap::Layout>("layout"),
        InstanceMethod<&BpfObjectWrap::MapInfo>("mapInfo"), InstanceMethod<&BpfObjectWrap::MapNames>("mapNames"),
-       InstanceMethod<&BpfObjectWrap::ReadMap>("readMap"), InstanceMethod<&BpfObjectWrap::DeleteKeys>("deleteKeys"),
+       InstanceMethod<&BpfObjectWrap::ReadMap>("readMap"),
+       InstanceMethod<&BpfObjectWrap::ReadMapSummed>("readMapSummed"),
+       InstanceMethod<&BpfObjectWrap::DeleteKeys>("deleteKeys"),
        InstanceMethod<&BpfObjectWrap::OpenRingBuffer>("openRingBuffer"),
        InstanceMethod<&BpfObjectWrap::AttachUprobe>("attachUprobe"), InstanceMethod<&BpfObjectWrap::Detach>("detach"),
        InstanceMethod<&BpfObjectWrap::ProgStats>("progStats"), InstanceMethod<&BpfObjectWrap::Close>("close")});
@@ -137,7 +139,12 @@ Napi::Value BpfObjectWrap::MapNames(const Napi::CallbackInfo& info) {
 
 Napi::Value BpfObjectWrap::ReadMap(const Napi::CallbackInfo& info) {
   std::string name = RequireString(info[0], "name");
-  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMap"), name);
+  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMap"), name, false);
+}
+
+Napi::Value BpfObjectWrap::ReadMapSummed(const Napi::CallbackInfo& info) {
+  std::string name = RequireString(info[0], "name");
+  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMapSummed"), name, true);
 }
 
 Napi::Value BpfObjectWrap::DeleteKeys(const Napi::CallbackInfo& info) {

@@ -62,52 +62,94 @@ Napi::Object MapInfoOf(Napi::Env env, bpf_map* m) {
   return o;
 }
 
-Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name) {
+// Per-CPU values in sum mode are read this many bytes at a time and summed into the output, so that memory
+// stays bounded however many CPUs and entries there are (10 000 histograms of 6 KB on 64 CPUs are 4 GB).
+constexpr size_t kRawChunkBytes = 4 << 20;
+
+// The chunk buffer, kept from read to read (JS thread only): the kernel's copy into fresh pages costs a page
+// fault per 4 KB, more than the copy itself.
+std::vector<uint8_t>& RawChunk() {
+  static std::vector<uint8_t> raw;
+  return raw;
+}
+
+// out (chunk bytes: u64 words) = the sum of `copies` per-CPU copies of chunk bytes at raw; u64 wraps as the
+// kernel's counters do
+void SumCopies(const uint8_t* raw, size_t copies, size_t chunk, uint8_t* out) {
+  uint64_t* o = reinterpret_cast<uint64_t*>(out);
+  memcpy(out, raw, chunk);
+  for (size_t c = 1; c < copies; c++) {
+    const uint64_t* r = reinterpret_cast<const uint64_t*>(raw + c * chunk);
+    for (size_t k = 0; k < chunk / 8; k++) o[k] += r[k];
+  }
+}
+
+Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool sumCpus) {
   int fd = bpf_map__fd(m);
   if (fd < 0) ThrowBpfError(env, "readMap", EBADF, "readMap(" + name + ")", "map not created");
   bpf_map_type t = bpf_map__type(m);
   if (t == BPF_MAP_TYPE_RINGBUF || t == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
     ThrowBpfError(env, "readMap", EINVAL, "readMap(" + name + ")", "not a key/value map");
   size_t ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
-  size_t stride = IsPercpu(t) ? ((vs + 7) & ~size_t(7)) * PossibleCpus() : vs;
+  size_t chunk = (vs + 7) & ~size_t(7);
+  size_t copies = IsPercpu(t) ? PossibleCpus() : 1;
+  size_t stride = IsPercpu(t) ? chunk * copies : vs;  // what the kernel writes per entry
+  bool sum = sumCpus && IsPercpu(t);
+  size_t outStride = sum ? chunk : stride;
   // room for what the map holds, not what it may hold: most maps are far from full (262144 RDMA objects
   // of which a few hundred live), and every collection of every reader reads them; grown on demand
   size_t cap = std::min<size_t>(bpf_map__max_entries(m), 256);
   if (cap == 0) cap = 1;
+  std::vector<uint8_t>& rawBuf = RawChunk();
+  size_t rawCap = sum ? std::max<size_t>(1, kRawChunkBytes / stride) : 0;
+  if (sum && rawBuf.size() < rawCap * stride) rawBuf.resize(rawCap * stride);
+  rawCap = sum ? rawBuf.size() / stride : 0;
+  uint8_t* raw = rawBuf.data();
   uint8_t* keys = (uint8_t*)malloc(cap * ks);
-  uint8_t* vals = (uint8_t*)malloc(cap * stride);
-  if (!keys || !vals) {
+  uint8_t* vals = (uint8_t*)malloc(cap * outStride);
+  auto fail = [&](int err, const char* op) {
     free(keys);
     free(vals);
-    ThrowBpfError(env, "readMap", ENOMEM, "readMap(" + name + ")");
-  }
+    ThrowBpfError(env, op, err, std::string(op) + "(" + name + ")");
+  };
+  if (!keys || !vals) fail(ENOMEM, "readMap");
   auto grow = [&]() {
     cap *= 2;
     uint8_t* k2 = (uint8_t*)realloc(keys, cap * ks);
     if (k2) keys = k2;
-    uint8_t* v2 = (uint8_t*)realloc(vals, cap * stride);
+    uint8_t* v2 = (uint8_t*)realloc(vals, cap * outStride);
     if (v2) vals = v2;
-    if (!k2 || !v2) {
-      free(keys);
-      free(vals);
-      ThrowBpfError(env, "readMap", ENOMEM, "readMap(" + name + ")");
-    }
+    if (!k2 || !v2) fail(ENOMEM, "readMap");
+  };
+  auto growRaw = [&]() {
+    rawCap *= 2;
+    rawBuf.resize(rawCap * stride);  // std::bad_alloc: a JS error from node-addon-api
+    raw = rawBuf.data();
   };
   size_t got = 0;
+  // n entries the kernel wrote (keys in place at got, values at dst) join the output
+  auto take = [&](const uint8_t* dst, size_t n) {
+    if (sum)
+      for (size_t i = 0; i < n; i++) SumCopies(dst + i * stride, copies, chunk, vals + (got + i) * outStride);
+    got += n;
+  };
   size_t tokSize = ks > 8 ? ks : 8;
   std::vector<uint8_t> in(tokSize), out(tokSize);
   bool first = true, fallback = false;
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   for (;;) {
     if (got == cap) grow();
-    __u32 n = (__u32)(cap - got);
-    int r = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys + got * ks, vals + got * stride, &n,
-                                 &opts);
+    __u32 n = (__u32)(sum ? std::min(cap - got, rawCap) : cap - got);
+    uint8_t* dst = sum ? raw : vals + got * stride;
+    int r = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys + got * ks, dst, &n, &opts);
     int err = r ? errno : 0;
-    if (r == 0 || err == ENOENT) got += n;
+    if (r == 0 || err == ENOENT) take(dst, n);
     if (err == ENOENT) break;
-    if (err == ENOSPC && n == 0) {  // a hash bucket larger than the room left
-      grow();
+    if (err == ENOSPC && n == 0) {  // a hash bucket larger than the room given
+      if (sum && rawCap < cap - got)
+        growRaw();
+      else
+        grow();
       continue;
     }
     if (err) {
@@ -115,9 +157,7 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name) {
         fallback = true;
         break;
       }
-      free(keys);
-      free(vals);
-      ThrowBpfError(env, "bpf_map_lookup_batch", err, "bpf_map_lookup_batch(" + name + ")");
+      fail(err, "bpf_map_lookup_batch");
     }
     if (n == 0) break;
     in.swap(out);
@@ -129,9 +169,10 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name) {
     bool has = false;
     while (bpf_map_get_next_key(fd, has ? cur.data() : nullptr, next.data()) == 0) {
       if (got == cap) grow();
-      if (bpf_map_lookup_elem(fd, next.data(), vals + got * stride) == 0) {
+      uint8_t* dst = sum ? raw : vals + got * stride;
+      if (bpf_map_lookup_elem(fd, next.data(), dst) == 0) {
         memcpy(keys + got * ks, next.data(), ks);
-        got++;
+        take(dst, 1);
       }
       cur.swap(next);
       has = true;
@@ -140,8 +181,8 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name) {
   Napi::Object res = Napi::Object::New(env);
   res.Set("count", (double)got);
   res.Set("keys", Adopt(env, keys, got * ks));
-  res.Set("values", Adopt(env, vals, got * stride));
-  res.Set("valueStride", (double)stride);
+  res.Set("values", Adopt(env, vals, got * outStride));
+  res.Set("valueStride", (double)outStride);
   return res;
 }
 

@@ -1,4 +1,4 @@
-// Map I/O of BpfObject: mapInfo, readMap (batched, with a per-key fallback) and deleteKeys.
+// Map I/O of BpfObject: mapInfo, readMap and readMapSummed (batched, with a per-key fallback), deleteKeys.
 #pragma once
 
 #include <napi.h>
@@ -12,7 +12,8 @@ namespace kotel {
 
 // name is the map's, for messages; errors are BpfError.
 Napi::Object MapInfoOf(Napi::Env env, bpf_map* m);
-Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name);
+// every entry (batched, with a per-key fallback); sumCpus: a per-CPU map's values summed over CPUs as u64
+Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool sumCpus);
 // deletes count keys of key_size bytes from keys (keys.Length() checked); returns how many were deleted
 uint32_t DeleteKeys(Napi::Env env, bpf_map* m, const std::string& name, Napi::Buffer<uint8_t> keys, uint32_t count);
 

@@ -14,6 +14,7 @@ import { AggregationTemporality, type ExponentialHistogramMetricData, type Histo
 import { BpfObject } from '../../agent/src/native';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { MAX_SCALE, otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
+import { kernelDrops } from '../../agent/src/kernel/drops';
 import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer';
 import { FIXTURE_DIR, notRoot } from '../helpers/addonFixture';
 import { boundaryValues } from '../helpers/histogramSlots';
@@ -100,4 +101,76 @@ describe('kernel histogram buckets on the running kernel (root)', { skip: notRoo
       }
     });
   }
+
+  test('readMapSummed: 600 histograms of 6 KB per CPU summed over CPUs as readMap + JS would (several read chunks)', async (t) => {
+    const layout = scaleLayout(MAX_SCALE);
+    const object = BpfObject.open(OBJECT, {
+      rodata: { targ_tgid: process.pid, ...layout.knobs },
+      valueSize: { values_hist: layout.valueSize },
+      ladders: { values: [{ program: 'record_value', kind: 'raw_tp' }] },
+    });
+    const fds: number[] = [];
+    try {
+      // one entry per descriptor (kind = fd), 3 values each
+      for (let i = 0; i < 600; i++) fds.push(fs.openSync(path.join(dir, 'f'), 'r'));
+      let sent = 0;
+      const truncate = (f: number, v: number) => {
+        sent++;
+        try {
+          fs.ftruncateSync(f, v);
+        } catch {
+          // EINVAL: a read-only descriptor
+        }
+      };
+      const valuesOf = (i: number) => [1000 + i, 2_000_000 + i, 3_000_000_000 + i];
+      const kinds = () => {
+        const b = object.readMap('values_hist');
+        return new Set(Array.from({ length: b.count }, (_, i) => b.keys.readUInt32LE(i * 16 + 8)));
+      };
+      for (const [i, f] of fds.entries()) for (const v of valuesOf(i)) truncate(f, v);
+      // a burst of new 6 KB per-CPU entries can outrun the BPF allocator's per-CPU caches: each entry it
+      // could not make is a no_memory drop, and that value is lost (the later two made the entry)
+      let missing = fds.filter((f) => !kinds().has(f));
+      const dropped = (reason: string) => kernelDrops(object, 'values_drops').find((d) => d.reason === reason)?.n ?? 0;
+      const firstPass = dropped('no_memory');
+      t.diagnostic(`${missing.length} of ${fds.length} entries missed by the burst, ${firstPass} no_memory drops`);
+      assert.equal(dropped('map_full'), 0);
+      assert.ok(firstPass >= missing.length, `${missing.length} entries missing, ${firstPass} no_memory drops`);
+      // the entries the whole burst missed, made again slowly (the caches refill)
+      for (let tries = 0; missing.length > 0 && tries < 100; tries++) {
+        for (const f of missing) for (const v of valuesOf(fds.indexOf(f))) truncate(f, v);
+        await new Promise((r) => setTimeout(r, 10));
+        missing = fds.filter((f) => !kinds().has(f));
+      }
+      assert.deepEqual(missing, [], 'every descriptor has its entry');
+      const raw = object.readMap('values_hist');
+      const summed = object.readMapSummed('values_hist');
+      const info = object.mapInfo('values_hist');
+      const chunk = Math.ceil(info.valueSize / 8) * 8;
+      assert.equal(summed.count, fds.length);
+      assert.equal(raw.count, fds.length);
+      assert.equal(summed.valueStride, chunk);
+      assert.ok(raw.count * raw.valueStride > 4 << 20, 'the per-CPU values span more than one 4 MB read chunk');
+      const want = new Map<string, string>();
+      for (let i = 0; i < raw.count; i++) {
+        const words = new BigUint64Array(chunk / 8);
+        for (let c = 0; c < raw.valueStride / chunk; c++)
+          for (let k = 0; k < words.length; k++) words[k] += raw.values.readBigUInt64LE(i * raw.valueStride + c * chunk + 8 * k);
+        want.set(raw.keys.subarray(i * info.keySize, (i + 1) * info.keySize).toString('hex'), words.join());
+      }
+      let total = 0n;
+      for (let i = 0; i < summed.count; i++) {
+        const key = summed.keys.subarray(i * info.keySize, (i + 1) * info.keySize).toString('hex');
+        const words = new BigUint64Array(
+          summed.values.buffer.slice(summed.values.byteOffset + i * chunk, summed.values.byteOffset + (i + 1) * chunk),
+        );
+        assert.equal(words.join(), want.get(key), `entry ${key}`);
+        total += words.slice(1).reduce((x, y) => x + y, 0n);
+      }
+      assert.equal(total, BigInt(sent - dropped('no_memory')), 'every value counted, but those dropped as no_memory');
+    } finally {
+      for (const f of fds) fs.closeSync(f);
+      object.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 // Kernel histograms → OTel exponential and explicit-bucket histograms, through a real MeterProvider and an
-// in-memory reader. The BPF object here is a stand-in (plain object with readMap/mapInfo/layout) so the test
+// in-memory reader. The BPF object here is a stand-in (plain object with readMapSummed/mapInfo/layout) so the test
 // runs without privileges; its layouts mirror bpf/kotel.h, and test/integration checks the real ones.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -20,6 +20,7 @@ import { otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBucket
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import type { BpfObject, MapBatch, MapInfo, TypeLayout } from '../../agent/src/native';
 import { bucketOf } from '../helpers/points';
+import { summedBatch } from '../helpers/summedBatch';
 import { boundaryValues, kernelSlotOf } from '../helpers/histogramSlots';
 
 const LAYOUT = scaleLayout(4);
@@ -47,7 +48,7 @@ function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[
   const batch: MapBatch = { count: 1, keys, values, valueStride: stride };
   return {
     mapInfo: () => info,
-    readMap: () => batch,
+    readMapSummed: () => summedBatch(info, batch),
     layout: (name: string) => (name === 'kotel_cg_key' ? KEY : HIST),
   } as unknown as BpfObject;
 }
@@ -149,7 +150,7 @@ test('delta temporality of a histogram: the buckets and sum added since the last
   let sums = [15_000, 0];
   const object = {
     ...standInObject(perCpu, sums),
-    readMap: () => (standInObject(perCpu, sums) as unknown as { readMap: () => MapBatch }).readMap(),
+    readMapSummed: () => standInObject(perCpu, sums).readMapSummed('h'),
   } as unknown as BpfObject;
   const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
   const producer = new KernelMetricProducer(
@@ -186,16 +187,17 @@ test('delta temporality exports differences between collections', async () => {
   const object = {
     mapInfo: () => info,
     layout: () => KEY,
-    readMap: (): MapBatch => {
-      const keys = Buffer.alloc(16);
-      keys.writeBigUInt64LE(7n, 0);
-      keys.writeUInt32LE(2, 8);
-      const values = Buffer.alloc(16);
-      values.writeBigUInt64LE(BigInt(n), 0);
-      values.writeBigUInt64LE(1n, 8);
-      return { count: 1, keys, values, valueStride: 16 };
-    },
+    readMapSummed: (): MapBatch => summedBatch(info, read()),
   } as unknown as BpfObject;
+  function read(): MapBatch {
+    const keys = Buffer.alloc(16);
+    keys.writeBigUInt64LE(7n, 0);
+    keys.writeUInt32LE(2, 8);
+    const values = Buffer.alloc(16);
+    values.writeBigUInt64LE(BigInt(n), 0);
+    values.writeBigUInt64LE(1n, 8);
+    return { count: 1, keys, values, valueStride: 16 };
+  }
   const producer = new KernelMetricProducer(
     () => [
       {
@@ -240,16 +242,17 @@ function counterObject(entries: Map<number, number>): BpfObject {
   return {
     mapInfo: () => info,
     layout: () => KEY,
-    readMap: (): MapBatch => {
-      const keys = Buffer.alloc(16 * entries.size);
-      const values = Buffer.alloc(16 * entries.size);
-      [...entries].forEach(([cg, v], i) => {
-        keys.writeBigUInt64LE(BigInt(cg), i * 16);
-        values.writeBigUInt64LE(BigInt(v), i * 16);
-      });
-      return { count: entries.size, keys, values, valueStride: 16 };
-    },
+    readMapSummed: (): MapBatch => summedBatch(info, read()),
   } as unknown as BpfObject;
+  function read(): MapBatch {
+    const keys = Buffer.alloc(16 * entries.size);
+    const values = Buffer.alloc(16 * entries.size);
+    [...entries].forEach(([cg, v], i) => {
+      keys.writeBigUInt64LE(BigInt(cg), i * 16);
+      values.writeBigUInt64LE(BigInt(v), i * 16);
+    });
+    return { count: entries.size, keys, values, valueStride: 16 };
+  }
 }
 
 test('an entry deleted and made again (cgroup sweep) starts over: never a negative delta, a new start time', async () => {

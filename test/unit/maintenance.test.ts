@@ -32,7 +32,7 @@ const LAYOUTS: Record<string, TypeLayout> = {
   rdma_object: { size: 32, fields: { cgroup_id: field(0, 8), type: field(8, 4), handle: field(12, 4), device: field(16, 16) } },
 };
 
-/** hash maps in memory, with the addon's readMap/deleteKeys */
+/** hash maps in memory, with the addon's readMap/readMapSummed/deleteKeys */
 class StandInObject {
   readonly maps = new Map<string, { keySize: number; valueSize: number; maxEntries: number; entries: Map<string, Buffer> }>();
   deletes = 0;
@@ -59,6 +59,9 @@ class StandInObject {
     const m = this.maps.get(name)!;
     const keys = [...m.entries.keys()].map((k) => Buffer.from(k, 'hex'));
     return { count: keys.length, keys: Buffer.concat(keys), values: Buffer.concat([...m.entries.values()]), valueStride: m.valueSize };
+  }
+  readMapSummed(name: string): MapBatch {
+    return this.readMap(name); // not per-CPU
   }
   deleteKeys(name: string, keys: Buffer, count: number): number {
     const m = this.maps.get(name)!;

@@ -11,7 +11,7 @@ const ALWAYS_REPORTED = 2;
 /** the kernel's drop counters of one object's drops map, summed over CPUs */
 export function kernelDrops(object: BpfObject, dropsMap: string): { reason: string; n: number }[] {
   const info = object.mapInfo(dropsMap);
-  const batch = object.readMap(dropsMap);
+  const batch = object.readMapSummed(dropsMap);
   const cpu = perCpuLayout(info, batch);
   const out = new Float64Array(1);
   const drops: { reason: string; n: number }[] = [];

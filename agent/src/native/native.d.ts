@@ -75,7 +75,7 @@ export interface MapInfo {
   keySize: number;
   valueSize: number;
   maxEntries: number;
-  /** per-CPU map: each value in readMap is valueSize rounded up to 8, times possibleCpus() */
+  /** per-CPU map: each value in readMap is valueSize rounded up to 8, times possibleCpus() (readMapSummed: once) */
   percpu: boolean;
   /** map_flags as the kernel created the map (BPF_F_NO_PREALLOC = 1, ...) */
   flags: number;
@@ -127,6 +127,9 @@ export declare class BpfObject {
   mapNames(): string[];
   /** batch lookup of every entry (BPF_MAP_LOOKUP_BATCH; arrays included) */
   readMap(name: string): MapBatch;
+  /** readMap with a per-CPU map's values summed over CPUs, u64 by u64 (wrapping): valueStride is
+   * round_up(valueSize, 8); read a few MB at a time, so memory stays bounded on many CPUs. Other maps: readMap. */
+  readMapSummed(name: string): MapBatch;
   /** deletes `count` keys from `keys` (back to back); returns how many were deleted */
   deleteKeys(name: string, keys: Buffer, count: number): number;
   /** consumes a BPF_MAP_TYPE_RINGBUF on the libuv loop (epoll fd polled by uv_poll, no thread) */

@@ -140,7 +140,7 @@ export class KernelMetricProducer implements MetricProducer {
     const { object } = source;
     const shapes = shapesOf(object);
     const info = shapes.mapInfo(spec.map);
-    const batch = object.readMap(spec.map);
+    const batch = object.readMapSummed(spec.map);
     const { cgOff, kindOff } = shapes.key();
     const cpu = perCpuLayout(info, batch);
     const descriptor = {
