@@ -15,6 +15,8 @@ export interface BenchAgentOptions {
   otlp?: string;
   metricsIntervalMs?: number;
   prometheus?: boolean;
+  /** more config lines (YAML), e.g. a family's map sizes */
+  extraConfig?: string[];
 }
 
 /** starts the agent with only `families` on and waits until it runs */
@@ -29,6 +31,7 @@ export async function startBenchAgent(o: BenchAgentOptions): Promise<BenchAgent>
       `prometheus:\n  enabled: ${promPort ? 'true' : 'false'}${promPort ? `\n  port: ${promPort}` : ''}`,
       `console:\n  enabled: false`,
       `log:\n  level: warn`,
+      ...(o.extraConfig ?? []),
     ]
       .filter(Boolean)
       .join('\n'),

@@ -1,40 +1,14 @@
 // 1. Kernel cost per event of every shipped program, next to an empty program on the same hook in the
 // same run (the floor): run time ÷ run count from the kernel's BPF run-time stats, over a mix of the bench
 // workloads, per repetition; medians.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { loadConfig } from '../../agent/src/config';
-import { BpfObject, native, type HookKind, type Rung } from '../../agent/src/native';
-import { familyNames, families as registered } from '../../agent/src/probes/registry';
+import { BpfObject, native } from '../../agent/src/native';
+import { familyNames } from '../../agent/src/probes/registry';
 import { scrape, startBenchAgent } from '../lib/agent';
-import { buildBpf } from '../lib/build';
 import { ensureTracefs } from '../lib/bpftrace';
 import { familyStatus } from '../lib/discover';
-import { run } from '../lib/proc';
+import { attachedHooks, openFloors } from '../lib/floors';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 import { runWorkload, WORKLOAD_SPECS } from '../lib/workloads';
-
-interface Hook {
-  family: string;
-  probe: string;
-  program: string;
-  kind: HookKind;
-  section: string;
-  floor: string;
-  rung?: Rung;
-}
-
-/** SEC() name of each program in a BPF object, from its symbol table */
-async function sectionsOf(object: string): Promise<Map<string, string>> {
-  const out = await run('llvm-objdump', ['--syms', object]);
-  const map = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const m = /\sF\s+(\S+)\s+[0-9a-f]+\s+(\S+)$/.exec(line);
-    if (m) map.set(m[2], m[1]);
-  }
-  return map;
-}
 
 type Sample = { ns: number; count: number };
 
@@ -77,50 +51,13 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
   const agent = await startBenchAgent({ families: o.families, prometheus: true });
   let floorObj: BpfObject | undefined;
   try {
-    // which rung won for every probe, as the agent exports it
-    const config = loadConfig({ flags: {} });
-    const hooks: Hook[] = [];
-    const secs = new Map<string, Map<string, string>>();
-    for (const s of await scrape(agent.promPort!)) {
-      if (!s.name.startsWith('kotel_probe_attached') || s.value !== 1) continue;
-      const { kotel_family: family, kotel_probe: probe, kotel_program: program, kotel_hook: kind } = s.labels;
-      if (!secs.has(family)) secs.set(family, await sectionsOf(familyStatus(family).object));
-      const section = secs.get(family)!.get(program);
-      const rung = registered
-        .find((f) => f.name === family)
-        ?.openOptions(config)
-        .ladders[probe]?.find((r) => r.program === program);
-      if (!section) continue;
-      if ((kind === 'uprobe' || kind === 'uretprobe') && rung?.offset === undefined) {
-        figures.push(notMeasured(`${family}/${program} (${kind})`, 'the uprobe target is chosen at run time; no floor'));
-        continue;
-      }
-      hooks.push({ family, probe, program, kind: kind as HookKind, section, floor: `floor_${hooks.length}`, rung });
-    }
-    // empty programs on the same hooks, same kind of attachment
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-floor-'));
-    fs.writeFileSync(
-      path.join(dir, 'floor_hooks.h'),
-      hooks
-        .map(
-          (h) =>
-            `FLOOR(${h.floor}, "${h.section.startsWith('uprobe') || h.section.startsWith('uretprobe') ? h.section.split('/')[0] : h.section}")\n`,
-        )
-        .join(''),
-    );
-    const floorPath = await buildBpf('floor', dir);
-    const ladders: Record<string, Rung[]> = {};
-    const loadOnly: string[] = [];
-    for (const h of hooks) {
-      if (h.kind === 'uprobe' || h.kind === 'uretprobe') loadOnly.push(h.floor);
-      else ladders[h.floor] = [{ program: h.floor, kind: h.kind }];
-    }
-    floorObj = BpfObject.open(floorPath, { ladders, loadOnly });
-    for (const h of hooks) {
-      if (h.rung?.binary && h.rung.offset !== undefined)
-        floorObj.attachUprobe(h.floor, h.rung.binary, h.rung.offset, h.kind === 'uretprobe', -1);
-    }
-    for (const a of floorObj.attachments) if (!a.attached) notes.push(`floor ${a.probe} did not attach: ${a.failures.at(-1)?.reason}`);
+    // which rung won for every probe, as the agent exports it, and an empty program on each of those hooks
+    const { hooks, skipped } = await attachedHooks(agent.promPort!);
+    for (const h of skipped)
+      figures.push(notMeasured(`${h.family}/${h.program} (${h.kind})`, 'the uprobe target is chosen at run time; no floor'));
+    const floors = await openFloors(hooks);
+    floorObj = floors.object;
+    notes.push(...floors.notes);
 
     const per: Record<string, { cost: number[]; floor: number[]; net: number[]; ratio: number[]; events: number[] }> = {};
     for (const h of hooks) per[h.floor] = { cost: [], floor: [], net: [], ratio: [], events: [] };
