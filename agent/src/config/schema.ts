@@ -74,6 +74,15 @@ const RAW_SCHEMA = fragment({
       min: 1,
       default: 10000,
     },
+    maxPointsPerRequest: {
+      doc:
+        'Most metric data points in one OTLP request: a collection with more goes as several requests, one after ' +
+        'the other. A Collector takes gRPC requests up to 4 MiB by default (max_recv_msg_size_mib); a point takes ' +
+        '~120 bytes, up to ~2.5 KB for a histogram with all its 768 buckets in use.',
+      format: 'int',
+      min: 1,
+      default: 1000,
+    },
     temporality: {
       otelEnv: { name: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', map: (v) => v.toLowerCase() },
       doc: 'Aggregation temporality of OTLP metrics (Prometheus and the console are always cumulative).',

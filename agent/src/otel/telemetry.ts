@@ -31,6 +31,7 @@ import { routeOtelDiagnostics } from './diag';
 import { otlpTargets } from './endpoints';
 import { ExportStatus, StatusMetricExporter, StatusSpanExporter, type ExportResultListener } from './exportStatus';
 import { FreshChannelMetricExporter, FreshChannelSpanExporter } from './freshChannel';
+import { SplitMetricExporter } from './splitExport';
 import { createResource } from './resource';
 
 /** span queue bound: spans beyond it are dropped (counted: span_queue_full), memory stays flat */
@@ -176,7 +177,10 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
           : new ExportStatus(logger, label(targets.tracesLabel), targets.tracesLabel, SPAN_SCHEDULED_DELAY_MS, options.onExportResult);
       readers.push(
         new PeriodicExportingMetricReader({
-          exporter: new StatusMetricExporter(exporters.metrics, metricStatus, temporalitySelector(config.otlp.temporality)),
+          exporter: new SplitMetricExporter(
+            new StatusMetricExporter(exporters.metrics, metricStatus, temporalitySelector(config.otlp.temporality)),
+            config.otlp.maxPointsPerRequest,
+          ),
           exportIntervalMillis: config.metrics.interval,
           // the SDK requires timeout <= interval
           exportTimeoutMillis: Math.min(config.otlp.timeout, config.metrics.interval),
