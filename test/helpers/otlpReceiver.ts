@@ -44,8 +44,6 @@ export interface OtlpReceiverOptions {
     key: Buffer;
     /** CA of the client certificates: with it, a client without one is refused (mTLS) */ clientCa?: Buffer;
   };
-  /** largest gRPC request accepted; grpc-js's default, as the Collector's, is 4 MiB */
-  maxGrpcMessageBytes?: number;
 }
 
 export interface ReceiverBehaviour {
@@ -142,7 +140,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     : grpc.ServerCredentials.createInsecure();
   let server: grpc.Server;
   const listenGrpc = (port: number) => {
-    server = new grpc.Server(options.maxGrpcMessageBytes ? { 'grpc.max_receive_message_length': options.maxGrpcMessageBytes } : undefined);
+    server = new grpc.Server();
     server.addService({ Export: method('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export') } as grpc.ServiceDefinition, {
       Export: grpcExport(onMetrics, t.metricsRes),
     });
