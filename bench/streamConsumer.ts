@@ -1,10 +1,11 @@
 // Child process of the streaming benchmark: consumes bench/bpf/stream.bpf.c's ring buffer the way the
-// families do (addon openRingBuffer → one Buffer per batch → RecordReader over the BTF layout), so its
-// CPU is the pipeline's. Prints "ready", then answers each "stats" line on stdin with one JSON line.
+// families do (addon openRingBuffer → one Buffer per batch → RecordReader over the BTF layout, drained on
+// the families' timer too), so its CPU is the pipeline's. Prints "ready", then answers each "stats" line on stdin with one JSON line.
 import * as readline from 'node:readline';
 import { BpfObject } from '../agent/src/native';
 import { perCpuLayout, sumU64Fields } from '../agent/src/kernel/mapValues';
-import { batchRecords, RecordReader } from '../agent/src/kernel/record';
+import { forEachRecord, RecordReader } from '../agent/src/kernel/record';
+import { RING_DRAIN_MS } from '../agent/src/kernel/ringConsumer';
 
 const object = BpfObject.open(process.argv[2], {
   ladders: { stream: [{ program: 'stream_tp', kind: 'tp' }] },
@@ -20,12 +21,15 @@ let checksum = 0;
 let batches = 0;
 const ring = object.openRingBuffer('stream_events', (batch, count) => {
   batches++;
-  for (const rec of batchRecords(batch, count)) {
-    if (rec.length < reader.size) continue;
-    checksum += reader.u32(batch, rec.offset, 'n'); // touch the record like a handler would
+  forEachRecord(batch, count, (offset, length) => {
+    if (length < reader.size) return;
+    checksum += reader.u32(batch, offset, 'n'); // touch the record like a handler would
     delivered++;
-  }
+  });
 });
+
+// as consumeRing does: the BPF side wakes this process only when the ring is half full
+setInterval(() => ring.drain(), RING_DRAIN_MS);
 
 function kernelStats(): { produced: number; dropped: number } {
   const info = object.mapInfo('stream_stats');

@@ -106,7 +106,7 @@ static __always_inline void emit_wait(__u64 start, __u64 end, __u64 cgroup_id, _
 	e->source = source;
 	e->kind = kind;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	kotel_ringbuf_submit(&lock_events, e);
 }
 
 /* ---- kernel locks: lock:contention_begin / lock:contention_end ---- */

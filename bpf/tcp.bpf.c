@@ -167,7 +167,7 @@ static __always_inline void emit_close_event(const struct sock *sk, struct tcp_s
 		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
 	}
 	fill_tuple(&e->tuple, sk);
-	bpf_ringbuf_submit(e, 0);
+	kotel_ringbuf_submit(&tcp_events, e);
 }
 
 static __always_inline void lifecycle_add(__u64 cgroup_id, __u32 kind)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Synthetic event source for the streaming benchmark: each getpgid(STREAM_MAGIC | n) call submits n
- * struct stream_event records to the stream_events ring buffer (default wake-up policy, as the families
- * use), counting what was produced and what was lost. */
+ * struct stream_event records to the stream_events ring buffer (kotel_ringbuf_submit's wake-up policy, as
+ * the families use), counting what was produced and what was lost. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kotel.bpf.h"
 #include "stream.h"
 
 struct stream_event _stream_event = {}; /* keeps the record type in BTF for layout() */
@@ -43,7 +44,7 @@ static long emit(__u64 i, void *arg)
 	e->payload[0] = i;
 	e->payload[1] = 0;
 	e->payload[2] = 0;
-	bpf_ringbuf_submit(e, 0);
+	kotel_ringbuf_submit(&stream_events, e);
 	return 0;
 }
 

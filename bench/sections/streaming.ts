@@ -3,6 +3,7 @@
 // bench/workloads/trigger (PER_CALL records per getpgid call, paced in 1 ms ticks); consumer: a child
 // process (bench/streamConsumer.ts) decoding every record as the families' handlers do.
 import * as path from 'node:path';
+import { RING_DRAIN_MS } from '../../agent/src/kernel/ringConsumer';
 import { buildBpf, workloadPath } from '../lib/build';
 import { ensureTracefs } from '../lib/bpftrace';
 import { cpuSeconds, run, sleep, spawnLines, type LineChild } from '../lib/proc';
@@ -114,7 +115,7 @@ export async function streamingSection(o: { reps: number; seconds: number }): Pr
       ),
     );
     notes.push(
-      `Records of 48 bytes, ${PER_CALL} per trigger call, ring buffer ${RING_BYTES >> 10} KiB, default wake-up policy; consumer CPU = its user+system time ÷ the source's run time.`,
+      `Records of 48 bytes, ${PER_CALL} per trigger call, ring buffer ${RING_BYTES >> 10} KiB, the families' wake-up policy (woken at half full, else drained every ${RING_DRAIN_MS} ms); consumer CPU = its user+system time ÷ the source's run time.`,
     );
   } finally {
     consumer.child.stdin!.end();

@@ -63,13 +63,13 @@ export function eachRecord(
   size: number,
   handle: (base: number) => void,
 ): void {
-  for (const rec of batchRecords(batch, count)) {
-    if (rec.length < size || rec.offset + rec.length > batch.length) {
+  forEachRecord(batch, count, (offset, length) => {
+    if (length < size || offset + length > batch.length) {
       sink.drops.add(family, 'decode');
-      continue;
+      return;
     }
     try {
-      handle(rec.offset);
+      handle(offset);
     } catch (err) {
       sink.drops.add(family, 'decode');
       if (!warned.has(sink)) {
@@ -77,15 +77,16 @@ export function eachRecord(
         sink.logger.warn(`${family}: a ring-buffer record could not be handled (counted as a decode drop): ${(err as Error).message}`);
       }
     }
-  }
+  });
 }
 
-/** iterates the records of a ring-buffer batch: [u32 len][u32 0][record][pad to 8] */
-export function* batchRecords(batch: Buffer, count: number): Generator<{ offset: number; length: number }> {
+/** calls fn for each record of a ring-buffer batch, [u32 len][u32 0][record][pad to 8]: a plain loop, no
+ * object per record (at 1M records/s a generator's cost shows) */
+export function forEachRecord(batch: Buffer, count: number, fn: (offset: number, length: number) => void): void {
   let off = 0;
   for (let i = 0; i < count && off + 8 <= batch.length; i++) {
     const length = batch.readUInt32LE(off);
-    yield { offset: off + 8, length };
+    fn(off + 8, length);
     off += 8 + Math.ceil(length / 8) * 8;
   }
 }

@@ -1,6 +1,7 @@
 // The one consumer of a family's ring buffer: batches come on the libuv loop (native openRingBuffer), each
 // record is decoded and handled through eachRecord (short or unhandleable records are decode drops, never
-// a throw). Optionally drained on a timer too, for rings whose BPF side wakes the consumer only when half full.
+// a throw). Drained on a timer too: the BPF side (kotel_ringbuf_submit, bpf/kotel.bpf.h) wakes the consumer
+// only when the ring is half full.
 import type { BpfObject } from '../native';
 import { eachRecord, type RecordSink } from './record';
 
@@ -14,10 +15,13 @@ export interface RingConsumerOptions {
   family: string;
   /** bytes of the record type: shorter records are decode drops */
   recordSize: number;
-  /** drains without a wakeup every drainMs; onDrained after each such drain */
+  /** drains without a wakeup every drainMs (default RING_DRAIN_MS); onDrained after each such drain */
   drainMs?: number;
   onDrained?: () => void;
 }
+
+/** how often a ring is drained without a wakeup: how late a record below the half-full mark may be */
+export const RING_DRAIN_MS = 100;
 
 /** called once per batch (per-batch state such as the clock offset); returns the handler of its records */
 export type BatchHandler = (batch: Buffer) => (base: number) => void;
@@ -32,21 +36,18 @@ export function consumeRing(source: RingSource, options: RingConsumerOptions, on
   const ring = source.object.openRingBuffer(options.ring, (batch, count) => {
     eachRecord(source, family, batch, count, recordSize, onBatch(batch));
   });
-  let timer: NodeJS.Timeout | undefined;
-  if (options.drainMs) {
-    let drainFailed = false;
-    timer = setInterval(() => {
-      try {
-        ring.drain();
-        options.onDrained?.();
-      } catch (err) {
-        // a timer callback that throws would end the agent; the next drain tries again
-        if (!drainFailed) source.logger.warn(`${family}: draining ${options.ring} failed: ${(err as Error).message}`);
-        drainFailed = true;
-      }
-    }, options.drainMs);
-    timer.unref();
-  }
+  let drainFailed = false;
+  const timer = setInterval(() => {
+    try {
+      ring.drain();
+      options.onDrained?.();
+    } catch (err) {
+      // a timer callback that throws would end the agent; the next drain tries again
+      if (!drainFailed) source.logger.warn(`${family}: draining ${options.ring} failed: ${(err as Error).message}`);
+      drainFailed = true;
+    }
+  }, options.drainMs ?? RING_DRAIN_MS);
+  timer.unref();
   return {
     close: () => {
       clearInterval(timer);
