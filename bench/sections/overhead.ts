@@ -9,7 +9,7 @@ import { familyStatus } from '../lib/discover';
 import type { LineChild } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 import { runWorkload, WORKLOAD_SPECS, type WorkloadSpec } from '../lib/workloads';
-import { rdmaVerbFigures } from './rdmaVerbs';
+import { rdmaBurstFigures, rdmaVerbFigures } from './rdmaVerbs';
 
 type Config = 'off' | 'kotel' | 'empty' | 'bpftrace' | 'kotel-tcp';
 
@@ -125,7 +125,7 @@ export async function overheadSection(o: OverheadOptions): Promise<{ section: Se
     }
   }
   const rdma = familyStatus('rdma');
-  if (rdma.available) figures.push(...(await rdmaVerbFigures(o.reps)));
+  if (rdma.available) figures.push(...(await rdmaVerbFigures(o.reps)), ...(await rdmaBurstFigures(o.reps)));
   else figures.push(notMeasured('rdma verbs loop: time per verb call, kotel on ÷ off', `not measured: ${rdma.missing}`));
   return { section, underLoad };
 }
