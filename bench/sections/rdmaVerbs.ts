@@ -58,14 +58,19 @@ export async function rdmaVerbFigures(reps: number): Promise<Figure[]> {
   ];
 }
 
+/** QP records lost: the ring full (counted in the kernel), or the agent's backlog full (in user space) */
 async function ringFullDrops(port: number): Promise<number> {
-  const dropped = (await scrape(port)).find(
-    (s) => s.name === 'kotel_events_dropped_total' && s.labels.kotel_family === 'rdma' && s.labels.kotel_drop_reason === 'ringbuf_full',
-  );
-  return dropped?.value ?? 0;
+  return (await scrape(port))
+    .filter(
+      (s) =>
+        s.name === 'kotel_events_dropped_total' &&
+        s.labels.kotel_family === 'rdma' &&
+        (s.labels.kotel_drop_reason === 'ringbuf_full' || s.labels.kotel_drop_reason === 'backlog_full'),
+    )
+    .reduce((n, s) => n + s.value, 0);
 }
 
-/** waits until the agent has drained the ring: its CPU time (clock ticks) and the ringbuf_full drops stay
+/** waits until the agent has drained the ring: its CPU time (clock ticks) and the records lost stay
  * the same over 3 consecutive 250 ms windows (the BPF side wakes the consumer only when half full; the
  * agent also drains every 100 ms); returns the drops then */
 async function settled(agent: BenchAgent, timeoutMs = 60_000): Promise<{ lost: number }> {
@@ -89,11 +94,15 @@ async function settled(agent: BenchAgent, timeoutMs = 60_000): Promise<{ lost: n
 export async function rdmaBurst(
   processes = BURST.processes,
   qps = BURST.qps,
-): Promise<{ lost: number; cpuSeconds: number; seconds: number }> {
+): Promise<{ lost: number; cpuSeconds: number; seconds: number; rssMb: number; peakRssMb: number }> {
   const agent = await startBenchAgent({ families: ['rdma'], prometheus: true });
+  let sampler: NodeJS.Timeout | undefined;
   try {
     await run('bash', [SCRIPT, '--qps', '0', '--mrs', '0', '--churn', '0']); // builds the fixtures once
     await settled(agent);
+    const rss = agent.rssMb();
+    let peakRssMb = rss;
+    sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, agent.rssMb())), 100);
     const cpu0 = cpuSeconds(agent.pid);
     const t0 = Date.now();
     // the workload itself, not the script: its build step would rewrite the fake sysfs under the others
@@ -101,8 +110,9 @@ export async function rdmaBurst(
     const args = ['--qps', '0', '--mrs', '0', '--churn', String(qps)];
     await Promise.all(Array.from({ length: processes }, () => run(path.join(FIXTURES, 'rdma-workload'), args, { env })));
     const { lost } = await settled(agent);
-    return { lost, cpuSeconds: cpuSeconds(agent.pid) - cpu0, seconds: (Date.now() - t0) / 1000 };
+    return { lost, cpuSeconds: cpuSeconds(agent.pid) - cpu0, seconds: (Date.now() - t0) / 1000, rssMb: rss, peakRssMb };
   } finally {
+    clearInterval(sampler);
     await agent.stop();
   }
 }
@@ -111,17 +121,20 @@ export async function rdmaBurstFigures(reps: number): Promise<Figure[]> {
   const lost: number[] = [];
   const cpu: number[] = [];
   const perRecord: number[] = [];
+  const rss: number[] = [];
   const records = 2 * BURST.processes * BURST.qps;
   for (let rep = 0; rep < reps; rep++) {
     const b = await rdmaBurst();
     lost.push(b.lost);
     cpu.push(b.cpuSeconds);
     perRecord.push((b.cpuSeconds * 1e6) / (records - b.lost));
+    rss.push(b.peakRssMb - b.rssMb);
   }
   const what = `${BURST.processes} processes × ${BURST.qps} QPs at once`;
   return [
     withTarget(figure(`rdma burst: QP records lost, ${what} (of ${records})`, 'records', lost), '0 lost', (m) => m === 0),
     figure(`rdma burst: agent CPU from the burst's start until drained`, 's', cpu),
     figure('rdma burst: agent CPU per record consumed', 'µs', perRecord),
+    figure('rdma burst: agent RSS growth at its peak (backlog, spans)', 'MB', rss),
   ];
 }

@@ -18,7 +18,7 @@ import { KernelSymbols } from '../../agent/src/probes/locks/kallsyms';
 import { startWaitSpans } from '../../agent/src/probes/locks/waitSpans';
 import { connectionTable } from '../../agent/src/probes/rdma/connectionTable';
 import { RdmaDevices } from '../../agent/src/probes/rdma/devices';
-import { QpTable, startQpEvents } from '../../agent/src/probes/rdma/qps';
+import { QpTable, RING_BACKLOG, startQpEvents } from '../../agent/src/probes/rdma/qps';
 import { families } from '../../agent/src/probes/registry';
 import type { RingBatchCallback } from '../../agent/src/native';
 import type { FamilyContext } from '../../agent/src/probes/types';
@@ -168,6 +168,15 @@ function fuzzContext(object: BpfObject) {
   return { ctx, exporter, feed, decodeDrops, log: lines, drops };
 }
 
+async function withObjectAsync(name: string, fn: (object: BpfObject) => Promise<void>): Promise<void> {
+  const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', `${name}.bpf.o`), { ladders: {} });
+  try {
+    await fn(object);
+  } finally {
+    object.close();
+  }
+}
+
 function withObject(name: string, fn: (object: BpfObject) => void): void {
   const object = BpfObject.open(path.join(ROOT, 'bpf', '.output', `${name}.bpf.o`), { ladders: {} });
   try {
@@ -198,33 +207,39 @@ for (const [object, family] of [
   ['rdma', 'rdma'],
   ['rdma_kernel', 'rdma_kernel'],
 ] as const) {
-  test(`rdma_qp_event of ${object}.bpf.o: random records through the QP table, spans and connection table`, { skip: notRoot }, (t) => {
-    const sysfs = fakeSysfs({ mlx5_0: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0001' } });
-    try {
-      withObject(object, (o) => {
-        const f = fuzzContext(o);
-        const table = new QpTable(
-          f.ctx.tracer,
-          f.ctx.cgroups,
-          new RdmaDevices(sysfs.root, () => f.drops.add(family, 'invalid_value')),
-          true,
-        );
-        const runtime = startQpEvents(f.ctx, table, family);
-        const gen = generate(o.layout('rdma_qp_event'), 'kind', SEED + 1);
-        f.feed('rdma_events', gen);
-        assert.equal(f.decodeDrops(family), gen.rejected, 'exactly the short and overlong records are decode drops');
-        t.diagnostic(`${table.size} QPs live in the table after ${RECORDS} records (${f.exporter.spans} spans ended so far)`);
-        const console = connectionTable(table.connections(), f.ctx.cgroups).join('\n');
-        assert.doesNotMatch(console.replace(/\n/g, ''), UNPRINTABLE, 'the console table is printable');
-        runtime.close(); // ends every live QP's span
-        assert.equal(table.size, 0);
-        assert.ok(f.exporter.spans > 0);
-        assert.deepEqual(f.exporter.bad, [], 'every string printable, every time finite');
-      });
-    } finally {
-      sysfs.remove();
-    }
-  });
+  test(
+    `rdma_qp_event of ${object}.bpf.o: random records through the QP table, spans and connection table`,
+    { skip: notRoot },
+    async (t) => {
+      const sysfs = fakeSysfs({ mlx5_0: { '1/0': 'fe80:0000:0000:0000:0200:0000:0000:0001' } });
+      try {
+        await withObjectAsync(object, async (o) => {
+          const f = fuzzContext(o);
+          const table = new QpTable(
+            f.ctx.tracer,
+            f.ctx.cgroups,
+            new RdmaDevices(sysfs.root, () => f.drops.add(family, 'invalid_value')),
+            true,
+          );
+          const runtime = startQpEvents(f.ctx, table, family);
+          const gen = generate(o.layout('rdma_qp_event'), 'kind', SEED + 1);
+          f.feed('rdma_events', gen);
+          // the records wait in the consumer's backlog, handled a slice per turn of the loop
+          for (let i = 0; i < 2 * Math.ceil(RECORDS / RING_BACKLOG.sliceRecords) + gen.batches.length; i++) await new Promise(setImmediate);
+          assert.equal(f.decodeDrops(family), gen.rejected, 'exactly the short and overlong records are decode drops');
+          t.diagnostic(`${table.size} QPs live in the table after ${RECORDS} records (${f.exporter.spans} spans ended so far)`);
+          const console = connectionTable(table.connections(), f.ctx.cgroups).join('\n');
+          assert.doesNotMatch(console.replace(/\n/g, ''), UNPRINTABLE, 'the console table is printable');
+          runtime.close(); // ends every live QP's span
+          assert.equal(table.size, 0);
+          assert.ok(f.exporter.spans > 0);
+          assert.deepEqual(f.exporter.bad, [], 'every string printable, every time finite');
+        });
+      } finally {
+        sysfs.remove();
+      }
+    },
+  );
 }
 
 test('lock_wait_event: random and truncated records are decode drops or lock.wait spans', { skip: notRoot }, () => {

@@ -92,3 +92,95 @@ test('consumeRing: one handler per batch, short records are decode drops, timer 
   assert.equal(drained, n, 'no timer after close');
   assert.deepEqual(calls.slice(-2), ['drain', 'close']);
 });
+
+test('consumeRing with a backlog: batches handled in order in slices, the ring drained between slices, onDrained once all is handled, close handles the rest', async () => {
+  const drops = new UserDrops();
+  let onBatch: RingBatchCallback | undefined;
+  /** what the fake ring holds: drain() delivers it as one batch */
+  let waiting: Buffer[] = [];
+  const calls: string[] = [];
+  const deliver = () => {
+    const records = waiting;
+    waiting = [];
+    if (records.length) onBatch!(batch(records), records.length);
+    return records.length;
+  };
+  const object = {
+    openRingBuffer: (_name: string, cb: RingBatchCallback) => {
+      onBatch = cb;
+      return {
+        delivered: 0,
+        drain: () => {
+          calls.push('drain');
+          return deliver();
+        },
+        close: () => calls.push('close'),
+      };
+    },
+  };
+  const rec = (n: number) => Buffer.from([n, 0, 0, 0]);
+  const seen: string[] = [];
+  let drained = 0;
+  let batches = 0;
+  const consumer = consumeRing(
+    { object, drops, logger: { warn: () => undefined } },
+    {
+      ring: 'x_events',
+      family: 'x',
+      recordSize: 4,
+      drainMs: 5,
+      onDrained: () => drained++,
+      backlog: { sliceRecords: 2, maxBytes: 1 << 20 },
+    },
+    (b) => {
+      const tag = `b${batches++}`;
+      return (base) => seen.push(`${tag}:${b.readUInt32LE(base)}`);
+    },
+  );
+  waiting = [rec(1), rec(2), Buffer.from([9]), rec(3), rec(4)];
+  deliver(); // a wakeup
+  assert.deepEqual(seen, [], 'queued, not handled in the callback');
+  waiting = [rec(5)]; // submitted while the first batch waits: taken by the drain after the first slice
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(seen, ['b0:1', 'b0:2'], 'one slice');
+  assert.equal(drained, 0);
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(seen, ['b0:1', 'b0:2', 'b0:3', 'b0:4', 'b1:5'], 'in order, one handler per batch');
+  assert.deepEqual([...drops.entries()], [{ family: 'x', reason: 'decode', n: 1 }]);
+  assert.ok(drained > 0, 'onDrained once the drained records are handled');
+  waiting = [rec(6), rec(7), rec(8)];
+  deliver();
+  waiting = [rec(9)];
+  consumer.close();
+  assert.deepEqual(seen.slice(5), ['b2:6', 'b2:7', 'b2:8', 'b3:9'], 'close drains and handles the backlog');
+  assert.deepEqual(calls.slice(-2), ['drain', 'close']);
+});
+
+test('consumeRing with a full backlog: the ring is not drained until the backlog is below maxBytes, a batch delivered meanwhile is a backlog_full drop', async () => {
+  let onBatch: RingBatchCallback | undefined;
+  let drains = 0;
+  const object = {
+    openRingBuffer: (_name: string, cb: RingBatchCallback) => {
+      onBatch = cb;
+      return { delivered: 0, drain: () => (drains++, 0), close: () => undefined };
+    },
+  };
+  const seen: number[] = [];
+  const drops = new UserDrops();
+  const consumer = consumeRing(
+    { object, drops, logger: { warn: () => undefined } },
+    { ring: 'x_events', family: 'x', recordSize: 4, backlog: { sliceRecords: 1, maxBytes: 20 } },
+    (b) => (base) => seen.push(b.readUInt32LE(base)),
+  );
+  const records = [1, 2, 3].map((n) => Buffer.from([n, 0, 0, 0]));
+  onBatch!(batch(records), 3); // 3 x 16 bytes: over maxBytes until it is handled
+  onBatch!(batch(records.slice(0, 2)), 2); // a wakeup meanwhile: dropped, counted
+  assert.deepEqual([...drops.entries()], [{ family: 'x', reason: 'backlog_full', n: 2 }]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(seen, [1]);
+  assert.equal(drains, 0, 'not drained while the backlog is full');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(drains, 1, 'drained again once the batch was handled, not before');
+  consumer.close();
+});

@@ -115,21 +115,32 @@ export function eachRecord(
   size: number,
   handle: (base: number) => void,
 ): void {
-  forEachRecord(batch, count, (offset, length) => {
-    if (length < size || offset + length > batch.length) {
-      sink.drops.add(family, 'decode');
-      return;
+  forEachRecord(batch, count, (offset, length) => handleRecord(sink, family, batch, offset, length, size, handle));
+}
+
+/** eachRecord's work for one record of a batch (consumers that handle a batch in slices) */
+export function handleRecord(
+  sink: RecordSink,
+  family: string,
+  batch: Buffer,
+  offset: number,
+  length: number,
+  size: number,
+  handle: (base: number) => void,
+): void {
+  if (length < size || offset + length > batch.length) {
+    sink.drops.add(family, 'decode');
+    return;
+  }
+  try {
+    handle(offset);
+  } catch (err) {
+    sink.drops.add(family, 'decode');
+    if (!warned.has(sink)) {
+      warned.add(sink);
+      sink.logger.warn(`${family}: a ring-buffer record could not be handled (counted as a decode drop): ${(err as Error).message}`);
     }
-    try {
-      handle(offset);
-    } catch (err) {
-      sink.drops.add(family, 'decode');
-      if (!warned.has(sink)) {
-        warned.add(sink);
-        sink.logger.warn(`${family}: a ring-buffer record could not be handled (counted as a decode drop): ${(err as Error).message}`);
-      }
-    }
-  });
+  }
 }
 
 /** calls fn for each record of a ring-buffer batch, [u32 len][u32 0][record][pad to 8]: a plain loop, no

@@ -2,11 +2,23 @@
 // record is decoded and handled through eachRecord (short or unhandleable records are decode drops, never
 // a throw). Drained on a timer too: the BPF side (kotel_ringbuf_submit, bpf/kotel.bpf.h) wakes the consumer
 // only when the ring is half full.
-import type { BpfObject } from '../native';
-import { eachRecord, type RecordSink } from './record';
+// Optionally with a backlog, for rings whose records cost the handler far more than the drain (the RDMA QP
+// spans): batches are queued and handled in slices on the loop, the ring drained again between slices, so
+// the ring empties at the drain's rate (a copy) and a burst waits in the backlog (bounded) instead of
+// filling the ring while the handler runs short of CPU.
+import type { BpfObject, RingBuffer } from '../native';
+import { eachRecord, handleRecord, type RecordSink } from './record';
 
 export interface RingSource extends RecordSink {
   object: Pick<BpfObject, 'openRingBuffer'>;
+}
+
+export interface RingBacklogOptions {
+  /** records handled before the ring is drained again and the loop runs other callbacks */
+  sliceRecords: number;
+  /** bytes of batches waiting at most: beyond, the ring is not drained (it fills; the BPF side counts
+   * what it cannot reserve as ringbuf_full), and a batch a wakeup delivers is dropped (backlog_full) */
+  maxBytes: number;
 }
 
 export interface RingConsumerOptions {
@@ -15,9 +27,11 @@ export interface RingConsumerOptions {
   family: string;
   /** bytes of the record type: shorter records are decode drops */
   recordSize: number;
-  /** drains without a wakeup every drainMs (default RING_DRAIN_MS); onDrained after each such drain */
+  /** drains without a wakeup every drainMs (default RING_DRAIN_MS); onDrained after each such drain (with a
+   * backlog: once the records drained so far are all handled) */
   drainMs?: number;
   onDrained?: () => void;
+  backlog?: RingBacklogOptions;
 }
 
 /** how often a ring is drained without a wakeup: how late a record below the half-full mark may be */
@@ -27,20 +41,28 @@ export const RING_DRAIN_MS = 100;
 export type BatchHandler = (batch: Buffer) => (base: number) => void;
 
 export interface RingConsumer {
-  /** drains what is left, then closes the ring */
+  /** drains what is left (and handles the backlog), then closes the ring */
   close(): void;
 }
 
 export function consumeRing(source: RingSource, options: RingConsumerOptions, onBatch: BatchHandler): RingConsumer {
   const { family, recordSize } = options;
+  const backlog = options.backlog ? new Backlog(source, options, onBatch, options.backlog) : undefined;
   const ring = source.object.openRingBuffer(options.ring, (batch, count) => {
-    eachRecord(source, family, batch, count, recordSize, onBatch(batch));
+    if (backlog) backlog.push(batch, count);
+    else eachRecord(source, family, batch, count, recordSize, onBatch(batch));
   });
+  backlog?.attach(ring);
   let drainFailed = false;
   const timer = setInterval(() => {
     try {
-      ring.drain();
-      options.onDrained?.();
+      if (!backlog) {
+        ring.drain();
+        options.onDrained?.();
+      } else if (backlog.hasRoom()) {
+        ring.drain();
+        backlog.whenHandled(options.onDrained);
+      }
     } catch (err) {
       // a timer callback that throws would end the agent; the next drain tries again
       if (!drainFailed) source.logger.warn(`${family}: draining ${options.ring} failed: ${(err as Error).message}`);
@@ -52,7 +74,111 @@ export function consumeRing(source: RingSource, options: RingConsumerOptions, on
     close: () => {
       clearInterval(timer);
       ring.drain();
+      backlog?.flush();
       ring.close();
     },
   };
+}
+
+interface QueuedBatch {
+  batch: Buffer;
+  /** records not handled yet, and where the next one starts */
+  left: number;
+  offset: number;
+  handle?: (base: number) => void;
+}
+
+/** batches waiting to be handled, in order; handled a slice at a time from setImmediate */
+class Backlog {
+  private readonly queue: QueuedBatch[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  private ring?: Pick<RingBuffer, 'drain'>;
+  private onHandled?: () => void;
+
+  constructor(
+    private readonly sink: RecordSink,
+    private readonly options: RingConsumerOptions,
+    private readonly onBatch: BatchHandler,
+    private readonly limits: RingBacklogOptions,
+  ) {}
+
+  attach(ring: Pick<RingBuffer, 'drain'>): void {
+    this.ring = ring;
+  }
+
+  hasRoom(): boolean {
+    return this.bytes < this.limits.maxBytes;
+  }
+
+  push(batch: Buffer, count: number): void {
+    if (!this.hasRoom()) {
+      // a wakeup (the ring more than half full) while the backlog is full: bounded memory over every record
+      this.sink.drops.add(this.options.family, 'backlog_full', count);
+      return;
+    }
+    this.queue.push({ batch, left: count, offset: 0 });
+    this.bytes += batch.length;
+    this.schedule();
+  }
+
+  /** calls done once every record queued so far is handled (now, if none waits) */
+  whenHandled(done?: () => void): void {
+    if (!done) return;
+    if (this.queue.length === 0) done();
+    else this.onHandled = done;
+  }
+
+  /** handles everything queued, now (close) */
+  flush(): void {
+    while (this.queue.length) this.slice(Infinity);
+    this.handled();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    this.slice(this.limits.sliceRecords);
+    // the ring again, between slices: what came meanwhile joins the backlog and frees the ring
+    if (this.hasRoom()) {
+      try {
+        this.ring?.drain();
+      } catch {
+        // the timer's drain reports failures; the next one tries again
+      }
+    }
+    if (this.queue.length) this.schedule();
+    else this.handled();
+  }
+
+  private handled(): void {
+    const done = this.onHandled;
+    this.onHandled = undefined;
+    done?.();
+  }
+
+  /** handles up to n records from the head of the queue */
+  private slice(n: number): void {
+    const { family, recordSize } = this.options;
+    while (n > 0 && this.queue.length) {
+      const head = this.queue[0];
+      head.handle ??= this.onBatch(head.batch); // per-batch state, taken when its records are handled
+      if (head.left === 0 || head.offset + 8 > head.batch.length) {
+        this.queue.shift();
+        this.bytes -= head.batch.length;
+        continue;
+      }
+      // [u32 len][u32 0][record][pad to 8], as forEachRecord walks them
+      const length = head.batch.readUInt32LE(head.offset);
+      handleRecord(this.sink, family, head.batch, head.offset + 8, length, recordSize, head.handle);
+      head.offset += 8 + Math.ceil(length / 8) * 8;
+      head.left--;
+      n--;
+    }
+  }
 }

@@ -40,7 +40,7 @@ export const rdmaConfig = fragment({
     default: 10240,
   },
   ringBufferBytes: {
-    doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096; bursts beyond it are counted as ringbuf_full drops.',
+    doc: 'Size of each RDMA QP-event ring buffer (spans, connection table): a power of two, at least 4096. The agent drains it into a backlog of up to 32 MiB while it builds the spans; records of a burst beyond both are counted as ringbuf_full drops.',
     format: 'int',
     min: 4096,
     default: 4194304,
