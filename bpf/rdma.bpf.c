@@ -159,7 +159,7 @@ static __always_inline void qp_event(__u32 kind, __u64 qp, __u32 qpn, __u32 stat
 			e->port = b;
 		}
 	}
-	rdma_ring_submit(&rdma_events, e);
+	kotel_ringbuf_submit(&rdma_events, e);
 }
 
 /* ---- open / close device: the context is a live object too ---- */

@@ -146,7 +146,7 @@ static __always_inline void on_add(struct rdma_restrack_entry___kotel *res, bool
 			return;
 		e->qp_type = BPF_CORE_READ(qp, qp_type);
 		__builtin_memcpy(e->device, obj.device, sizeof(e->device));
-		rdma_ring_submit(&rdma_events, e);
+		kotel_ringbuf_submit(&rdma_events, e);
 	}
 }
 
@@ -181,7 +181,7 @@ static __always_inline void on_del(struct rdma_restrack_entry___kotel *res)
 		struct rdma_qp_event *e = qp_event_start(RDMA_QP_DESTROY, CONTAINER(res, struct ib_qp___kotel));
 
 		if (e)
-			rdma_ring_submit(&rdma_events, e);
+			kotel_ringbuf_submit(&rdma_events, e);
 	}
 }
 
@@ -216,7 +216,7 @@ static __always_inline void on_modify(struct ib_qp___kotel *qp, struct ib_qp_att
 	/* qp is a scalar on the kretprobe rung: no direct loads (qp->device), only probe reads */
 	dev = BPF_CORE_READ(qp, device);
 	bpf_core_read_str(e->device, sizeof(e->device), &dev->name);
-	rdma_ring_submit(&rdma_events, e);
+	kotel_ringbuf_submit(&rdma_events, e);
 }
 
 /* ---- rdma_restrack_add / rdma_restrack_del: fentry family first, kprobe fallback ---- */
