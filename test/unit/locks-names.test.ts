@@ -27,7 +27,7 @@ test('futex keys: op in the low byte, errno above it', () => {
 });
 
 test('lock addresses: data symbols with offsets, [static] without one, [dynamic] below the image', () => {
-  const syms = new KernelSymbols(
+  const syms = KernelSymbols.parse(
     [
       'ffffffff81000000 T _text',
       'ffffffff81000100 T some_function',
@@ -43,7 +43,7 @@ test('lock addresses: data symbols with offsets, [static] without one, [dynamic]
   assert.equal(syms.resolve(0xffffffff82100000n), '[static]', 'too far past the last data symbol');
   assert.equal(syms.resolve(0xffff888100000000n), '[dynamic]');
   // x86-64 before 6.15: per-CPU variables listed as zero-based offsets sort first; they are not addresses
-  const percpu = new KernelSymbols(
+  const percpu = KernelSymbols.parse(
     [
       '0000000000000000 A fixed_percpu_data',
       '000000000001f000 D runqueues',
@@ -55,7 +55,7 @@ test('lock addresses: data symbols with offsets, [static] without one, [dynamic]
   assert.equal(percpu.resolve(0x1f010n), '[dynamic]');
   assert.equal(percpu.resolve(0xffffffff82000010n), 'rtnl_mutex+0x10');
   assert.equal(
-    new KernelSymbols('0000000000000000 T _text\n').resolve(0xffffffff82000000n),
+    KernelSymbols.parse('0000000000000000 T _text\n').resolve(0xffffffff82000000n),
     '[unresolved]',
     'kptr_restrict hides addresses',
   );

@@ -173,7 +173,7 @@ test('collecting twice changes no kernel map and no family state; the maintenanc
   };
   const gone: number[] = [];
   const objects = new ObjectTable(ctx, { name: (n) => n }, { onProcessGone: (tgid) => gone.push(tgid), alive: (tgid) => tgid !== 2 });
-  const runtimes = [objects.observe(), observeTopLocks(ctx, () => new KernelSymbols(''), 1)];
+  const runtimes = [objects.observe(), observeTopLocks(ctx, () => KernelSymbols.parse(''), 1)];
 
   const before = object.snapshot();
   for (let i = 0; i < 2; i++) {

@@ -245,7 +245,7 @@ for (const [object, family] of [
 test('lock_wait_event: random and truncated records are decode drops or lock.wait spans', { skip: notRoot }, () => {
   withObject('locks', (object) => {
     const f = fuzzContext(object);
-    const symbols = new KernelSymbols('ffffffff81000000 T _stext\nffffffff82000000 D some_lock\n');
+    const symbols = KernelSymbols.parse('ffffffff81000000 T _stext\nffffffff82000000 D some_lock\n');
     const runtime = startWaitSpans(f.ctx, () => symbols);
     const gen = generate(object.layout('lock_wait_event'), undefined, SEED + 2);
     f.feed('lock_events', gen);
