@@ -23,8 +23,19 @@ const realHost: HostFiles = {
   },
 };
 
+type InfinibandConfig = 'y' | 'm' | 'n' | undefined;
+
+/** per host: the running kernel's configuration does not change, and the module watch asks every interval */
+const configs = new WeakMap<HostFiles, { value: InfinibandConfig }>();
+
 /** CONFIG_INFINIBAND of the running kernel: 'y', 'm', 'n' (not set), or undefined when no config is readable */
-export function infinibandConfig(host: HostFiles = realHost): 'y' | 'm' | 'n' | undefined {
+export function infinibandConfig(host: HostFiles = realHost): InfinibandConfig {
+  let known = configs.get(host);
+  if (!known) configs.set(host, (known = { value: readInfinibandConfig(host) }));
+  return known.value;
+}
+
+function readInfinibandConfig(host: HostFiles): InfinibandConfig {
   const config = host.read('/proc/config.gz') ?? host.read(`/boot/config-${os.release()}`);
   if (config === undefined) return undefined;
   const m = /^CONFIG_INFINIBAND=([ym])$/m.exec(config);
