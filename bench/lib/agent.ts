@@ -17,6 +17,8 @@ export interface BenchAgentOptions {
   prometheus?: boolean;
   /** more config lines (YAML), e.g. a family's map sizes */
   extraConfig?: string[];
+  /** the console report on stdout, at its default interval */
+  console?: boolean;
 }
 
 /** starts the agent with only `families` on and waits until it runs */
@@ -29,7 +31,7 @@ export async function startBenchAgent(o: BenchAgentOptions): Promise<BenchAgent>
       o.otlp ? `  endpoint: "http://${o.otlp}"\n  protocol: grpc` : '',
       `metrics:\n  interval: ${o.metricsIntervalMs ?? 10000}`,
       `prometheus:\n  enabled: ${promPort ? 'true' : 'false'}${promPort ? `\n  port: ${promPort}` : ''}`,
-      `console:\n  enabled: false`,
+      `console:\n  enabled: ${o.console ? 'true' : 'false'}`,
       `log:\n  level: warn`,
       ...(o.extraConfig ?? []),
     ]
