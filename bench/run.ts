@@ -20,7 +20,7 @@ const FULL = {
   overhead: { reps: 5, seconds: 2 },
   streaming: { reps: 3, seconds: 2 },
   collection: { reps: 3, seconds: 5 },
-  footprint: { windows: 3, seconds: 10 },
+  footprint: { windows: 6, seconds: 10 },
   libraryScan: { reps: 3, steadyScans: 5 },
   histogramCost: { reps: 5 },
 };

@@ -20,7 +20,9 @@ async function idleFootprint(o: { windows: number; seconds: number; families: st
       metricsIntervalMs: 10_000,
       console: consoleOn,
     });
-    await sleep(3000); // start-up work done
+    // start-up work done: loading, and the first collection and export (kallsyms, the gRPC channel)
+    await receiver.waitFor(() => receiver.requests().metrics > 0, 30_000, 'the first OTLP export');
+    await sleep(3000);
     for (let i = 0; i < o.windows; i++) {
       const c0 = agent.cpuSeconds();
       const t0 = Date.now();
@@ -68,7 +70,7 @@ export async function footprintSection(o: {
     figures.push(notMeasured('under the section-2 workloads', 'section 2 did not run'));
   }
   notes.push(
-    `Families on: ${o.families.join(', ')}. Idle: ${o.windows} window(s) of ${o.seconds} s, console off, then on (its report every console.interval); CPU = user+system time from /proc ÷ wall time. "Idle" is the bench's own host: other processes may be running (see the machine notes).`,
+    `Families on: ${o.families.join(', ')}. Idle: ${o.windows} window(s) of ${o.seconds} s, console off, then on (its report every console.interval); windows start 3 s after the first export arrived; CPU = user+system time from /proc ÷ wall time. "Idle" is the bench's own host: other processes may be running (see the machine notes).`,
   );
   return section;
 }
