@@ -9,6 +9,7 @@ import { attachPrevious, printTable, writeResults, type BenchRun } from './lib/r
 import type { SectionResult } from './lib/result';
 import { collectionSection } from './sections/collection';
 import { footprintSection } from './sections/footprint';
+import { costPartsSection } from './sections/costParts';
 import { histogramCostSection } from './sections/histogramCost';
 import { kernelCostSection } from './sections/kernelCost';
 import { libraryScanSection } from './sections/libraryScan';
@@ -23,6 +24,7 @@ const FULL = {
   footprint: { windows: 6, seconds: 10 },
   libraryScan: { reps: 3, steadyScans: 5 },
   histogramCost: { reps: 5 },
+  costParts: { reps: 5, seconds: 1 },
 };
 const QUICK: typeof FULL = {
   kernelCost: { reps: 2, seconds: 0.3 },
@@ -32,6 +34,7 @@ const QUICK: typeof FULL = {
   footprint: { windows: 1, seconds: 5 },
   libraryScan: { reps: 1, steadyScans: 3 },
   histogramCost: { reps: 2 },
+  costParts: { reps: 2, seconds: 0.5 },
 };
 
 /** each step's section id (SectionResult.id), which a failed step's placeholder takes too */
@@ -43,13 +46,14 @@ const SECTION_IDS: Record<string, string> = {
   '5': 'footprint',
   '6': 'library-scan',
   '7': 'histogram-cost',
+  '8': 'cost-parts',
 };
 const ALL_SECTIONS = Object.keys(SECTION_IDS);
 
 async function main(): Promise<void> {
   const opts = new Command('bench')
     .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
-    .option('--sections <list>', 'sections to run, comma-separated (1-7; the others keep their last results)', ALL_SECTIONS.join(','))
+    .option('--sections <list>', 'sections to run, comma-separated (1-8; the others keep their last results)', ALL_SECTIONS.join(','))
     .parse()
     .opts<{ quick?: boolean; sections: string }>();
   if (process.getuid?.() !== 0) {
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
   await step('5', '5. footprint', () => footprintSection({ ...p.footprint, families, underLoad }));
   await step('6', '6. RDMA library scan', () => libraryScanSection(p.libraryScan));
   await step('7', '7. histogram cost per event', () => histogramCostSection(p.histogramCost));
+  await step('8', "8. an aggregating program's parts", () => costPartsSection(p.costParts));
 
   const run: BenchRun = {
     mode: opts.quick ? 'quick' : 'full',
