@@ -1,5 +1,6 @@
-// Collections larger than one OTLP request may be: split into requests of otlp.maxPointsPerRequest points,
-// through the real gRPC exporter to a receiver with gRPC's (and the Collector's) default 4 MiB request limit.
+// Collections larger than one OTLP request may be: split into requests of at most otlp.maxRequestBytes (an
+// estimate from above), through the real gRPC exporter to a receiver with gRPC's (and the Collector's)
+// default 4 MiB request limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataPointType, AggregationTemporality, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -7,7 +8,7 @@ import { emptyResource } from '@opentelemetry/resources';
 import { ValueType } from '@opentelemetry/api';
 import { loadConfig } from '../../agent/src/config';
 import { createTelemetry } from '../../agent/src/otel/telemetry';
-import { splitResourceMetrics } from '../../agent/src/otel/splitExport';
+import { pointBytes, splitResourceMetrics } from '../../agent/src/otel/splitExport';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { stubFactory } from '../helpers/stubProducer';
 import { captureLogger } from '../helpers/captureLogger';
@@ -22,7 +23,7 @@ function sum(name: string, points: number): MetricData {
   };
 }
 
-test('splitResourceMetrics: parts of at most N points, every point once and in order, descriptors kept', () => {
+test('splitResourceMetrics: parts of at most maxBytes, every point once and in order, descriptors kept', () => {
   const scopeA = { name: 'a' };
   const scopeB = { name: 'b' };
   const rm: ResourceMetrics = {
@@ -32,9 +33,14 @@ test('splitResourceMetrics: parts of at most N points, every point once and in o
       { scope: scopeB, metrics: [sum('z', 1200)] },
     ],
   };
-  const parts = splitResourceMetrics(rm, 1000);
-  const points = (p: ResourceMetrics) => p.scopeMetrics.flatMap((s) => s.metrics).reduce((n, m) => n + m.dataPoints.length, 0);
-  assert.deepEqual(parts.map(points), [1000, 1000, 1000, 710]);
+  const per = pointBytes(rm.scopeMetrics[0].metrics[0].dataPoints[0]);
+  const maxBytes = 1000 * per;
+  const parts = splitResourceMetrics(rm, maxBytes);
+  assert.ok(parts.length >= 4 && parts.length <= 5, `${parts.length} parts`);
+  for (const p of parts) {
+    const bytes = p.scopeMetrics.flatMap((s) => s.metrics).reduce((n, m) => n + m.dataPoints.reduce((a, d) => a + pointBytes(d), 0), 0);
+    assert.ok(bytes <= maxBytes, `a part of ${bytes} estimated bytes, at most ${maxBytes}`);
+  }
   const flat = parts.flatMap((p) =>
     p.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((d) => `${s.scope.name}/${m.descriptor.name}/${d.value}`))),
   );
@@ -51,14 +57,32 @@ test('splitResourceMetrics: parts of at most N points, every point once and in o
           rm.scopeMetrics.flatMap((x) => x.metrics).find((o) => o.descriptor.name === m.descriptor.name)!.descriptor,
         );
   }
-  assert.deepEqual(
-    splitResourceMetrics({ resource: emptyResource(), scopeMetrics: [] }, 10).length,
+  assert.equal(splitResourceMetrics(rm, 1 << 30).length, 1, 'under the limit: one request');
+  assert.equal(
+    splitResourceMetrics({ resource: emptyResource(), scopeMetrics: [] }, 1 << 20).length,
     1,
-    'an empty collection is one (empty) request',
+    'an empty collection is one request',
   );
 });
 
-async function exportSeries(maxPointsPerRequest: number) {
+test('pointBytes grows with attributes and buckets (a 768-bucket histogram counts ~4 KB)', () => {
+  const base = { startTime: [0, 0] as [number, number], endTime: [1, 0] as [number, number], attributes: {} };
+  const exp = (buckets: number) => ({
+    ...base,
+    value: {
+      count: 1,
+      sum: 1,
+      scale: 4,
+      zeroCount: 0,
+      positive: { offset: 0, bucketCounts: new Array(buckets).fill(1) },
+      negative: { offset: 0, bucketCounts: [] },
+    },
+  });
+  assert.ok(pointBytes(exp(768)) >= 768 * 5);
+  assert.ok(pointBytes({ ...base, attributes: { 'container.id': 'f'.repeat(64) }, value: 1 }) > pointBytes({ ...base, value: 1 }) + 64);
+});
+
+async function exportSeries(maxRequestBytes: number) {
   const rx = await startOtlpReceiver();
   const results: { ok: boolean; items: number }[] = [];
   const { logger } = captureLogger();
@@ -69,7 +93,7 @@ async function exportSeries(maxPointsPerRequest: number) {
         'console.enabled': false,
         'metrics.interval': 60000,
         'otlp.endpoint': `127.0.0.1:${rx.grpcPort}`,
-        'otlp.maxPointsPerRequest': maxPointsPerRequest,
+        'otlp.maxRequestBytes': maxRequestBytes,
       },
     }),
     {
@@ -91,15 +115,15 @@ async function exportSeries(maxPointsPerRequest: number) {
   return { results, received };
 }
 
-test('45 000 series over gRPC: one request is refused at 4 MiB; 1000-point requests all arrive', async () => {
-  const whole = await exportSeries(1_000_000);
+test('45 000 series over gRPC: one request is refused at 4 MiB; requests of 3 MiB (estimated) all arrive', async () => {
+  const whole = await exportSeries(1 << 30);
   assert.ok(
     whole.results.some((r) => !r.ok),
     `one request of every point fails: ${JSON.stringify(whole.results)}`,
   );
   assert.equal(whole.received, 0);
-  const split = await exportSeries(1000);
-  assert.ok(split.results.length >= 45, `${split.results.length} requests`);
+  const split = await exportSeries(3 << 20);
+  assert.ok(split.results.length >= 2, `${split.results.length} requests`);
   assert.ok(
     split.results.every((r) => r.ok),
     'every request accepted',

@@ -74,14 +74,14 @@ const RAW_SCHEMA = fragment({
       min: 1,
       default: 10000,
     },
-    maxPointsPerRequest: {
+    maxRequestBytes: {
       doc:
-        'Most metric data points in one OTLP request: a collection with more goes as several requests, one after ' +
-        'the other. A Collector takes gRPC requests up to 4 MiB by default (max_recv_msg_size_mib); a point takes ' +
-        '~120 bytes, up to ~2.5 KB for a histogram with all its 768 buckets in use.',
+        'Largest OTLP metrics request, as estimated from above: a collection beyond goes as several requests, one ' +
+        'after the other. A Collector takes gRPC requests up to 4 MiB by default (max_recv_msg_size_mib); a point ' +
+        'takes ~120 bytes, up to ~4 KB for a histogram with all its 768 buckets in use.',
       format: 'int',
-      min: 1,
-      default: 1000,
+      min: 65536,
+      default: 3 << 20,
     },
     temporality: {
       otelEnv: { name: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', map: (v) => v.toLowerCase() },

@@ -179,7 +179,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
         new PeriodicExportingMetricReader({
           exporter: new SplitMetricExporter(
             new StatusMetricExporter(exporters.metrics, metricStatus, temporalitySelector(config.otlp.temporality)),
-            config.otlp.maxPointsPerRequest,
+            config.otlp.maxRequestBytes,
           ),
           exportIntervalMillis: config.metrics.interval,
           // the SDK requires timeout <= interval
