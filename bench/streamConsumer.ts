@@ -3,7 +3,7 @@
 // the families' timer too), so its CPU is the pipeline's. Prints "ready", then answers each "stats" line on stdin with one JSON line.
 import * as readline from 'node:readline';
 import { BpfObject } from '../agent/src/native';
-import { perCpuLayout, sumU64Fields } from '../agent/src/kernel/mapValues';
+import { readU64 } from '../agent/src/kernel/mapValues';
 import { forEachRecord, RecordReader } from '../agent/src/kernel/record';
 import { RING_DRAIN_MS } from '../agent/src/kernel/ringConsumer';
 
@@ -33,14 +33,9 @@ setInterval(() => ring.drain(), RING_DRAIN_MS);
 
 function kernelStats(): { produced: number; dropped: number } {
   const info = object.mapInfo('stream_stats');
-  const batch = object.readMap('stream_stats');
-  const cpu = perCpuLayout(info, batch);
-  const out = new Float64Array(1);
+  const batch = object.readMapSummed('stream_stats');
   const v = [0, 0];
-  for (let i = 0; i < batch.count; i++) {
-    sumU64Fields(batch, i, 0, 1, cpu, out);
-    v[batch.keys.readUInt32LE(i * info.keySize)] = out[0];
-  }
+  for (let i = 0; i < batch.count; i++) v[batch.keys.readUInt32LE(i * info.keySize)] = readU64(batch.values, i * batch.valueStride);
   return { produced: v[0], dropped: v[1] };
 }
 

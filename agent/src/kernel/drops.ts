@@ -1,7 +1,7 @@
 // Events lost, by reason: in the kernel (each family's <family>_drops per-CPU array) and in user space
 // (undecodable records, spans the exporter could not deliver); exported as kotel.events.dropped.
 import type { BpfObject } from '../native';
-import { perCpuLayout, sumU64Fields } from './mapValues';
+import { readU64 } from './mapValues';
 
 /** enum kotel_drop_reason (bpf/kotel.h), by index */
 export const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested', 'no_memory'];
@@ -12,16 +12,14 @@ const ALWAYS_REPORTED = 2;
 export function kernelDrops(object: BpfObject, dropsMap: string): { reason: string; n: number }[] {
   const info = object.mapInfo(dropsMap);
   const batch = object.readMapSummed(dropsMap);
-  const cpu = perCpuLayout(info, batch);
-  const out = new Float64Array(1);
   const drops: { reason: string; n: number }[] = [];
   for (let i = 0; i < batch.count; i++) {
     const index = batch.keys.readUInt32LE(i * info.keySize);
     const reason = KERNEL_DROP_REASONS[index];
     if (!reason) continue;
-    sumU64Fields(batch, i, 0, 1, cpu, out);
-    if (out[0] === 0 && index >= ALWAYS_REPORTED) continue; // a reason most families never have
-    drops.push({ reason, n: out[0] });
+    const n = readU64(batch.values, i * batch.valueStride);
+    if (n === 0 && index >= ALWAYS_REPORTED) continue; // a reason most families never have
+    drops.push({ reason, n });
   }
   return drops;
 }

@@ -16,7 +16,7 @@ import {
 import type { HistogramAggregation } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
-import { perCpuLayout, readU64, sumU64Fields } from '../kernel/mapValues';
+import { readU64, readU64Fields } from '../kernel/mapValues';
 import type { ScaleLayout } from '../kernel/exponentialBuckets';
 import type { KernelHistogram, KernelMetric } from './kernelMetric';
 import {
@@ -142,7 +142,6 @@ export class KernelMetricProducer implements MetricProducer {
     const info = shapes.mapInfo(spec.map);
     const batch = object.readMapSummed(spec.map);
     const { cgOff, kindOff } = shapes.key();
-    const cpu = perCpuLayout(info, batch);
     const descriptor = {
       name: spec.metric.name,
       description: spec.metric.description,
@@ -161,7 +160,6 @@ export class KernelMetricProducer implements MetricProducer {
         `${spec.map}: ${nSlots} histogram slots in the map, ${this.histograms.layout.slots} at scale ${this.histograms.layout.scale}`,
       );
     const scratch = new Float64Array(nSlots);
-    const sumScratch = new Float64Array(1);
 
     for (let i = 0; i < batch.count; i++) {
       const keyBase = i * info.keySize;
@@ -169,14 +167,12 @@ export class KernelMetricProducer implements MetricProducer {
       const kind = batch.keys.readUInt32LE(keyBase + kindOff);
       let value: Cumulative;
       if (histLayout && spec.type === 'histogram') {
-        sumU64Fields(batch, i, histLayout.slotsOff, nSlots, cpu, scratch);
-        sumU64Fields(batch, i, histLayout.sumOff, 1, cpu, sumScratch);
-        const slots = kernelSlots(scratch, sumScratch[0]);
+        readU64Fields(batch, i, histLayout.slotsOff, nSlots, scratch);
+        const slots = kernelSlots(scratch, readU64(batch.values, i * batch.valueStride + histLayout.sumOff));
         if (!slots) continue;
         value = slots;
       } else {
-        sumU64Fields(batch, i, 0, 1, cpu, scratch);
-        value = scratch[0];
+        value = readU64(batch.values, i * batch.valueStride);
       }
       const attributes: Attributes = { ...this.cgroups.attributes(cgroupId), ...spec.kindAttributes?.(kind) };
       const seriesKey = `${cgroupId}|${kind}`;
