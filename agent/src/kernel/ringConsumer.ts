@@ -7,7 +7,7 @@
 // the ring empties at the drain's rate (a copy) and a burst waits in the backlog (bounded) instead of
 // filling the ring while the handler runs short of CPU.
 import type { BpfObject, RingBuffer } from '../native';
-import { eachRecord, handleRecord, type RecordSink } from './record';
+import { eachRecord, handleRecord, nextRecord, RECORD_HEADER, type RecordSink } from './record';
 
 export interface RingSource extends RecordSink {
   object: Pick<BpfObject, 'openRingBuffer'>;
@@ -168,15 +168,15 @@ class Backlog {
     while (n > 0 && this.queue.length) {
       const head = this.queue[0];
       head.handle ??= this.onBatch(head.batch); // per-batch state, taken when its records are handled
-      if (head.left === 0 || head.offset + 8 > head.batch.length) {
+      if (head.left === 0 || head.offset + RECORD_HEADER > head.batch.length) {
         this.queue.shift();
         this.bytes -= head.batch.length;
         continue;
       }
-      // [u32 len][u32 0][record][pad to 8], as forEachRecord walks them
+      // forEachRecord's walk, resumable between slices
       const length = head.batch.readUInt32LE(head.offset);
-      handleRecord(this.sink, family, head.batch, head.offset + 8, length, recordSize, head.handle);
-      head.offset += 8 + Math.ceil(length / 8) * 8;
+      handleRecord(this.sink, family, head.batch, head.offset + RECORD_HEADER, length, recordSize, head.handle);
+      head.offset = nextRecord(head.offset, length);
       head.left--;
       n--;
     }
