@@ -156,20 +156,34 @@ console:
     assert.ok(Math.abs(pFour.sum! - btSum) < 0.05 * btSum, `kotel sum ${pFour.sum} s vs bpftrace ${btSum} s`);
     // bucket by bucket: each wait bpftrace printed goes in the OTel bucket of its value in seconds (exact
     // arithmetic). The two tracers read the clock at slightly different moments (emulated, many us apart),
-    // which moves a value next to a bound into the neighbouring bucket, so the distributions are compared
-    // cumulatively: at every bound, the waits at or below it; kotel also has its extra waits and the events
-    // bpftrace missed
+    // which moves a value next to a bound into the neighbouring bucket (at 12 ms a bucket is ~0.5 ms wide, and
+    // four spinners' waits pile up within tens of us of one bound), so the distributions are compared
+    // cumulatively with one bucket of slack: at every bound, kotel's waits at or below it lie between
+    // bpftrace's at or below the bound under it and at or below the bound over it, give or take kotel's few
+    // extra waits (short ones, before the workload named itself: seen 3 below 30 us with 1 more in all) and
+    // the events bpftrace missed
     const waits = parseWaits(traced);
     assert.equal(waits.length, btCount, 'bpftrace printed every wait it counted');
     assert.equal(pFour.scale, 4);
     const btBuckets = new Map<number, number>();
     for (const w of waits) if (w > 0n) btBuckets.set(otelIndex(4, w), (btBuckets.get(otelIndex(4, w)) ?? 0) + 1);
     const kotelBuckets = new Map(pFour.positive!.counts.map((c, j) => [pFour.positive!.offset + j, c]));
-    let [kotelBelow, btBelow, widest] = [pFour.zeroCount ?? 0, waits.filter((w) => w === 0n).length, 0];
-    for (const i of [...new Set([...btBuckets.keys(), ...kotelBuckets.keys()])].sort((x, y) => x - y)) {
-      kotelBelow += kotelBuckets.get(i) ?? 0;
-      btBelow += btBuckets.get(i) ?? 0;
-      widest = Math.max(widest, Math.abs(kotelBelow - btBelow));
+    const indices = [...new Set([...btBuckets.keys(), ...kotelBuckets.keys()])].sort((x, y) => x - y);
+    const cumulative = (buckets: Map<number, number>, zeros: number) => {
+      const below = new Map<number, number>();
+      let total = zeros;
+      for (let i = indices[0] - 1; i <= indices[indices.length - 1] + 1; i++) below.set(i, (total += buckets.get(i) ?? 0));
+      return (i: number) => below.get(Math.min(Math.max(i, indices[0] - 1), indices[indices.length - 1] + 1))!;
+    };
+    const kotelBelow = cumulative(kotelBuckets, pFour.zeroCount ?? 0);
+    const btBelow = cumulative(btBuckets, waits.filter((w) => w === 0n).length);
+    const excess = pFour.count! - btCount;
+    const outside: string[] = [];
+    let widest = 0;
+    for (const i of indices) {
+      widest = Math.max(widest, Math.abs(kotelBelow(i) - btBelow(i)));
+      if (kotelBelow(i) < btBelow(i - 1) - extra || kotelBelow(i) > btBelow(i + 1) + Math.max(excess, 0) + extra)
+        outside.push(`bucket ${i}: kotel ${kotelBelow(i)} at or below, bpftrace ${btBelow(i - 1)}..${btBelow(i + 1)}`);
     }
     // and the percentiles a user reads, against bpftrace's exact per-event values; kotel's extra waits (the
     // shell's and the loader's before the workload named itself) are short ones: ranks count from above them
@@ -179,18 +193,14 @@ console:
       pFour.counts!,
       Math.max(0, pFour.count! - waits.length),
     );
-    console.log(`# run-queue delay, ${waits.length} waits: ${describeErrors(errors)}; cumulative counts differ by ${widest} at most`);
+    console.log(
+      `# run-queue delay, ${waits.length} waits: ${describeErrors(errors)}; cumulative counts differ by ${widest} at most (${outside.length} bounds beyond one bucket)`,
+    );
     // Emulated (qemu TCG) the two tracers disagree beyond a bucket: in a 6.12 guest, cumulative counts up to
     // 189 of 1320 apart and p90 13.2 vs 15.0 ms with only 13 more waits in kotel (the futex test's percentiles
     // agree there within 2%, against the workload's own clock): only logged there, checked on real hardware
     if (!process.env.KOTEL_TEST_EMULATED) {
-      // kotel's excess over bpftrace is bounded above (its extra waits and bpftrace's misses); on a busy host the
-      // two tracers' clock reads still move values next to a bound across it (CI: 28 of 515, none extra)
-      const excess = pFour.count! - btCount;
-      assert.ok(
-        widest <= excess + 0.1 * btCount,
-        `cumulative bucket counts differ by up to ${widest} of ${btCount} (kotel has ${excess} more)`,
-      );
+      assert.deepEqual(outside, [], `cumulative bucket counts beyond one bucket of bpftrace's (kotel has ${excess} more)`);
       assert.ok(
         errors.filter((e) => e.q <= 0.99).every((e) => e.error <= 0.05),
         `run-queue delay percentiles within 5% of bpftrace's: ${describeErrors(errors)}`,
