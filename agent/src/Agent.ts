@@ -16,6 +16,7 @@ import { loadFamilies, type LoadedFamily, type LoadResult } from './probes/load'
 import { watchModules } from './probes/moduleWatch';
 import { families, spanFamily } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
+import { AgentReadiness } from './self/readiness';
 import { registerSelfMetrics } from './self/selfMetrics';
 import { UserDrops } from './kernel/drops';
 import { scaleLayout } from './kernel/exponentialBuckets';
@@ -28,10 +29,15 @@ export class Agent {
   private statsEnabled = false;
   private maintenance?: Maintenance;
 
+  /** what /readyz and systemd's READY=1 report */
+  readonly readiness: AgentReadiness;
+
   constructor(
     readonly config: KotelConfig,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.readiness = new AgentReadiness(!config.sdk.disabled && config.otlp.enabled);
+  }
 
   /** what loaded and attached (after start) */
   get loadResult(): LoadResult | undefined {
@@ -45,7 +51,8 @@ export class Agent {
     if (missing) throw new UserError(missing);
     if (this.config.bpf.runTimeStats) {
       this.statsEnabled = native.enableRunTimeStats();
-      if (!this.statsEnabled) this.logger.warn('bpf.runTimeStats: the kernel refused BPF_ENABLE_STATS; kotel.bpf.run.* stay empty');
+      if (!this.statsEnabled)
+        this.logger.warn('bpf.runTimeStats: the kernel refused BPF_ENABLE_STATS; kotel.bpf.run.time and kotel.bpf.runs stay empty');
     }
 
     const cgroups = new CgroupResolver();
@@ -66,7 +73,11 @@ export class Agent {
       producerFor: (temporality: AggregationTemporality, aggregation: HistogramAggregation) =>
         new KernelMetricProducer(sources, cgroups, temporality, startTime, { layout: histogramLayout, aggregation }),
       logger: this.logger,
-      onExportResult: (signal, ok, items) => self?.exportResult(signal, ok, items),
+      onExportResult: (signal, ok, items) => {
+        self?.exportResult(signal, ok, items);
+        if (signal === 'metrics') this.readiness.metricsExported(ok);
+      },
+      readiness: () => this.readiness.state(),
       onSpanDropped: (span) => drops.add(spanFamily(span.name, span.attributes), 'span_queue_full'),
     });
     await this.telemetry.ready;
@@ -87,8 +98,11 @@ export class Agent {
     const sweep = new CgroupSweep(load.loaded, cgroups, this.logger);
     maintenance.add('cgroup sweep', () => sweep.run(), Math.max(60_000, 3 * this.config.metrics.interval));
     maintenance.start();
-    const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
-    this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
+    const attachments = load.loaded.flatMap((l) => l.attachments);
+    const attached = attachments.filter((a) => a.attached).length;
+    const names = load.loaded.map((l) => l.family.name).join(', ') || 'no families';
+    this.logger.info(`kotel running: ${names} (${attached} probes attached)`);
+    this.readiness.started(`${names}: ${attached} of ${attachments.length} probes attached`);
   }
 
   shutdown(): Promise<void> {
@@ -97,6 +111,7 @@ export class Agent {
   }
 
   private async stop(): Promise<void> {
+    this.readiness.stop();
     this.maintenance?.close();
     this.stopModuleWatch?.();
     for (const r of this.runtimes.splice(0)) {

@@ -17,8 +17,8 @@ async function agentStats(port: number): Promise<Map<string, Sample>> {
   for (const s of await scrape(port)) {
     const key = `${s.labels.kotel_family}/${s.labels.kotel_program}`;
     const cur = m.get(key) ?? { ns: 0, count: 0 };
-    if (s.name.startsWith('kotel_bpf_run_duration')) cur.ns = s.value * 1e9;
-    else if (s.name.startsWith('kotel_bpf_run_count')) cur.count = s.value;
+    if (s.name.startsWith('kotel_bpf_run_time_seconds_total')) cur.ns = s.value * 1e9;
+    else if (s.name.startsWith('kotel_bpf_runs_total')) cur.count = s.value;
     else continue;
     m.set(key, cur);
   }

@@ -285,7 +285,9 @@ console:
     // the top-locks report names the process's mmap_lock
     const top = await receiver.waitFor(
       () => {
-        const pts = receiver.metrics().filter((p) => p.name === 'lock.contention.top.count' && p.attributes['lock.symbol'] === 'mmap_lock');
+        const pts = receiver
+          .metrics()
+          .filter((p) => p.name === 'lock.contention.top.contentions' && p.attributes['lock.symbol'] === 'mmap_lock');
         return pts.find((p) => (p.value ?? 0) >= 100);
       },
       20_000,

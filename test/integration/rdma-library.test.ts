@@ -36,7 +36,7 @@ describe('rdma family: libibverbs copies, overlays and dlopen (fake HCA)', { tim
   const holding = async (cg: TestCgroup, want: Record<string, number>, label: string, device?: string) => {
     for (const r of RESOURCES) {
       const attrs = { 'cgroup.id': cg.id, 'rdma.resource.type': r, ...(device ? { 'rdma.device': device } : {}) };
-      await waitValue(receiver, 'rdma.resource.count', attrs, want[r] ?? 0, label);
+      await waitValue(receiver, 'rdma.resource.active', attrs, want[r] ?? 0, label);
     }
   };
   const verbCalls = async (cg: TestCgroup, calls: Record<string, number>, label: string) => {

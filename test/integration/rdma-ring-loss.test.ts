@@ -1,5 +1,5 @@
 // The RDMA family when its ring buffer is full: QPs whose destroy records were lost still end (as
-// destroy_unseen), leave rdma.connection.count, and the loss is counted. Fake HCA (test/helpers/rdma.ts).
+// destroy_unseen), leave rdma.connection.active, and the loss is counted. Fake HCA (test/helpers/rdma.ts).
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { startOtlpReceiver, type DecodedSpan } from '../helpers/otlpReceiver';
@@ -22,7 +22,7 @@ describe('rdma family: a full ring (fake HCA)', { timeout: scaled(180_000) }, ()
     for (const cg of Object.values(cgroups)) cg.remove();
   });
 
-  test('destroy records lost in a full ring: the QPs still end (destroy_unseen), leave rdma.connection.count, and the loss is counted', async () => {
+  test('destroy records lost in a full ring: the QPs still end (destroy_unseen), leave rdma.connection.active, and the loss is counted', async () => {
     // an agent of its own with the smallest ring (4 KiB: 23 records), so a few records fill it
     const rx = await startOtlpReceiver();
     const small = startAgent([
@@ -47,7 +47,7 @@ console: { enabled: false }
         latest(rx, 'kotel.events.dropped', { 'kotel.family': 'rdma', 'kotel.drop.reason': reason })?.value ?? 0;
       const w = new Workload(cg, RDMA_WORKLOAD, ['--hold', '--qps', '3', '--mrs', '0', '--no-fail']);
       await w.ready();
-      await waitValue(rx, 'rdma.connection.count', { 'cgroup.id': cg.id, 'rdma.device': FAKE_DEVICE }, 3, 'holding');
+      await waitValue(rx, 'rdma.connection.active', { 'cgroup.id': cg.id, 'rdma.device': FAKE_DEVICE }, 3, 'holding');
       const ringFullBefore = drops('ringbuf_full');
       // the agent stops consuming rdma_events; 20 QPs made and destroyed (40 records) fill its ring, so the
       // workload's destroy records find it full and are lost
@@ -62,7 +62,7 @@ console: { enabled: false }
       await rx.waitFor(() => drops('ringbuf_full') > ringFullBefore, 20_000, 'records lost to the full ring');
       await waitValue(
         rx,
-        'rdma.connection.count',
+        'rdma.connection.active',
         { 'cgroup.id': cg.id, 'rdma.device': FAKE_DEVICE },
         0,
         'connections of the destroyed QPs',

@@ -39,7 +39,7 @@ function kernelObjects(type: string): Map<number, number> {
 }
 
 function count(receiver: Receiver, cg: TestCgroup, type: string, source: string): number | undefined {
-  return latest(receiver, 'rdma.resource.count', {
+  return latest(receiver, 'rdma.resource.active', {
     'cgroup.id': cg.id,
     'rdma.resource.type': type,
     'rdma.device': DEVICE,
@@ -63,7 +63,7 @@ async function bothPathsEqualKernel(receiver: Receiver, cg: TestCgroup, pid: num
     for (const source of ['ib_core', 'libibverbs'])
       await waitValue(
         receiver,
-        'rdma.resource.count',
+        'rdma.resource.active',
         { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source },
         truth,
         `${what} (${source})`,
@@ -80,12 +80,12 @@ async function bothPathsZero(receiver: Receiver, cg: TestCgroup, what: string, s
   for (const source of ['ib_core', 'libibverbs']) {
     for (const type of TYPES)
       await zero(
-        'rdma.resource.count',
+        'rdma.resource.active',
         { 'cgroup.id': cg.id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': source },
         `${what} (${source})`,
       );
     await zero(
-      'rdma.connection.count',
+      'rdma.connection.active',
       { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
       `${what}: connections (${source})`,
     );
@@ -184,7 +184,7 @@ bpf: { moduleWatchInterval: 500 }
       const truth = kernelObjects(type).get(pre.pid) ?? 0;
       await waitValue(
         receiver,
-        'rdma.resource.count',
+        'rdma.resource.active',
         { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
         truth,
         `seeded ${type}`,
@@ -196,7 +196,7 @@ bpf: { moduleWatchInterval: 500 }
     assert.ok(gsi >= 1, 'the kernel lists its GSI QP');
     await waitValue(
       receiver,
-      'rdma.resource.count',
+      'rdma.resource.active',
       { 'cgroup.id': 0, 'rdma.resource.type': 'qp', 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
       gsi,
       'kernel-owned QPs',
@@ -211,7 +211,7 @@ bpf: { moduleWatchInterval: 500 }
     for (const source of ['ib_core', 'libibverbs']) {
       await waitValue(
         receiver,
-        'rdma.connection.count',
+        'rdma.connection.active',
         { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
         3,
         `connections (${source})`,
@@ -248,7 +248,7 @@ bpf: { moduleWatchInterval: 500 }
     for (const source of ['ib_core', 'libibverbs'])
       await waitValue(
         receiver,
-        'rdma.connection.count',
+        'rdma.connection.active',
         { 'cgroup.id': cg.id, 'rdma.device': DEVICE, 'rdma.source': source },
         2,
         `connections before the kill (${source})`,
@@ -319,7 +319,7 @@ bpf: { moduleWatchInterval: 500 }
     for (const type of TYPES)
       await waitValue(
         receiver,
-        'rdma.resource.count',
+        'rdma.resource.active',
         { 'cgroup.id': cgroups['rk-pre'].id, 'rdma.resource.type': type, 'rdma.device': DEVICE, 'rdma.source': 'ib_core' },
         0,
         `seeded ${type} gone`,

@@ -68,15 +68,15 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
       for (const r of RESOURCES) {
         await waitValue(
           receiver,
-          'rdma.resource.count',
+          'rdma.resource.active',
           { 'cgroup.id': id, 'rdma.resource.type': r, 'rdma.device': FAKE_DEVICE },
           want[r],
           `${cg} holding`,
         );
       }
-      await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': id, 'rdma.device': FAKE_DEVICE }, s.qps, `${cg} connections`);
+      await waitValue(receiver, 'rdma.connection.active', { 'cgroup.id': id, 'rdma.device': FAKE_DEVICE }, s.qps, `${cg} connections`);
     }
-    const p = latest(receiver, 'rdma.resource.count', { 'cgroup.id': cgroups['rdma-a'].id, 'rdma.resource.type': 'qp' })!;
+    const p = latest(receiver, 'rdma.resource.active', { 'cgroup.id': cgroups['rdma-a'].id, 'rdma.resource.type': 'qp' })!;
     assert.equal(p.unit, '{resource}');
     assert.equal(p.monotonic, false);
     assert.equal(p.attributes['cgroup.path'], cgroups['rdma-a'].path);
@@ -85,8 +85,8 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
     for (const [cg, s] of Object.entries(shapes)) {
       const id = cgroups[cg].id;
       for (const r of RESOURCES)
-        await waitValue(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': r }, 0, `${cg} after teardown`);
-      await waitValue(receiver, 'rdma.connection.count', { 'cgroup.id': id, 'rdma.device': FAKE_DEVICE }, 0, `${cg} connections closed`);
+        await waitValue(receiver, 'rdma.resource.active', { 'cgroup.id': id, 'rdma.resource.type': r }, 0, `${cg} after teardown`);
+      await waitValue(receiver, 'rdma.connection.active', { 'cgroup.id': id, 'rdma.device': FAKE_DEVICE }, 0, `${cg} connections closed`);
       const tally = tallies[cg];
       assert.equal(tally.calls.create_qp, s.qps);
       for (const [verb, n] of Object.entries(tally.calls)) {
@@ -156,7 +156,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
       undefined,
       'creates before the agent are not seen',
     );
-    for (const p of receiver.metrics().filter((m) => m.name === 'rdma.resource.count' && m.attributes['cgroup.id'] === id))
+    for (const p of receiver.metrics().filter((m) => m.name === 'rdma.resource.active' && m.attributes['cgroup.id'] === id))
       assert.ok((p.value ?? 0) >= 0);
     assert.equal(
       receiver.spans().filter((s) => s.attributes['process.pid'] === tally.pid).length,
@@ -188,7 +188,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
       1,
       'ibv_devinfo',
     );
-    await settled(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': 'context' }, 'ibv_devinfo closed');
+    await settled(receiver, 'rdma.resource.active', { 'cgroup.id': id, 'rdma.resource.type': 'context' }, 'ibv_devinfo closed');
   });
 
   test('python3-pyverbs creates and destroys a QP: counted, one span', async () => {
@@ -215,7 +215,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
     ]) {
       await waitValue(receiver, 'rdma.verb.calls', { 'cgroup.id': id, 'rdma.verb': verb, 'error.type': undefined }, 1, `pyverbs ${verb}`);
     }
-    await settled(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 'pyverbs');
+    await settled(receiver, 'rdma.resource.active', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 'pyverbs');
     const span = await receiver.waitFor(() => receiver.spans().find((s) => s.attributes['process.pid'] === py.pid), 20_000, 'pyverbs span');
     assert.equal(span.attributes['rdma.src.qp_num'], py.qpn);
     assert.deepEqual(
@@ -250,7 +250,7 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
       'load destroys',
     );
     // one QP at a time per process: a collection may never have found one (a slow guest: seen on 6.1)
-    await settled(receiver, 'rdma.resource.count', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 'load');
+    await settled(receiver, 'rdma.resource.active', { 'cgroup.id': id, 'rdma.resource.type': 'qp' }, 'load');
     // drops, if any, are exported (both kernel reasons always have a point)
     for (const reason of ['ringbuf_full', 'map_full']) {
       await receiver.waitFor(
@@ -264,10 +264,10 @@ describe('rdma family (uprobes on libibverbs, fake HCA)', { timeout: scaled(180_
   test('Prometheus and the console report show the RDMA metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
     assert.match(text, /rdma_verb_calls_total\{[^}]*rdma_verb="create_qp"/);
-    assert.match(text, /rdma_resource_count\{/);
+    assert.match(text, /rdma_resource_active\{/);
     const out = agent.stdout();
     assert.match(out, /rdma\.verb\.calls/);
-    assert.match(out, /rdma\.resource\.count/);
+    assert.match(out, /rdma\.resource\.active/);
     assert.match(out, /RDMA connections/);
   });
 });

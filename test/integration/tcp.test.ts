@@ -127,7 +127,7 @@ bpf:
 
     const listening = await waitForPoint(
       receiver,
-      'tcp.connection.count',
+      'tcp.connection.active',
       { 'cgroup.path': cgroups.server.path, 'tcp.state': 'listen' },
       (p) => p.value === 1,
       'the listener',
@@ -300,8 +300,8 @@ bpf:
     assert.ok(line, 'tcp_connection_events for the client cgroup');
     assert.equal(Number(line.split(' ').at(-1)), 8);
     // classic buckets whose bounds are kernel bucket edges: 2^-19 s (1.907 us) first, 2^-10 s as 976562 ns
-    assert.match(body, /^tcp_rtt_bucket\{.*le="0\.000001907"/m);
-    assert.match(body, /^tcp_rtt_bucket\{.*le="0\.000976562"/m);
+    assert.match(body, /^tcp_rtt_seconds_bucket\{.*le="0\.000001907"/m);
+    assert.match(body, /^tcp_rtt_seconds_bucket\{.*le="0\.000976562"/m);
     assert.match(body, /^kotel_probe_attached\{/m);
   });
 
@@ -329,7 +329,7 @@ bpf:
     // bpf.runTimeStats is on: the kernel's run time and count per program are exported
     const runs = await waitForPoint(
       receiver,
-      'kotel.bpf.run.count',
+      'kotel.bpf.runs',
       {
         'kotel.family': 'tcp',
         'kotel.program': latest(receiver, 'kotel.probe.attached', { 'kotel.probe': 'tcp_probe' })!.attributes['kotel.program'] as string,
@@ -337,7 +337,7 @@ bpf:
       (p) => (p.value ?? 0) > 0,
       'tcp_probe run count',
     );
-    const time = latest(receiver, 'kotel.bpf.run.duration', { 'kotel.program': runs.attributes['kotel.program'] as string });
+    const time = latest(receiver, 'kotel.bpf.run.time', { 'kotel.program': runs.attributes['kotel.program'] as string });
     assert.equal(time?.unit, 's');
     assert.ok((time?.value ?? 0) > 0, 'run time is positive');
     // under emulation (KOTEL_TEST_EMULATED: a qemu TCG guest) every instruction costs ~10x: no budget to check

@@ -177,9 +177,9 @@ test('collecting twice changes no kernel map and no family state; the maintenanc
 
   const before = object.snapshot();
   for (let i = 0; i < 2; i++) {
-    assert.deepEqual(await collect(reader, 'rdma.resource.count'), { 1: 1 }, "the exited process's QP is not counted");
+    assert.deepEqual(await collect(reader, 'rdma.resource.active'), { 1: 1 }, "the exited process's QP is not counted");
     assert.deepEqual(Object.keys(await collect(reader, 'test.c')).sort(), ['0', '1', '99']);
-    assert.equal(Object.keys(await collect(reader, 'lock.contention.top')).length, 1);
+    assert.equal(Object.keys(await collect(reader, 'lock.contention.top.wait')).length, 1);
   }
   assert.deepEqual(object.snapshot(), before, 'no map entry deleted by a collection');
   assert.equal(object.deletes, 0);
@@ -192,7 +192,7 @@ test('collecting twice changes no kernel map and no family state; the maintenanc
   assert.equal(object.snapshot().c.length, 3, 'the first sweep only marks cgroup 99');
   maintenance.tick();
   assert.deepEqual(object.snapshot().c, [cgKey(0).toString('hex'), cgKey(1).toString('hex')].sort(), 'the second sweep deletes cgroup 99');
-  assert.deepEqual(await collect(reader, 'rdma.resource.count'), { 1: 1 });
+  assert.deepEqual(await collect(reader, 'rdma.resource.active'), { 1: 1 });
 
   runtimes.forEach((r) => r.close());
   maintenance.close();

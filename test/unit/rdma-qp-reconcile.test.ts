@@ -143,7 +143,7 @@ test(
       const [span] = t.ended(0x11);
       assert.equal(span?.attributes['rdma.qp.end'], 'destroy_unseen');
       assert.equal(span.attributes['rdma.dst.qp_num'], 0x100001, 'the span keeps what was seen');
-      assert.equal(t.table.connections().length, 0, 'gone from rdma.connection.count');
+      assert.equal(t.table.connections().length, 0, 'gone from rdma.connection.active');
       assert.equal(t.table.size, 0);
       assert.equal(t.drops.n, 1, 'one destroy_unseen drop');
     } finally {

@@ -126,7 +126,9 @@ export class KernelMetricProducer implements MetricProducer {
     for (const source of this.sources()) {
       for (const spec of source.metrics) {
         try {
-          metrics.push(this.read(source, spec, now));
+          // a map with no entries is no metric (as the Collector has it: an empty family is not served)
+          const metric = this.read(source, spec, now);
+          if (metric.dataPoints.length) metrics.push(metric);
         } catch (err) {
           errors.push(err);
         }

@@ -22,7 +22,7 @@ export interface MetricName {
 export const SELF = {
   probeAttached: {
     name: 'kotel.probe.attached',
-    unit: '1',
+    unit: '{probe}',
     description: '1 when the probe attached (kotel.hook says how), 0 when it could not',
   },
   eventsDropped: {
@@ -32,12 +32,12 @@ export const SELF = {
       'Events lost before export, by family and reason (ringbuf_full, map_full, task_storage, nested, no_memory, bpf_recursion, kprobe_missed, decode, export_failed, span_queue_full, invalid_value, destroy_unseen)',
   },
   bpfRunDuration: {
-    name: 'kotel.bpf.run.duration',
+    name: 'kotel.bpf.run.time',
     unit: 's',
     description: 'Cumulative kernel time spent in each BPF program (only while BPF run-time stats are on)',
   },
   bpfRunCount: {
-    name: 'kotel.bpf.run.count',
+    name: 'kotel.bpf.runs',
     unit: '{run}',
     description: 'Times each BPF program ran (only while BPF run-time stats are on)',
   },

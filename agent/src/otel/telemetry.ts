@@ -11,7 +11,6 @@ import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exp
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { createEmptyMetadata, createSslCredentials } from '@opentelemetry/otlp-grpc-exporter-base';
 import type { Resource } from '@opentelemetry/resources';
 import {
@@ -32,6 +31,7 @@ import { otlpTargets } from './endpoints';
 import { ExportStatus, StatusMetricExporter, StatusSpanExporter, type ExportResultListener } from './exportStatus';
 import { FreshChannelMetricExporter, FreshChannelSpanExporter } from './freshChannel';
 import { SplitMetricExporter } from './splitExport';
+import { startPrometheusEndpoint, type PrometheusEndpoint, type Readiness } from './prometheusEndpoint';
 import { createResource } from './resource';
 
 /** span queue bound: spans beyond it are dropped (counted: span_queue_full), memory stays flat */
@@ -54,13 +54,14 @@ export interface TelemetryOptions {
   consoleWrite?: (block: string) => void;
   /** the resource; default createResource(config) */
   resource?: Resource;
+  /** what /readyz answers */
+  readiness?: () => Readiness;
 }
 
 export interface Telemetry {
   meterProvider: MeterProvider;
   tracerProvider: BasicTracerProvider;
   resource: Resource;
-  prometheus?: PrometheusExporter;
   console?: ConsoleReportReader;
   /** resolves once the Prometheus endpoint listens (or failed: logged, the agent runs without it); never rejects */
   ready: Promise<void>;
@@ -154,7 +155,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
   const resource = options.resource ?? createResource(config);
   const readers: IMetricReader[] = [];
   const spanProcessors: SpanProcessor[] = [];
-  let prometheus: PrometheusExporter | undefined;
+  let prometheus: PrometheusEndpoint | undefined;
   let consoleReader: ConsoleReportReader | undefined;
   let ready: Promise<void> = Promise.resolve();
 
@@ -203,30 +204,15 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
       }
     }
     if (config.prometheus.enabled) {
-      const { host, port } = config.prometheus;
-      const exporter = new PrometheusExporter({
-        host,
-        port,
-        preventServerStart: true,
-        metricProducers: producers(options, AggregationTemporality.CUMULATIVE, 'explicit'),
-      });
-      prometheus = exporter;
-      readers.push(exporter);
-      ready = exporter.startServer().then(
-        () => logger.info(`Prometheus metrics at http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`),
-        (err: NodeJS.ErrnoException) => {
-          const why =
-            err.code === 'EADDRINUSE'
-              ? `port ${port} is already in use on ${host}`
-              : err.code === 'EACCES'
-                ? `no permission to listen on ${host}:${port}`
-                : `cannot listen on ${host}:${port}: ${err.message}`;
-          logger.error(
-            `prometheus.port: ${why}; running without the Prometheus endpoint ` +
-              `(set prometheus.port / --prometheus-port to a free port, or --no-prometheus)`,
-          );
-        },
+      prometheus = startPrometheusEndpoint(
+        config.prometheus.host,
+        config.prometheus.port,
+        producers(options, AggregationTemporality.CUMULATIVE, 'explicit'),
+        options.readiness ?? (() => ({ ready: true, detail: 'no readiness source' })),
+        logger,
       );
+      readers.push(prometheus.reader);
+      ready = prometheus.listening;
     }
     if (config.console.enabled) {
       consoleReader = new ConsoleReportReader({
@@ -247,7 +233,6 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
     meterProvider,
     tracerProvider,
     resource,
-    prometheus,
     console: consoleReader,
     ready,
     async forceFlush() {
@@ -262,6 +247,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
         await Promise.all([
           meterProvider.shutdown().catch((err) => logger.debug({ err }, 'meter provider shutdown failed')),
           tracerProvider.shutdown().catch((err) => logger.debug({ err }, 'tracer provider shutdown failed')),
+          prometheus?.close(),
         ]);
       })();
       return shutdownPromise;

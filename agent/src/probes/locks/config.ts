@@ -24,7 +24,7 @@ export const locksConfig = fragment({
     default: 0,
   },
   topLocks: {
-    doc: 'Most contended kernel locks exported (lock.contention.top) and shown in the console report; 0: do not track lock addresses.',
+    doc: 'Most contended kernel locks exported (lock.contention.top.wait) and shown in the console report; 0: do not track lock addresses.',
     format: 'int',
     min: 0,
     default: 10,

@@ -22,15 +22,15 @@ export const LOCKS = {
       'User-space lock waits: time in futex syscalls that can wait (FUTEX_WAIT, _BITSET, _REQUEUE_PI, LOCK_PI, LOCK_PI2, futex_waitv, futex_wait), by op; error.type when the wait failed (EAGAIN, ETIMEDOUT, EINTR)',
   },
   topWait: {
-    name: 'lock.contention.top',
+    name: 'lock.contention.top.wait',
     unit: 's',
     description:
       'Total contention wait on each of the most contended kernel locks (the families.locks.topLocks with the most wait since the address was first tracked), by symbol',
   },
   topCount: {
-    name: 'lock.contention.top.count',
+    name: 'lock.contention.top.contentions',
     unit: '{contention}',
-    description: 'Contentions on each of the most contended kernel locks (the same locks as lock.contention.top)',
+    description: 'Contentions on each of the most contended kernel locks (the same locks as lock.contention.top.wait)',
   },
   span: 'lock.wait',
 } satisfies Record<string, MetricName | string>;

@@ -1,4 +1,4 @@
-// rdma.resource.count: live verbs objects by (cgroup, device, type), counted from the rdma_objects map when
+// rdma.resource.active: live verbs objects by (cgroup, device, type), counted from the rdma_objects map when
 // a reader collects. Creates insert and destroys delete in the kernel, so the count cannot drift; entries
 // of processes that exited without destroying their objects (the kernel freed them) are not counted, and
 // removed at maintenance.

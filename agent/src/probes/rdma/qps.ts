@@ -1,6 +1,6 @@
 // The live QP table, fed by the rdma_events ring buffer (one record per QP create, state change and
 // destroy): one span per QP from create to destroy with an event per transition, the connection tuple
-// once the QP reaches RTR with a destination, and rdma.connection.count / the console's connection table.
+// once the QP reaches RTR with a destination, and rdma.connection.active / the console's connection table.
 // Records can be lost (ringbuf_full), so at each maintenance the table is reconciled with the kernel's
 // exact live-object map: a QP the kernel no longer has is ended as destroy_unseen.
 import type { Attributes, HrTime, ObservableResult, Span, Tracer } from '@opentelemetry/api';

@@ -1,5 +1,5 @@
 // Kernel path: the RDMA objects that exist when kotel starts, from RDMA netlink through iproute2's `rdma`
-// tool (`rdma -j resource show <type>`). Seeds are counted in rdma.resource.count until the kernel deletes
+// tool (`rdma -j resource show <type>`). Seeds are counted in rdma.resource.active until the kernel deletes
 // them (rdma_gone map: deletes of objects kotel did not see added, by device, type and restrack id).
 // Asked asynchronously: start-up does not wait for it, and a host with many objects lists megabytes.
 import { execFile } from 'node:child_process';

@@ -12,7 +12,7 @@ export const RDMA_ATTR = {
 
 export const RDMA = {
   resources: {
-    name: 'rdma.resource.count',
+    name: 'rdma.resource.active',
     unit: '{resource}',
     description:
       'Live RDMA verbs objects (qp, pd, cq, mr, context) created since kotel attached and not yet destroyed, by device and creating cgroup',
@@ -21,7 +21,7 @@ export const RDMA = {
     name: 'rdma.resource.untracked',
     unit: '{resource}',
     description:
-      'Destroys of RDMA objects created before kotel attached (unknown to rdma.resource.count, which never goes below zero for them)',
+      'Destroys of RDMA objects created before kotel attached (unknown to rdma.resource.active, which never goes below zero for them)',
   },
   verbCalls: {
     name: 'rdma.verb.calls',
@@ -35,7 +35,7 @@ export const RDMA = {
     description: 'Successful QP state changes (ibv_modify_qp with IBV_QP_STATE), by the new state',
   },
   connections: {
-    name: 'rdma.connection.count',
+    name: 'rdma.connection.active',
     unit: '{connection}',
     description: 'Live RDMA connections: QPs that reached RTR with a destination QPN and GID and are not destroyed or reset',
   },

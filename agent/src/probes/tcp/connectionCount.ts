@@ -1,4 +1,4 @@
-// tcp.connection.count: live sockets by (cgroup, state), counted from the tcp_socks map when a reader
+// tcp.connection.active: live sockets by (cgroup, state), counted from the tcp_socks map when a reader
 // collects. Sockets that existed before the agent started appear from their first state change on.
 import { TCP, TCP_ATTR } from './semconv';
 import { RecordReader } from '../../kernel/record';

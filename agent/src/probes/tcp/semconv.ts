@@ -28,7 +28,7 @@ export const TCP = {
     description: 'TCP connection lifecycle events: open_active (connect), open_passive (accept), connect_failed, close',
   },
   connections: {
-    name: 'tcp.connection.count',
+    name: 'tcp.connection.active',
     unit: '{connection}',
     description: 'Live TCP sockets by state, among those seen changing state since the agent started',
   },
