@@ -2,7 +2,9 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "bpf_object.h"
@@ -73,9 +75,7 @@ void RingBufferWrap::CloseNow(bool jsAlive) {
     owner_->ForgetRingBuffer(this);
     owner_ = nullptr;
   }
-  batch_.clear();
-  batch_.shrink_to_fit();
-  batchCount_ = 0;
+  DropBatch();
   if (jsAlive) {
     cb_.Reset();
     ownerRef_.Reset();
@@ -89,16 +89,30 @@ void RingBufferWrap::CloseNow(bool jsAlive) {
   }
 }
 
+void RingBufferWrap::DropBatch() {
+  free(batch_);
+  batch_ = nullptr;
+  batchLen_ = 0;
+  batchCount_ = 0;
+}
+
 int RingBufferWrap::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<RingBufferWrap*>(ctx);
-  size_t at = self->batch_.size();
   size_t padded = (size + 7) & ~size_t(7);
-  self->batch_.resize(at + 8 + padded);  // amortised: capacity is kept between batches
-  uint8_t* p = self->batch_.data() + at;
+  size_t need = self->batchLen_ + 8 + padded;
+  if (!self->batch_ || need > self->batchCap_) {
+    size_t cap = std::max({need, self->batch_ ? self->batchCap_ * 2 : self->batchCap_, size_t(64) << 10});
+    auto* grown = static_cast<uint8_t*>(realloc(self->batch_, cap));
+    if (!grown) return -ENOMEM;  // stops this consume; the record stays in the ring
+    self->batch_ = grown;
+    self->batchCap_ = cap;
+  }
+  uint8_t* p = self->batch_ + self->batchLen_;
   uint32_t hdr[2] = {(uint32_t)size, 0};
   memcpy(p, hdr, 8);
   memcpy(p + 8, data, size);
   if (padded > size) memset(p + 8 + size, 0, padded - size);
+  self->batchLen_ = need;
   self->batchCount_++;
   return 0;
 }
@@ -107,14 +121,24 @@ size_t RingBufferWrap::ConsumeAndDeliver(Napi::Env env, bool sync) {
   if (closed_ || !rb_) return 0;
   int n = ring_buffer__consume(rb_);
   if (n < 0 && sync) {
-    batch_.clear();
-    batchCount_ = 0;
+    DropBatch();
     ThrowBpfError(env, "ring_buffer__consume", -n, "ring_buffer__consume(" + name_ + ")");
   }
   uint32_t count = batchCount_;
   if (count == 0) return 0;
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, batch_.data(), batch_.size());
-  batch_.clear();
+  // the batch's memory becomes the Buffer's (V8 is told its size, so garbage collection keeps pace)
+  auto* len = new size_t(batchLen_);
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(
+      env, batch_, batchLen_,
+      [](Napi::Env e, uint8_t* data, size_t* bytes) {
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(*bytes));
+        free(data);
+        delete bytes;
+      },
+      len);
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(batchLen_));
+  batch_ = nullptr;
+  batchLen_ = 0;
   batchCount_ = 0;
   delivered_ += count;
   Napi::Function cb = cb_.Value();

@@ -1,6 +1,6 @@
 // RingBuffer: a BPF_MAP_TYPE_RINGBUF consumed on the libuv loop (uv_poll on ring_buffer__epoll_fd, no
 // thread). Records of one drain are copied into one batch buffer, [u32 len][u32 0][record][pad to 8] each,
-// and handed to JavaScript as one Buffer per batch.
+// whose memory is handed to JavaScript as one Buffer per batch (no second copy; freed when it is collected).
 #pragma once
 
 #include <napi.h>
@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 struct ring_buffer;
 
@@ -45,8 +44,12 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
   Napi::ObjectReference ownerRef_;  // keeps the BpfObject alive while the ring is open
   Napi::FunctionReference cb_;
   std::unique_ptr<Napi::AsyncContext> asyncCtx_;
-  std::vector<uint8_t> batch_;
+  // the batch being filled: malloc'd, owned here until delivered; cap_ stays as the next batch's first size
+  uint8_t* batch_ = nullptr;
+  size_t batchLen_ = 0;
+  size_t batchCap_ = 0;
   uint32_t batchCount_ = 0;
+  void DropBatch();
   double delivered_ = 0;
   bool closed_ = false;
   bool refd_ = false;

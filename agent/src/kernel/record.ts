@@ -154,9 +154,12 @@ export function nextRecord(at: number, length: number): number {
 /** calls fn for each record of a ring-buffer batch: a plain loop, no object per record (at 1M records/s a
  * generator's cost shows) */
 export function forEachRecord(batch: Buffer, count: number, fn: (offset: number, length: number) => void): void {
+  // headers through a DataView: TurboFan inlines getUint32, Buffer.readUInt32LE costs property loads
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.length);
+  const end = batch.length;
   let off = 0;
-  for (let i = 0; i < count && off + RECORD_HEADER <= batch.length; i++) {
-    const length = batch.readUInt32LE(off);
+  for (let i = 0; i < count && off + RECORD_HEADER <= end; i++) {
+    const length = view.getUint32(off, true);
     fn(off + RECORD_HEADER, length);
     off = nextRecord(off, length);
   }
