@@ -54,7 +54,7 @@ export function consumeRing(source: RingSource, options: RingConsumerOptions, on
   });
   backlog?.attach(ring);
   let drainFailed = false;
-  const timer = setInterval(() => {
+  const stopDraining = everyMs(options.drainMs ?? RING_DRAIN_MS, () => {
     try {
       if (!backlog) {
         ring.drain();
@@ -68,15 +68,33 @@ export function consumeRing(source: RingSource, options: RingConsumerOptions, on
       if (!drainFailed) source.logger.warn(`${family}: draining ${options.ring} failed: ${(err as Error).message}`);
       drainFailed = true;
     }
-  }, options.drainMs ?? RING_DRAIN_MS);
-  timer.unref();
+  });
   return {
     close: () => {
-      clearInterval(timer);
+      stopDraining();
       ring.drain();
       backlog?.flush();
       ring.close();
     },
+  };
+}
+
+/** the rings drained at one period share one timer: one wakeup for all of them, not one per ring */
+const drainTimers = new Map<number, { timer: NodeJS.Timeout; drains: Set<() => void> }>();
+
+function everyMs(ms: number, drain: () => void): () => void {
+  let t = drainTimers.get(ms);
+  if (!t) {
+    const drains = new Set<() => void>();
+    t = { drains, timer: setInterval(() => drains.forEach((d) => d()), ms).unref() };
+    drainTimers.set(ms, t);
+  }
+  t.drains.add(drain);
+  return () => {
+    const entry = drainTimers.get(ms);
+    if (!entry?.drains.delete(drain) || entry.drains.size) return;
+    clearInterval(entry.timer);
+    drainTimers.delete(ms);
   };
 }
 
