@@ -1,5 +1,6 @@
 // The Debian packages the set-up installs (scripts/packages.txt), and the PATH check every test and bench
 // run of an outside tool goes through: a missing tool fails with one line naming its package.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -73,4 +74,20 @@ export function explainShellError(err: unknown, purpose: Purpose = 'test'): unkn
   const e = err as { status?: number; stderr?: Buffer | string };
   const missing = e.status === 127 ? /: ([\w.+-]+): (?:command )?not found/.exec(String(e.stderr ?? '')) : null;
   return missing ? new Error(missingToolMessage(missing[1], purpose)) : err;
+}
+
+/** the Debian package that owns a file, whichever spelling dpkg knows it by (usrmerge: /usr/sbin or /sbin) */
+export function dpkgOwner(file: string): string | undefined {
+  const real = fs.realpathSync(file);
+  const variants = [file, real].flatMap((f) => [f, f.replace(/^\/usr\//, '/'), f.startsWith('/usr/') ? f : `/usr${f}`]);
+  for (const v of new Set(variants)) {
+    try {
+      const out = execFileSync('dpkg-query', ['-S', v], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const owner = out.split('\n').find((l) => l && !l.startsWith('diversion by'));
+      if (owner) return owner.split(':')[0].split(',')[0].trim();
+    } catch {
+      /* not this spelling */
+    }
+  }
+  return undefined;
 }

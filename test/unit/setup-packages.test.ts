@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { linesFor, missingToolMessage, onPath, packageLines, tool, explainShellError, type Purpose } from '../helpers/tools';
+import { dpkgOwner, linesFor, missingToolMessage, onPath, packageLines, tool, explainShellError, type Purpose } from '../helpers/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -169,21 +169,6 @@ function spawnsOf(purpose: Purpose): Spawn[] {
 const STDLIB = new Set(
   execFileSync('/usr/bin/python3', ['-c', 'import sys; print("\\n".join(sys.stdlib_module_names))'], { encoding: 'utf8' }).split('\n'),
 );
-
-function dpkgOwner(file: string): string | undefined {
-  const real = fs.realpathSync(file);
-  const variants = [file, real].flatMap((f) => [f, f.replace(/^\/usr\//, '/'), f.startsWith('/usr/') ? f : `/usr${f}`]);
-  for (const v of new Set(variants)) {
-    try {
-      const out = execFileSync('dpkg-query', ['-S', v], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const owner = out.split('\n').find((l) => l && !l.startsWith('diversion by'));
-      if (owner) return owner.split(':')[0].split(',')[0].trim();
-    } catch {
-      /* not this spelling */
-    }
-  }
-  return undefined;
-}
 
 function isEssential(pkg: string): boolean {
   return execFileSync('dpkg-query', ['-W', '-f=${Essential}', pkg], { encoding: 'utf8' }).trim() === 'yes';
