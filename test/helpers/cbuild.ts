@@ -14,7 +14,7 @@ export function buildWorkload(name: string): string {
   const out = path.join(BUILD_DIR, name);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', out, path.join(WORKLOAD_DIR, `${name}.c`)], { stdio: 'inherit' });
+    execFileSync(tool('cc'), ['-O2', '-Wall', '-pthread', '-o', out, path.join(WORKLOAD_DIR, `${name}.c`), '-lm'], { stdio: 'inherit' });
   }
   return out;
 }
