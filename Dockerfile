@@ -15,9 +15,7 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 # what .dockerignore lets through: the sources, the lock file and the build scripts, no build output
 COPY . .
-RUN bash scripts/setup.sh run \
-    && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
-    && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/setup.sh run && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM debian:bookworm-slim AS runtime
 # libbpf1, libelf1, zlib1g: the addon's libraries; libibverbs1: the library the rdma family hooks by default

@@ -34,8 +34,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** cli/node: another copy of the CLI and the node that runs it (an image's layout) */
+export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}, { cli = CLI, node = process.execPath } = {}): AgentProcess {
+  const child = spawn(node, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
