@@ -14,10 +14,12 @@ export interface TestCgroup {
   remove(): void;
 }
 
-export function createCgroup(name: string): TestCgroup {
+/** /kotel-test-<name>-<pid>, or a cgroup `nested` below it (its parents made too, and removed with it) */
+export function createCgroup(name: string, nested = ''): TestCgroup {
   const mount = findCgroup2Mount();
   if (!mount) throw new Error('no cgroup2 hierarchy mounted');
-  const rel = `/kotel-test-${name}-${process.pid}`;
+  const base = `/kotel-test-${name}-${process.pid}`;
+  const rel = nested ? path.posix.join(base, nested) : base;
   const dir = path.join(mount, rel);
   fs.mkdirSync(dir, { recursive: true });
   return {
@@ -31,10 +33,14 @@ export function createCgroup(name: string): TestCgroup {
       });
     },
     remove() {
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        /* still has processes: left for the OS; named after our pid */
+      // the leaf, then each parent up to the base (a parent shared with another test cgroup stays)
+      for (let d = rel; d.startsWith(base); d = path.posix.dirname(d)) {
+        try {
+          fs.rmdirSync(path.join(mount, d));
+        } catch {
+          /* still has processes or children: left for the OS; named after our pid */
+          return;
+        }
       }
     },
   };

@@ -1,9 +1,11 @@
 // cgroup v2 id (what bpf_get_current_cgroup_id() and sk->sk_cgrp_data give: the inode number of the
-// cgroup2 directory) → path → container id. The tree is scanned once, then again only when an unknown id
-// shows up (at most once per `rescanIntervalMs`), so per-collection cost is a Map lookup.
+// cgroup2 directory) → path → pod UID and container id (containerIds.ts). The tree is scanned once, then
+// again only when an unknown id shows up (at most once per `rescanIntervalMs`), so per-collection cost is a
+// Map lookup.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
+import { identityFromCgroupPath } from './containerIds';
 
 /** Mount point of the cgroup2 hierarchy: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
 export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | undefined {
@@ -23,20 +25,8 @@ export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | u
   return undefined;
 }
 
-// Container runtimes name a container's cgroup after its 64-hex id: docker-<id>.scope, cri-containerd-<id>,
-// crio-<id>, libpod-<id>, or a bare /docker/<id> directory (cgroupfs driver).
-const CONTAINER_ID = /(?:^|[-/])([0-9a-f]{64})(?:\.scope)?$/;
-
-export function containerIdFromPath(cgroupPath: string): string | undefined {
-  for (const segment of cgroupPath.split('/').reverse()) {
-    const m = CONTAINER_ID.exec(segment);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
 /** the attributes a cgroup gives its data points */
-export const CGROUP_ATTR = { id: 'cgroup.id', path: 'cgroup.path', containerId: 'container.id' } as const;
+export const CGROUP_ATTR = { id: 'cgroup.id', path: 'cgroup.path', podUid: 'k8s.pod.uid', containerId: 'container.id' } as const;
 
 export class CgroupResolver {
   private paths = new Map<number, string>();
@@ -60,7 +50,10 @@ export class CgroupResolver {
     return p;
   }
 
-  /** data-point attributes for a cgroup: cgroup.id, cgroup.path (when known), container.id (when named) */
+  /**
+   * data-point attributes for a cgroup: cgroup.id, cgroup.path (when known), k8s.pod.uid and container.id
+   * (when the path names them). All are functions of cgroup.id: they add no series.
+   */
   attributes(id: number): Attributes {
     const cached = this.attrCache.get(id);
     if (cached) return cached;
@@ -68,8 +61,9 @@ export class CgroupResolver {
     const p = this.pathOf(id);
     if (p !== undefined) {
       attrs[CGROUP_ATTR.path] = p;
-      const container = containerIdFromPath(p);
-      if (container) attrs[CGROUP_ATTR.containerId] = container;
+      const { podUid, containerId } = identityFromCgroupPath(p);
+      if (podUid) attrs[CGROUP_ATTR.podUid] = podUid;
+      if (containerId) attrs[CGROUP_ATTR.containerId] = containerId;
       this.attrCache.set(id, attrs); // unknown ids are not cached: they may appear on the next scan
     }
     return attrs;

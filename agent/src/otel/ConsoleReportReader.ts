@@ -46,16 +46,20 @@ function hrToSeconds(t: HrTime): number {
   return t[0] + t[1] / 1e9;
 }
 
-/** compact label of a data point's attributes: container/cgroup first, then the metric's own */
+const IDENTITY_KEYS = new Set(['container.id', 'k8s.pod.uid', 'cgroup.path', 'cgroup.id']);
+
+/** compact label of a data point's attributes: container/pod/cgroup first, then the metric's own */
 export function attributeLabel(attrs: Attributes): string {
   const parts: string[] = [];
   const container = attrs['container.id'];
+  const pod = attrs['k8s.pod.uid'];
   const cgroupPath = attrs['cgroup.path'];
   if (typeof container === 'string' && container) parts.push(`ctr:${container.slice(0, 12)}`);
+  else if (typeof pod === 'string' && pod) parts.push(`pod:${pod.slice(0, 8)}`);
   else if (typeof cgroupPath === 'string' && cgroupPath) parts.push(cgroupPath);
   else if (attrs['cgroup.id'] !== undefined) parts.push(`cgroup:${String(attrs['cgroup.id'])}`);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'container.id' || k === 'cgroup.path' || k === 'cgroup.id' || v === undefined) continue;
+    if (IDENTITY_KEYS.has(k) || v === undefined) continue;
     parts.push(`${k.slice(k.lastIndexOf('.') + 1)}=${Array.isArray(v) ? v.join('|') : String(v)}`);
   }
   return parts.length ? parts.join(' ') : '(all)';
