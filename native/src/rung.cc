@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -50,19 +51,37 @@ int ProbeProgType(bpf_prog_type t) {
   return res;
 }
 
-// 0 when tracefs events are reachable (mounting tracefs at /sys/kernel/tracing once if needed).
-int EnsureTracefs() {
-  static int state = -1;
-  if (state >= 0) return state;
-  if (access("/sys/kernel/tracing/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0) {
-    state = 0;
-  } else if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 &&
-             access("/sys/kernel/tracing/events", F_OK) == 0) {
-    state = 0;
+// access(2) checks with the real uid and no capabilities: a non-root agent holding CAP_DAC_READ_SEARCH
+// (systemd's AmbientCapabilities=) can read what access() denies it. AT_EACCESS checks as open(2) will.
+bool Reachable(const char* path, int mode) { return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0; }
+
+struct TracefsState {
+  bool checked = false;
+  int err = 0;  // 0: tracefs events are reachable
+  std::string reason;
+};
+
+// Whether tracefs events are reachable, mounting tracefs at /sys/kernel/tracing once if needed.
+const TracefsState& EnsureTracefs() {
+  static TracefsState s;
+  if (s.checked) return s;
+  s.checked = true;
+  const char* events = "/sys/kernel/tracing/events";
+  if (Reachable(events, F_OK)) return s;
+  int denied = errno;
+  if (Reachable("/sys/kernel/debug/tracing/events", F_OK)) return s;
+  if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 && Reachable(events, F_OK)) return s;
+  s.err = errno ? errno : ENOENT;
+  if (s.err == EBUSY) {
+    // mounted there already, but its 0700 root directory keeps this user out
+    s.err = denied;
+    s.reason = "tracefs at /sys/kernel/tracing is not readable: " + ErrnoText(denied) + " (" + ErrnoName(denied) +
+               "): needs root or CAP_DAC_READ_SEARCH";
   } else {
-    state = errno ? errno : ENOENT;
+    s.reason = "tracefs is not mounted and mounting it at /sys/kernel/tracing failed: " + ErrnoText(s.err) + " (" +
+               ErrnoName(s.err) + ")";
   }
-  return state;
+  return s;
 }
 
 }  // namespace
@@ -94,15 +113,13 @@ bool Precheck(bpf_program* prog, const RungSpec& r, RungFailure* f) {
     return false;
   }
   if (r.kind == HookKind::kTp) {
-    err = EnsureTracefs();
-    if (err) {
-      *f = MakeFailure(r, "mount", err,
-                       "tracefs is not mounted and mounting it at /sys/kernel/tracing failed: " + ErrnoText(err) +
-                           " (" + ErrnoName(err) + ")");
+    const TracefsState& tracefs = EnsureTracefs();
+    if (tracefs.err) {
+      *f = MakeFailure(r, "tracefs", tracefs.err, tracefs.reason);
       return false;
     }
   }
-  if (IsUprobe(r.kind) && access(r.binary.c_str(), R_OK) != 0) {
+  if (IsUprobe(r.kind) && !Reachable(r.binary.c_str(), R_OK)) {
     err = errno;
     *f = MakeFailure(r, "access", err, "cannot read " + r.binary + ": " + ErrnoText(err) + " (" + ErrnoName(err) + ")");
     return false;
