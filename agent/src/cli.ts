@@ -4,7 +4,8 @@
  *   kotel [run] [options]        run the agent (default command)
  *   kotel probes [--json]        what can attach on this machine, and why not
  *   kotel check-config           print the effective configuration, or the one-line error (exit 2)
- * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage.
+ * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage;
+ * `kotel probes` also 3 (some enabled probes could not attach) and 4 (no probe attached).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, FAMILIES, OTEL_ENV_MAP, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
@@ -14,6 +15,7 @@ import { createLogger, type Logger } from './log';
 const EXIT_OK = 0;
 const EXIT_START_FAILED = 1;
 const EXIT_CONFIG = 2;
+const EXIT_PROBES = { attached: EXIT_OK, partial: 3, none: 4 } as const;
 
 interface CommonOpts {
   config?: string;
@@ -190,7 +192,10 @@ export function buildProgram(): Command {
 
   program
     .command('probes')
-    .description('list the probes: attached / unavailable here (with the reason) / disabled')
+    .description(
+      'list the probes: attached / unavailable here (with the reason) / absent (no RDMA, its module not loaded) / disabled; ' +
+        'exit 0 when every enabled probe attached (absent ones aside), 3 when some could not, 4 when none did, 2 on a bad config',
+    )
     .addOption(configOption())
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: CommonOpts & { json?: boolean }) => {
@@ -203,13 +208,14 @@ export function buildProgram(): Command {
       }
       const logger: Logger = createLogger(config.log.level);
       try {
-        const { inspectProbes } = await import('./probes/inspect');
+        const { inspectProbes, probesVerdict } = await import('./probes/inspect');
         const rows = await inspectProbes(config, logger);
         if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         else
           process.stdout.write(
             formatTable(rows as unknown as Array<Record<string, unknown>>, ['family', 'probe', 'status', 'hook', 'program', 'reason']),
           );
+        process.exitCode = EXIT_PROBES[probesVerdict(rows)];
       } catch (err) {
         reportError(err, config.log.level);
         process.exit(EXIT_START_FAILED);

@@ -10,8 +10,9 @@ import type { Family } from './types';
 export interface ProbeRow {
   family: string;
   probe: string;
-  /** 'attached' | 'unavailable' (cannot attach here) | 'disabled' (off in the config) */
-  status: 'attached' | 'unavailable' | 'disabled';
+  /** 'attached' | 'unavailable' (cannot attach here) | 'absent' (what it hooks is not on this host: no RDMA,
+   * its module not loaded; the agent loads it when the module appears) | 'disabled' (off in the config) */
+  status: 'attached' | 'unavailable' | 'absent' | 'disabled';
   /** hook that attached, e.g. 'raw_tp' */
   hook?: string;
   program?: string;
@@ -44,8 +45,9 @@ export async function inspectProbes(config: KotelConfig, logger: Logger): Promis
         rows.push({ family: f.name, probe, status: 'disabled', reason: `families.${f.name}.enabled is false` });
       }
     }
-    for (const { family, reason } of result.failed) {
-      for (const probe of probeNames(family, config)) rows.push({ family: family.name, probe, status: 'unavailable', reason });
+    for (const { family, reason, absent } of result.failed) {
+      const status = absent ? 'absent' : 'unavailable';
+      for (const probe of probeNames(family, config)) rows.push({ family: family.name, probe, status, reason });
     }
     for (const { family, attachments } of result.loaded) {
       for (const a of attachments) {
@@ -74,4 +76,12 @@ export async function inspectProbes(config: KotelConfig, logger: Logger): Promis
     for (const { object } of result.loaded) object.close();
   }
   return rows;
+}
+
+/** what `kotel probes` exits with: every probe attached but the absent ones, some unavailable, or none attached */
+export type ProbesVerdict = 'attached' | 'partial' | 'none';
+
+export function probesVerdict(rows: ProbeRow[]): ProbesVerdict {
+  if (!rows.some((r) => r.status === 'attached')) return 'none';
+  return rows.some((r) => r.status === 'unavailable') ? 'partial' : 'attached';
 }

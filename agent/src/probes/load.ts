@@ -22,6 +22,8 @@ export interface FamilyFailure {
   code: string;
   /** refused by its pre-check (not tried): may load later, when its modules appear */
   precheck: boolean;
+  /** the pre-check found what it hooks is not on this host (Unavailable.absent) */
+  absent?: boolean;
 }
 
 export interface LoadResult {

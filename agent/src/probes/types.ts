@@ -40,6 +40,8 @@ export interface Unavailable {
   reason: string;
   /** e.g. no_rdma, module_not_loaded, module_without_btf */
   code: string;
+  /** what it hooks is not on this host (no RDMA, its module not loaded): expected, not a failure (`kotel probes`: absent) */
+  absent?: boolean;
 }
 
 export interface Family {

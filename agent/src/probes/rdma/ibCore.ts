@@ -63,10 +63,12 @@ function moduleUnavailable(module: string, howToLoad: string, host: HostFiles): 
   const loaded = host.exists(`/sys/module/${module}`) || host.exists(`/sys/kernel/btf/${module}`);
   if (!loaded) {
     const config = infinibandConfig(host);
-    if (config === 'n') return { code: 'no_rdma', reason: `${module} not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)` };
-    if (config === 'm' || isModule(module, host)) return { code: 'module_not_loaded', reason: `${module} not loaded: ${howToLoad}` };
+    if (config === 'n')
+      return { code: 'no_rdma', absent: true, reason: `${module} not loaded: no RDMA in this kernel (CONFIG_INFINIBAND off)` };
+    if (config === 'm' || isModule(module, host))
+      return { code: 'module_not_loaded', absent: true, reason: `${module} not loaded: ${howToLoad}` };
     if (config === 'y') return undefined; // built in: its BTF is in vmlinux
-    return { code: 'no_rdma', reason: `${module} not loaded (no /sys/module/${module}): no RDMA on this host` };
+    return { code: 'no_rdma', absent: true, reason: `${module} not loaded (no /sys/module/${module}): no RDMA on this host` };
   }
   if (!host.exists(`/sys/kernel/btf/${module}`) && host.exists('/sys/kernel/btf/vmlinux')) {
     return {
