@@ -17,7 +17,8 @@
         "src/rung.cc",
         "src/ring_buffer.cc",
         "src/elf_symbol.cc",
-        "src/file_id.cc"
+        "src/file_id.cc",
+        "src/notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

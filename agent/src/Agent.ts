@@ -93,16 +93,26 @@ export class Agent {
         );
     };
     load.loaded.forEach(startFamily);
-    this.stopModuleWatch = watchModules(this.config, load, this.logger, startFamily);
+    // a family loaded late (its module appeared) changes what /readyz and systemd's STATUS= say
+    this.stopModuleWatch = watchModules(this.config, load, this.logger, (late) => {
+      startFamily(late);
+      this.readiness.started(this.attachSummary());
+    });
     // sweep less often than exports, so a removed cgroup's last values are exported before its entries go
     const sweep = new CgroupSweep(load.loaded, cgroups, this.logger);
     maintenance.add('cgroup sweep', () => sweep.run(), Math.max(60_000, 3 * this.config.metrics.interval));
     maintenance.start();
-    const attachments = load.loaded.flatMap((l) => l.attachments);
-    const attached = attachments.filter((a) => a.attached).length;
-    const names = load.loaded.map((l) => l.family.name).join(', ') || 'no families';
-    this.logger.info(`kotel running: ${names} (${attached} probes attached)`);
-    this.readiness.started(`${names}: ${attached} of ${attachments.length} probes attached`);
+    const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
+    this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
+    this.readiness.started(this.attachSummary());
+  }
+
+  /** e.g. "tcp, sched: 7 of 7 probes attached" */
+  private attachSummary(): string {
+    const loaded = this.load?.loaded ?? [];
+    const attachments = loaded.flatMap((l) => l.attachments);
+    const names = loaded.map((l) => l.family.name).join(', ') || 'no families';
+    return `${names}: ${attachments.filter((a) => a.attached).length} of ${attachments.length} probes attached`;
   }
 
   shutdown(): Promise<void> {

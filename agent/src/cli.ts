@@ -11,6 +11,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, FAMILIES, OTEL_ENV_MAP, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
 import { kotelVersion } from './otel/resource';
 import { createLogger, type Logger } from './log';
+import type { Agent } from './Agent';
+import type { SystemdNotifier } from './host/systemd';
+import type { Readiness } from './otel/prometheusEndpoint';
 
 const EXIT_OK = 0;
 const EXIT_START_FAILED = 1;
@@ -120,7 +123,16 @@ async function runAgent(opts: RunOpts): Promise<void> {
   const logger = createLogger(config.log.level);
   // loaded lazily: `check-config` and `--help` must not need the native addon
   const { Agent } = await import('./Agent');
+  const { SystemdNotifier: Notifier } = await import('./host/systemd');
+  let notifier: SystemdNotifier | undefined;
+  try {
+    notifier = Notifier.fromEnv(logger);
+  } catch (err) {
+    reportError(err, config.log.level);
+    process.exit(EXIT_CONFIG);
+  }
   const agent = new Agent(config, logger);
+  if (notifier) followReadiness(agent, notifier, config);
 
   // the agent's own timers are unref()-ed: this keeps the process alive until a signal
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -132,6 +144,8 @@ async function runAgent(opts: RunOpts): Promise<void> {
     }
     stopping = true;
     logger.info(`${signal}: shutting down`);
+    // the final export may take up to otlp.timeout
+    notifier?.stopping(`${signal}: final export, detaching the programs`, config.otlp.timeout + 10_000);
     agent.shutdown().then(
       () => {
         clearInterval(keepAlive);
@@ -152,9 +166,22 @@ async function runAgent(opts: RunOpts): Promise<void> {
     if (stopping) return; // a signal during start-up: shutdown is under way
     logger.flush?.();
     reportError(err, config.log.level);
+    notifier?.status(`start-up failed: ${oneLine(err)}`);
     await agent.shutdown().catch(() => undefined);
     process.exit(EXIT_START_FAILED);
   }
+}
+
+/** READY=1 once the agent is ready (/readyz's notion), STATUS= at each change of what it says; the start-up
+ * may wait for the first OTLP export, a metrics.interval away: EXTEND_TIMEOUT_USEC covers it */
+function followReadiness(agent: Agent, notifier: SystemdNotifier, config: KotelConfig): void {
+  const extendMs = config.metrics.interval + config.otlp.timeout + 30_000;
+  const report = (state: Readiness) => {
+    if (state.ready) notifier.ready(state.detail);
+    else notifier.status(state.detail, extendMs);
+  };
+  report(agent.readiness.state());
+  agent.readiness.onChange(report);
 }
 
 function pad(s: string, n: number): string {

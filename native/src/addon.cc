@@ -7,6 +7,7 @@
 #include "common.h"
 #include "elf_symbol.h"
 #include "file_id.h"
+#include "notify.h"
 #include "ring_buffer.h"
 
 namespace kotel {
@@ -72,6 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("disableRunTimeStats", Napi::Function::New<DisableRunTimeStats>(env, "disableRunTimeStats"));
   exports.Set("resolveSymbol", Napi::Function::New<ResolveSymbol>(env, "resolveSymbol"));
   exports.Set("fileId", Napi::Function::New<FileId>(env, "fileId"));
+  exports.Set("notify", Napi::Function::New<Notify>(env, "notify"));
   exports.Set("libbpfVersion", Napi::Function::New<LibbpfVersion>(env, "libbpfVersion"));
   return exports;
 }

@@ -166,4 +166,7 @@ export interface NativeBinding {
   fileId(path: string): string | undefined;
   /** libbpf version string */
   libbpfVersion(): string;
+  /** one sd_notify datagram (state: "READY=1\nSTATUS=...") to an AF_UNIX socket: an absolute path or "@name"
+   * (abstract); never blocks; throws a BpfError when it cannot be sent. Unchecked: use host/systemd.ts */
+  notify(socket: string, state: string): void;
 }

@@ -8,6 +8,7 @@ export class AgentReadiness {
   private firstExport?: boolean;
   private stopping = false;
   private resolve!: () => void;
+  private readonly listeners: Array<(state: Readiness) => void> = [];
   /** resolves the first time the agent is ready */
   readonly whenReady = new Promise<void>((r) => (this.resolve = r));
 
@@ -26,6 +27,12 @@ export class AgentReadiness {
 
   stop(): void {
     this.stopping = true;
+    this.check();
+  }
+
+  /** called with the new state at every change (systemd's STATUS=) */
+  onChange(listener: (state: Readiness) => void): void {
+    this.listeners.push(listener);
   }
 
   state(): Readiness {
@@ -38,6 +45,8 @@ export class AgentReadiness {
   }
 
   private check(): void {
-    if (this.state().ready) this.resolve();
+    const state = this.state();
+    if (state.ready) this.resolve();
+    for (const listener of this.listeners) listener(state);
   }
 }
