@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { runCli, writeConfig } from '../helpers/agentProcess';
-import { tool } from '../helpers/tools';
+import { setprivAs } from '../helpers/systemdUnit';
 import { ibCoreUnavailable } from '../../agent/src/probes/rdma/ibCore';
 
 interface Row {
@@ -14,19 +14,8 @@ interface Row {
   reason?: string;
 }
 
-/** `kotel probes --json` as user nobody with exactly these capabilities */
-function probesWith(caps: string[], args: string[] = []) {
-  const set = caps.length ? `-all,${caps.map((c) => `+${c}`).join(',')}` : '-all';
-  return runCli(['probes', ...args], {}, [
-    tool('setpriv'),
-    '--reuid=65534',
-    '--regid=65534',
-    '--clear-groups',
-    `--inh-caps=${set}`,
-    `--ambient-caps=${set}`,
-    `--bounding-set=${set}`,
-  ]);
-}
+/** `kotel probes` as user nobody with exactly these capabilities */
+const probesWith = (caps: string[], args: string[] = []) => runCli(['probes', ...args], {}, setprivAs(caps));
 
 const notRoot = process.getuid?.() !== 0;
 
