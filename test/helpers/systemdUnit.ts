@@ -8,13 +8,14 @@ import { tool } from './tools';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const INSTALL_SCRIPT = path.join(ROOT, 'deploy', 'systemd', 'install.sh');
 
-/** renders the unit into unitDir with `config` (install.sh --no-start); returns the unit file and what it printed */
-export function renderUnit(unitDir: string, config: string): { unit: string; output: string } {
-  const output = execFileSync(tool('bash'), [INSTALL_SCRIPT, '--unit-dir', unitDir, '--config', config, '--no-start'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { unit: path.join(unitDir, 'kotel.service'), output };
+export const UNIT_TEMPLATE = path.join(ROOT, 'deploy', 'systemd', 'kotel.service');
+
+/** renders the unit into unitDir with `config` (install.sh --no-start), below `root` when given; returns the
+ * unit file and what the script printed */
+export function renderUnit(unitDir: string, config: string, root?: string): { unit: string; output: string } {
+  const args = ['--unit-dir', unitDir, '--config', config, ...(root ? ['--root', root] : ['--no-start'])];
+  const output = execFileSync(tool('bash'), [INSTALL_SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { unit: path.join(root ?? '', unitDir, 'kotel.service'), output };
 }
 
 export function serviceDirectives(unitFile: string): Map<string, string[]> {
@@ -64,4 +65,21 @@ export function setprivAs(caps: string[], uid = 65534): string[] {
     `--ambient-caps=${set}`,
     `--bounding-set=${set}`,
   ];
+}
+
+/** kotel_probe_attached by "family/probe" from the agent's Prometheus endpoint, once it answers */
+export async function probesAttached(port: number, deadline: number): Promise<Map<string, number>> {
+  for (;;) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const values = new Map<string, number>();
+      for (const m of text.matchAll(/^kotel_probe_attached\{kotel_family="(\w+)",kotel_probe="([^"]+)"[^}]*\} (\d+)$/gm))
+        values.set(`${m[1]}/${m[2]}`, Number(m[3]));
+      if (values.size > 0) return values;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`no kotel_probe_attached on port ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, runCli } from '../helpers/agentProcess';
-import { execStart, renderUnit, setprivAs, unitCapabilities } from '../helpers/systemdUnit';
+import { execStart, probesAttached, renderUnit, setprivAs, unitCapabilities } from '../helpers/systemdUnit';
 import { scaled } from '../helpers/timing';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -55,22 +55,6 @@ const tpRungScript = `
   const o = BpfObject.open('bpf/.output/sched.bpf.o', { ladders: { sched_switch: [{ program: 'sched_switch_tp', kind: 'tp' }] } });
   console.log(o.attachments[0].attached ? 'attached' : o.attachments[0].failures[0].reason);
   o.close();`;
-
-async function probesAttached(port: number, deadline: number): Promise<Map<string, number>> {
-  for (;;) {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const values = new Map<string, number>();
-      for (const m of text.matchAll(/^kotel_probe_attached\{kotel_family="(\w+)",kotel_probe="([^"]+)"[^}]*\} (\d+)$/gm))
-        values.set(`${m[1]}/${m[2]}`, Number(m[3]));
-      if (values.size > 0) return values;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`no kotel_probe_attached on port ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('the systemd unit’s capabilities, as a user other than root', { skip: notRoot && 'needs root' }, () => {
   let dir: string;

@@ -59,7 +59,7 @@ test('ExecStart= runs this checkout’s agent with node and the config, without 
 test('install.sh: bad input is one line naming it, exit 2', () =>
   withDir((dir) => {
     for (const [args, message] of [
-      [['--bogus'], /^kotel install: unknown option '--bogus' \(use --config FILE, --unit-dir DIR, --no-start\)$/],
+      [['--bogus'], /^kotel install: unknown option '--bogus' \(use --config FILE, --unit-dir DIR, --root DIR, --no-start\)$/],
       [['--config', 'relative.yaml'], /^kotel install: --config relative\.yaml: give an absolute path$/],
     ] as const) {
       const r = spawnSync(tool('bash'), [INSTALL_SCRIPT, '--unit-dir', dir, '--no-start', ...args], { encoding: 'utf8' });
