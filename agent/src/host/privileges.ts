@@ -24,7 +24,10 @@ export function missingBpfPrivileges(caps = effectiveCapabilities()): string | u
   const has = (bit: bigint) => (caps >> bit) & 1n;
   if (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) return undefined;
   const missing = [!has(CAP_BPF) && 'CAP_BPF', !has(CAP_PERFMON) && 'CAP_PERFMON'].filter(Boolean).join(' and ');
-  return `needs root (or ${missing}) to load eBPF programs: run it with sudo, or grant the capabilities with setcap cap_bpf,cap_perfmon+ep to the node binary`;
+  return (
+    `needs root (or ${missing}; the uprobes need CAP_SYS_ADMIN) to load eBPF programs: ` +
+    'run it with sudo, or as the systemd service deploy/systemd/kotel.service (README: systemd)'
+  );
 }
 
 /** an error meant for the user: the CLI prints its message alone, without a stack */
