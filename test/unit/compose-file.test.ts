@@ -28,6 +28,7 @@ import {
 } from '../helpers/deploy';
 import { envOf, readStages, stageNamed } from '../helpers/dockerfile';
 import { readmeDeployment } from '../helpers/readmeDeployment';
+import { UNIT_TEMPLATE, unitCapabilities } from '../helpers/systemdUnit';
 import { tool } from '../helpers/tools';
 
 const compose = loadCompose();
@@ -67,6 +68,8 @@ test("the kotel service runs as the README's docker run does: host PID and cgrou
   assert.equal(kotel.cgroup, 'host');
   assert.deepEqual(kotel.cap_drop, ['ALL']);
   assert.deepEqual([...(kotel.cap_add ?? [])].sort(), [...readme.capabilityTable].sort(), 'cap_add = the README table');
+  const unit = unitCapabilities(UNIT_TEMPLATE).map((c) => c.toUpperCase());
+  assert.deepEqual([...(kotel.cap_add ?? [])].sort(), unit.sort(), "cap_add = the systemd unit's measured capabilities");
   assert.deepEqual([...readme.dockerRun.capAdd].sort(), [...readme.capabilityTable].sort(), 'docker run --cap-add = the README table');
   assert.deepEqual(readme.dockerRun.capDrop, ['ALL']);
   assert.deepEqual(

@@ -13,6 +13,7 @@ import { loadConfig } from '../../agent/src/config';
 import { specFor } from '../../agent/src/config/schema';
 import { CGROUP_ATTR } from '../../agent/src/host/cgroups';
 import { createResource } from '../../agent/src/otel/resource';
+import { UNIT_TEMPLATE, unitCapabilities } from '../helpers/systemdUnit';
 import { KUBERNETES_VERSION, kubernetesValidators, validateObject, type Validate } from '../helpers/k8sSchemas';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -137,8 +138,14 @@ test('the agent: one per node, in the host PID namespace, host directories mount
   const sc = agent.securityContext;
   assert.notEqual(sc.privileged, true);
   assert.deepEqual(sc.capabilities.drop, ['ALL']);
-  // what kotel checks before loading (host/privileges.ts), and what /proc/PID/root needs
-  for (const cap of ['BPF', 'PERFMON', 'SYS_RESOURCE', 'SYS_PTRACE']) assert.ok(sc.capabilities.add.includes(cap), `adds CAP_${cap}`);
+  // the systemd unit's capabilities, each measured there by taking it away
+  assert.deepEqual(
+    [...sc.capabilities.add].sort(),
+    unitCapabilities(UNIT_TEMPLATE)
+      .map((c) => c.toUpperCase())
+      .sort(),
+    "the unit's capabilities",
+  );
   assert.ok(agent.resources.requests && agent.resources.limits?.memory, 'resource requests and a memory limit');
 });
 
