@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from './deploy';
 
-/** allowed keys at one level; true: a key whose value is not checked further */
+/** allowed keys at one level; true: a key whose value is not checked further; a tree whose only key is
+ * `[]`: a list, each item a mapping with the keys of `tree['[]']` (k8s_attributes' pod_association) */
 export type KeyTree = { [key: string]: KeyTree | true };
+const LIST = '[]';
 
 export interface CollectorFixture {
   version: string;
@@ -32,6 +34,12 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 function checkKeys(value: unknown, tree: KeyTree, where: string, problems: string[]): void {
   if (value === null || value === undefined) return; // `grpc:` with no value: the defaults
+  const item = tree[LIST];
+  if (item !== undefined && item !== true) {
+    if (!Array.isArray(value)) problems.push(`${where}: a list is expected here`);
+    else value.forEach((v, i) => checkKeys(v, item, `${where}[${i}]`, problems));
+    return;
+  }
   if (!isObj(value)) {
     problems.push(`${where}: a mapping is expected here`);
     return;
