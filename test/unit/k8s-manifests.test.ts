@@ -2,7 +2,8 @@
 // pinned Kubernetes release (test/helpers/k8sSchemas.ts), and what a user relies on when applying them:
 // hostPID and read-only host mounts, probes on kotel's health endpoints and Prometheus port, kotel's config
 // as kotel loads it, the node name on the resource, OTLP to the gateway's Service, and a gateway that
-// attributes by the pod UID kotel sends.
+// attributes by the pod UID kotel sends, with a Collector config of components and keys of the version its
+// image pins (test/fixtures/collector/<version>.json, as collector-config.test.ts checks Compose's).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +15,8 @@ import { specFor } from '../../agent/src/config/schema';
 import { CGROUP_ATTR } from '../../agent/src/host/cgroups';
 import { createResource } from '../../agent/src/otel/resource';
 import { UNIT_TEMPLATE, unitCapabilities } from '../helpers/systemdUnit';
+import { checkCollectorConfig, collectorFixture, typeOf, type CollectorFixture } from '../helpers/collectorConfig';
+import { imageTag } from '../helpers/deploy';
 import { KUBERNETES_VERSION, kubernetesValidators, validateObject, type Validate } from '../helpers/k8sSchemas';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -44,6 +47,16 @@ const gateway = one('Deployment', 'kotel-collector');
 const gatewayContainer = gateway.spec.template.spec.containers[0];
 const service = one('Service', 'kotel-collector');
 const collectorConfig = YAML.parse(one('ConfigMap', 'kotel-collector-config').data['config.yaml']) as Obj;
+/** what the gateway's image has: the fixture of the Collector version it pins */
+const gatewayFixture = (): CollectorFixture => collectorFixture(imageTag(gatewayContainer.image).tag ?? 'latest');
+const CONTRIB = 'github.com/open-telemetry/opentelemetry-collector-contrib';
+/** the one processor of the gateway's config whose type is that of `module` in the pinned version */
+function processorOf(config: Obj, module: string): string {
+  const type = gatewayFixture().types[`${CONTRIB}/processor/${module}`].type;
+  const ids = Object.keys(config.processors).filter((id) => typeOf(id) === type);
+  assert.equal(ids.length, 1, `one ${type} processor (${Object.keys(config.processors).join(', ')})`);
+  return ids[0];
+}
 
 /** a container port by name or number, as a probe or a Service's targetPort names it */
 function containerPort(container: Obj, port: string | number): number {
@@ -187,24 +200,43 @@ test("kotel's OTLP endpoint is the gateway Service's gRPC port, which reaches th
   assert.equal(collectorConfig.receivers.otlp.protocols.grpc.endpoint, `0.0.0.0:${target}`);
 });
 
+test("the gateway's Collector config has only components and keys of the Collector version its image pins", () => {
+  const fx = gatewayFixture();
+  assert.equal(fx.image, gatewayContainer.image);
+  assert.deepEqual(checkCollectorConfig(collectorConfig, fx), []);
+});
+
+test("the check names a misspelt k8s_attributes key, a wrong shape and the processor's deprecated name", () => {
+  const config = structuredClone(collectorConfig);
+  const k8s = config.processors[processorOf(config, 'k8sattributesprocessor')];
+  k8s.pod_association[0].sources[0].nmae = CGROUP_ATTR.podUid;
+  k8s.extract.metdata = k8s.extract.metadata;
+  k8s.exclude = { pods: { name: 'jaeger-agent' } };
+  config.processors.k8sattributes = {};
+  assert.deepEqual(checkCollectorConfig(config, gatewayFixture()), [
+    'processors.k8s_attributes.pod_association[0].sources[0].nmae: unknown key (from, name)',
+    'processors.k8s_attributes.extract.metdata: unknown key (metadata, annotations, labels, otel_annotations, deployment_name_from_replicaset)',
+    'processors.k8s_attributes.exclude.pods: a list is expected here',
+    `processors.k8sattributes: "k8sattributes" is the deprecated name of k8s_attributes in ${gatewayFixture().version}`,
+  ]);
+});
+
 test('the gateway attributes metrics and spans by the k8s.pod.uid kotel sends, and may read what that needs', () => {
   const processors = collectorConfig.processors;
-  for (const signal of ['metrics', 'traces']) {
-    const pipeline = collectorConfig.service.pipelines[signal];
+  const groupByAttrs = processorOf(collectorConfig, 'groupbyattrsprocessor');
+  const k8sAttributes = processorOf(collectorConfig, 'k8sattributesprocessor');
+  // the pipelines that carry kotel's data: those of the OTLP receiver the Service's gRPC port reaches
+  const kotels = Object.entries(collectorConfig.service.pipelines as Record<string, Obj>).filter(([, p]) => p.receivers.includes('otlp'));
+  assert.deepEqual(kotels.map(([id]) => typeOf(id)).sort(), ['metrics', 'traces']);
+  for (const [id, pipeline] of kotels) {
     const at = (name: string) => pipeline.processors.indexOf(name);
-    assert.ok(at('k8sattributes') >= 0, `${signal}: k8sattributes`);
-    assert.ok(at('groupbyattrs') >= 0 && at('groupbyattrs') < at('k8sattributes'), `${signal}: pod UIDs moved to resources first`);
-    for (const [kind, names] of [
-      ['receivers', pipeline.receivers],
-      ['processors', pipeline.processors],
-      ['exporters', pipeline.exporters],
-    ] as const)
-      for (const n of names) assert.ok(collectorConfig[kind][n] !== undefined, `${signal}: ${kind} ${n} is configured`);
+    assert.ok(at(k8sAttributes) >= 0, `${id}: ${k8sAttributes}`);
+    assert.ok(at(groupByAttrs) >= 0 && at(groupByAttrs) < at(k8sAttributes), `${id}: pod UIDs moved to resources first`);
   }
-  assert.deepEqual(processors.groupbyattrs.keys, [CGROUP_ATTR.podUid, CGROUP_ATTR.containerId]);
-  assert.deepEqual(processors.k8sattributes.pod_association, [{ sources: [{ from: 'resource_attribute', name: CGROUP_ATTR.podUid }] }]);
+  assert.deepEqual(processors[groupByAttrs].keys, [CGROUP_ATTR.podUid, CGROUP_ATTR.containerId]);
+  assert.deepEqual(processors[k8sAttributes].pod_association, [{ sources: [{ from: 'resource_attribute', name: CGROUP_ATTR.podUid }] }]);
   for (const a of ['k8s.pod.name', 'k8s.namespace.name', 'k8s.deployment.name', 'k8s.node.name'])
-    assert.ok(processors.k8sattributes.extract.metadata.includes(a), `extracts ${a}`);
+    assert.ok(processors[k8sAttributes].extract.metadata.includes(a), `extracts ${a}`);
   const role = one('ClusterRole', 'kotel-collector');
   const may = (group: string, resource: string) =>
     role.rules.some(
