@@ -9,6 +9,7 @@ export class AgentReadiness {
   private stopping = false;
   private resolve!: () => void;
   private readonly listeners: Array<(state: Readiness) => void> = [];
+  private lastDetail?: string;
   /** resolves the first time the agent is ready */
   readonly whenReady = new Promise<void>((r) => (this.resolve = r));
 
@@ -47,6 +48,9 @@ export class AgentReadiness {
   private check(): void {
     const state = this.state();
     if (state.ready) this.resolve();
+    // every export reports here: only a change reaches the listeners
+    if (state.detail === this.lastDetail) return;
+    this.lastDetail = state.detail;
     for (const listener of this.listeners) listener(state);
   }
 }
