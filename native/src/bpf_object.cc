@@ -55,6 +55,7 @@ Napi::Function BpfObjectWrap::Init(Napi::Env env) {
        InstanceMethod<&BpfObjectWrap::MapInfo>("mapInfo"), InstanceMethod<&BpfObjectWrap::MapNames>("mapNames"),
        InstanceMethod<&BpfObjectWrap::ReadMap>("readMap"),
        InstanceMethod<&BpfObjectWrap::ReadMapSummed>("readMapSummed"),
+       InstanceMethod<&BpfObjectWrap::ReadMapNonzero>("readMapNonzero"),
        InstanceMethod<&BpfObjectWrap::DeleteKeys>("deleteKeys"),
        InstanceMethod<&BpfObjectWrap::OpenRingBuffer>("openRingBuffer"),
        InstanceMethod<&BpfObjectWrap::AttachUprobe>("attachUprobe"), InstanceMethod<&BpfObjectWrap::Detach>("detach"),
@@ -139,12 +140,17 @@ Napi::Value BpfObjectWrap::MapNames(const Napi::CallbackInfo& info) {
 
 Napi::Value BpfObjectWrap::ReadMap(const Napi::CallbackInfo& info) {
   std::string name = RequireString(info[0], "name");
-  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMap"), name, false);
+  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMap"), name, kotel::ReadMode::kEach);
 }
 
 Napi::Value BpfObjectWrap::ReadMapSummed(const Napi::CallbackInfo& info) {
   std::string name = RequireString(info[0], "name");
-  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMapSummed"), name, true);
+  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMapSummed"), name, kotel::ReadMode::kSum);
+}
+
+Napi::Value BpfObjectWrap::ReadMapNonzero(const Napi::CallbackInfo& info) {
+  std::string name = RequireString(info[0], "name");
+  return kotel::ReadMap(info.Env(), FindMap(info.Env(), name, "readMapNonzero"), name, kotel::ReadMode::kNonzero);
 }
 
 Napi::Value BpfObjectWrap::DeleteKeys(const Napi::CallbackInfo& info) {

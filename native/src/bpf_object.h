@@ -36,6 +36,7 @@ class BpfObjectWrap : public Napi::ObjectWrap<BpfObjectWrap> {
   Napi::Value MapNames(const Napi::CallbackInfo& info);
   Napi::Value ReadMap(const Napi::CallbackInfo& info);
   Napi::Value ReadMapSummed(const Napi::CallbackInfo& info);
+  Napi::Value ReadMapNonzero(const Napi::CallbackInfo& info);
   Napi::Value DeleteKeys(const Napi::CallbackInfo& info);
   Napi::Value OpenRingBuffer(const Napi::CallbackInfo& info);
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);

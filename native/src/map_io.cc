@@ -84,7 +84,30 @@ void SumCopies(const uint8_t* raw, size_t copies, size_t chunk, uint8_t* out) {
   }
 }
 
-Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool sumCpus) {
+// appends to words the entry at raw (`copies` copies of chunk bytes, summed u64 by u64 into scratch): its
+// count of nonzero words, then each as (index, low half, high half)
+void AppendNonzero(const uint8_t* raw, size_t copies, size_t chunk, std::vector<uint64_t>& scratch,
+                   std::vector<uint32_t>& words) {
+  scratch.resize(chunk / 8);
+  SumCopies(raw, copies, chunk, reinterpret_cast<uint8_t*>(scratch.data()));
+  const uint64_t* v = scratch.data();
+  size_t n = chunk / 8, at = words.size();
+  words.push_back(0);
+  for (size_t k = 0; k < n; k++) {
+    // most words of a histogram are zero: four at a time
+    if (k + 4 <= n && (v[k] | v[k + 1] | v[k + 2] | v[k + 3]) == 0) {
+      k += 3;
+      continue;
+    }
+    if (v[k] == 0) continue;
+    words.push_back((uint32_t)k);
+    words.push_back((uint32_t)v[k]);
+    words.push_back((uint32_t)(v[k] >> 32));
+    words[at]++;
+  }
+}
+
+Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, ReadMode mode) {
   int fd = bpf_map__fd(m);
   if (fd < 0) ThrowBpfError(env, "readMap", EBADF, "readMap(" + name + ")", "map not created");
   bpf_map_type t = bpf_map__type(m);
@@ -94,8 +117,10 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool su
   size_t chunk = (vs + 7) & ~size_t(7);
   size_t copies = IsPercpu(t) ? PossibleCpus() : 1;
   size_t stride = IsPercpu(t) ? chunk * copies : vs;  // what the kernel writes per entry
-  bool sum = sumCpus && IsPercpu(t);
-  size_t outStride = sum ? chunk : stride;
+  bool nonzero = mode == ReadMode::kNonzero;
+  // sum: the kernel writes into the reused raw chunk, the entries' (summed) words go to vals or to words
+  bool sum = nonzero || (mode == ReadMode::kSum && IsPercpu(t));
+  size_t outStride = nonzero ? 0 : sum ? chunk : stride;
   // room for what the map holds, not what it may hold: most maps are far from full (262144 RDMA objects
   // of which a few hundred live), and every collection of every reader reads them; grown on demand
   size_t cap = std::min<size_t>(bpf_map__max_entries(m), 256);
@@ -106,20 +131,23 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool su
   rawCap = sum ? rawBuf.size() / stride : 0;
   uint8_t* raw = rawBuf.data();
   uint8_t* keys = (uint8_t*)malloc(cap * ks);
-  uint8_t* vals = (uint8_t*)malloc(cap * outStride);
+  uint8_t* vals = nonzero ? nullptr : (uint8_t*)malloc(cap * outStride);
+  // kNonzero: per entry, n then n x (word index, low half, high half), u32 each
+  std::vector<uint32_t> words;
+  std::vector<uint64_t> scratch;
   auto fail = [&](int err, const char* op) {
     free(keys);
     free(vals);
     ThrowBpfError(env, op, err, std::string(op) + "(" + name + ")");
   };
-  if (!keys || !vals) fail(ENOMEM, "readMap");
+  if (!keys || (!vals && !nonzero)) fail(ENOMEM, "readMap");
   auto grow = [&]() {
     cap *= 2;
     uint8_t* k2 = (uint8_t*)realloc(keys, cap * ks);
     if (k2) keys = k2;
-    uint8_t* v2 = (uint8_t*)realloc(vals, cap * outStride);
+    uint8_t* v2 = nonzero ? nullptr : (uint8_t*)realloc(vals, cap * outStride);
     if (v2) vals = v2;
-    if (!k2 || !v2) fail(ENOMEM, "readMap");
+    if (!k2 || (!v2 && !nonzero)) fail(ENOMEM, "readMap");
   };
   auto growRaw = [&]() {
     rawCap *= 2;
@@ -129,7 +157,9 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool su
   size_t got = 0;
   // n entries the kernel wrote (keys in place at got, values at dst) join the output
   auto take = [&](const uint8_t* dst, size_t n) {
-    if (sum)
+    if (nonzero)
+      for (size_t i = 0; i < n; i++) AppendNonzero(dst + i * stride, copies, chunk, scratch, words);
+    else if (sum)
       for (size_t i = 0; i < n; i++) SumCopies(dst + i * stride, copies, chunk, vals + (got + i) * outStride);
     got += n;
   };
@@ -181,8 +211,13 @@ Napi::Object ReadMap(Napi::Env env, bpf_map* m, const std::string& name, bool su
   Napi::Object res = Napi::Object::New(env);
   res.Set("count", (double)got);
   res.Set("keys", Adopt(env, keys, got * ks));
-  res.Set("values", Adopt(env, vals, got * outStride));
-  res.Set("valueStride", (double)outStride);
+  if (nonzero) {
+    res.Set("words",
+            Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(words.data()), words.size() * 4));
+  } else {
+    res.Set("values", Adopt(env, vals, got * outStride));
+    res.Set("valueStride", (double)outStride);
+  }
   return res;
 }
 

@@ -15,10 +15,12 @@ import { BpfObject } from '../../agent/src/native';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import { MAX_SCALE, otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { kernelDrops } from '../../agent/src/kernel/drops';
+import { u32Words } from '../../agent/src/kernel/mapValues';
 import { KernelMetricProducer } from '../../agent/src/otel/KernelMetricProducer';
 import { FIXTURE_DIR, notRoot } from '../helpers/addonFixture';
 import { boundaryValues } from '../helpers/histogramSlots';
 import { bucketOf } from '../helpers/points';
+import { nonzeroWords } from '../helpers/summedBatch';
 import { tool } from '../helpers/tools';
 
 const OBJECT = path.join(FIXTURE_DIR, '.output', 'hist_values.bpf.o');
@@ -102,7 +104,7 @@ describe('kernel histogram buckets on the running kernel (root)', { skip: notRoo
     });
   }
 
-  test('readMapSummed: 1000 histograms of 6 KB per CPU summed over CPUs as readMap + JS would (several read chunks)', async (t) => {
+  test('readMapSummed and readMapNonzero: 1000 histograms of 6 KB per CPU summed over CPUs as readMap + JS would (several read chunks)', async (t) => {
     const layout = scaleLayout(MAX_SCALE);
     const object = BpfObject.open(OBJECT, {
       rodata: { targ_tgid: process.pid, ...layout.knobs },
@@ -169,6 +171,10 @@ describe('kernel histogram buckets on the running kernel (root)', { skip: notRoo
         total += words.slice(1).reduce((x, y) => x + y, 0n);
       }
       assert.equal(total, BigInt(sent - dropped('no_memory')), 'every value counted, but those dropped as no_memory');
+      const nonzero = object.readMapNonzero('values_hist');
+      assert.equal(nonzero.count, summed.count);
+      assert.deepEqual(nonzero.keys, summed.keys, 'readMapNonzero: the same keys in the same order');
+      assert.deepEqual(u32Words(nonzero.words), nonzeroWords(summed), "readMapNonzero: each entry's nonzero summed words");
     } finally {
       for (const f of fds) fs.closeSync(f);
       object.close();

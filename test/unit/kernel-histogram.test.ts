@@ -1,5 +1,5 @@
 // Kernel histograms → OTel exponential and explicit-bucket histograms, through a real MeterProvider and an
-// in-memory reader. The BPF object here is a stand-in (plain object with readMapSummed/mapInfo/layout) so the test
+// in-memory reader. The BPF object here is a stand-in (plain object with readMapNonzero/readMapSummed/mapInfo/layout) so the test
 // runs without privileges; its layouts mirror bpf/kotel.h, and test/integration checks the real ones.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -15,12 +15,12 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { hrTime } from '@opentelemetry/core';
 import { KernelMetricProducer, type HistogramForm } from '../../agent/src/otel/KernelMetricProducer';
-import { classicBuckets, kernelSlots, toExplicit, toExponential } from '../../agent/src/otel/histogram';
+import { classicBuckets, nonzeroSlots, toExplicit, toExponential } from '../../agent/src/otel/histogram';
 import { otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
 import type { BpfObject, MapBatch, MapInfo, TypeLayout } from '../../agent/src/native';
 import { bucketOf } from '../helpers/points';
-import { summedBatch } from '../helpers/summedBatch';
+import { nonzeroBatch, summedBatch } from '../helpers/summedBatch';
 import { boundaryValues, kernelSlotOf } from '../helpers/histogramSlots';
 
 const LAYOUT = scaleLayout(4);
@@ -48,9 +48,21 @@ function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[
   const batch: MapBatch = { count: 1, keys, values, valueStride: stride };
   return {
     mapInfo: () => info,
-    readMapSummed: () => summedBatch(info, batch),
+    readMapNonzero: () => nonzeroBatch(info, batch),
     layout: (name: string) => (name === 'kotel_cg_key' ? KEY : HIST),
   } as unknown as BpfObject;
+}
+
+/** dense slots and a sum as the producer gets them from readMapNonzero (sum_ns word 0, slot s word 1 + s) */
+function kernelSlots(slots: Float64Array, sumNs: number) {
+  const words = [0];
+  const push = (index: number, v: number) => {
+    words.push(index, v % 2 ** 32, Math.floor(v / 2 ** 32));
+    words[0]++;
+  };
+  if (sumNs) push(0, sumNs);
+  slots.forEach((c, s) => c && push(1 + s, c));
+  return nonzeroSlots(Uint32Array.from(words), 1, words[0], 1, 0);
 }
 
 /** kernel slots holding `values` (ns), as the kernel would count them */
@@ -150,7 +162,7 @@ test('delta temporality of a histogram: the buckets and sum added since the last
   let sums = [15_000, 0];
   const object = {
     ...standInObject(perCpu, sums),
-    readMapSummed: () => standInObject(perCpu, sums).readMapSummed('h'),
+    readMapNonzero: () => standInObject(perCpu, sums).readMapNonzero('h'),
   } as unknown as BpfObject;
   const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
   const producer = new KernelMetricProducer(
@@ -179,6 +191,47 @@ test('delta temporality of a histogram: the buckets and sum added since the last
     ]),
   });
 });
+
+for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
+  const name = temporality === AggregationTemporality.DELTA ? 'delta' : 'cumulative';
+  test(`${name}: an entry read again unchanged, then changed, then unchanged again`, async () => {
+    let perCpu: Record<number, number>[] = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}];
+    let sums = [15_000, 0];
+    const object = {
+      ...standInObject(perCpu, sums),
+      readMapNonzero: () => standInObject(perCpu, sums).readMapNonzero('h'),
+    } as unknown as BpfObject;
+    const metrics = [
+      { type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE },
+    ];
+    const producer = new KernelMetricProducer(
+      () => [{ family: 'test', object, metrics }],
+      new CgroupResolver(undefined),
+      temporality,
+      hrTime(),
+      EXPONENTIAL,
+    );
+    const read = async () => {
+      const m = (await producer.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData;
+      const v = m.dataPoints[0].value;
+      const buckets = new Map<number, number>();
+      v.positive.bucketCounts.forEach((c, j) => c && buckets.set(v.positive.offset + j, c));
+      return { count: v.count, sum: v.sum, buckets };
+    };
+    const a = { count: 3, sum: 15e-6, buckets: new Map([[otelIndex(4, 5000n), 3]]) };
+    const none = { count: 0, sum: 0, buckets: new Map() };
+    assert.deepEqual(await read(), a);
+    assert.deepEqual(await read(), delta(a, none), 'unchanged');
+    perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, { [kernelSlotOf(90_000n, LAYOUT)]: 2 }];
+    sums = [15_000, 180_000];
+    const b = { count: 5, sum: 195e-6, buckets: new Map([...a.buckets, [otelIndex(4, 90_000n), 2]]) };
+    assert.deepEqual(await read(), delta(b, { count: 2, sum: 180e-6, buckets: new Map([[otelIndex(4, 90_000n), 2]]) }), 'changed');
+    assert.deepEqual(await read(), delta(b, none), 'unchanged again');
+    function delta<T>(cumulative: T, added: T): T {
+      return temporality === AggregationTemporality.DELTA ? added : cumulative;
+    }
+  });
+}
 
 test('delta temporality exports differences between collections', async () => {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);

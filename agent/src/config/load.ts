@@ -286,19 +286,3 @@ export function loadConfig(opts: LoadConfigOptions = {}): KotelConfig {
   }
   return cfg;
 }
-
-/** Where each key's value came from, for `check-config` output. Same layering as loadConfig(). */
-export function describeSources(opts: LoadConfigOptions = {}): Record<string, string> {
-  const env = opts.env ?? process.env;
-  const out: Record<string, string> = {};
-  const fileKeys = opts.file ? Object.keys(readConfigFile(opts.file)) : [];
-  for (const [k, spec] of schemaKeys()) {
-    let src = 'default';
-    if (fileKeys.includes(k)) src = opts.file!;
-    for (const m of OTEL_ENV_MAP) if (m.key === k && env[m.env]?.trim()) src = m.env;
-    if (spec.env && env[spec.env] !== undefined) src = spec.env;
-    if (opts.flags && opts.flags[k] !== undefined) src = FLAG_NAMES[k] ?? 'the command line';
-    out[k] = src;
-  }
-  return out;
-}

@@ -10,6 +10,7 @@ export type {
   MapBatch,
   MapInfo,
   NativeBinding,
+  NonzeroBatch,
   OpenOptions,
   ProgStats,
   RingBatchCallback,

@@ -91,6 +91,15 @@ export interface MapBatch {
   valueStride: number;
 }
 
+/** readMapNonzero: each value's nonzero u64 words (summed over CPUs for a per-CPU map) */
+export interface NonzeroBatch {
+  count: number;
+  /** count keys of keySize bytes, back to back */
+  keys: Buffer;
+  /** u32 words, entry after entry in key order: n, then n x (u64 word index in the value, low half, high half) */
+  words: Buffer;
+}
+
 export interface ProgStats {
   program: string;
   /** cumulative, while run-time stats are enabled (kernel.bpf_stats_enabled or enableRunTimeStats) */
@@ -130,6 +139,9 @@ export declare class BpfObject {
   /** readMap with a per-CPU map's values summed over CPUs, u64 by u64 (wrapping): valueStride is
    * round_up(valueSize, 8); read a few MB at a time, so memory stays bounded on many CPUs. Other maps: readMap. */
   readMapSummed(name: string): MapBatch;
+  /** readMapSummed keeping only each value's nonzero u64 words: what a sparse value (a histogram with few
+   * buckets in use) costs to hand over is its nonzero words, not its size */
+  readMapNonzero(name: string): NonzeroBatch;
   /** deletes `count` keys from `keys` (back to back); returns how many were deleted */
   deleteKeys(name: string, keys: Buffer, count: number): number;
   /** consumes a BPF_MAP_TYPE_RINGBUF on the libuv loop (epoll fd polled by uv_poll, no thread) */

@@ -16,12 +16,12 @@ import {
 import type { HistogramAggregation } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
-import { readU64, readU64Fields } from '../kernel/mapValues';
+import { readU64, u32Words } from '../kernel/mapValues';
 import type { ScaleLayout } from '../kernel/exponentialBuckets';
 import type { KernelHistogram, KernelMetric } from './kernelMetric';
 import {
   classicBuckets,
-  kernelSlots,
+  nonzeroSlots,
   slotsReset,
   subtractSlots,
   toExplicit,
@@ -93,6 +93,19 @@ interface Series {
   time: HrTime;
   /** since when the cumulative value counts */
   start: HrTime;
+  /** a histogram's nonzero words as read (a view of that collection's batch): unchanged words, the same value */
+  words?: Uint32Array;
+  /** the cgroup's attributes it was made with (the resolver's cached object), and the point's */
+  cgroupAttributes: Attributes;
+  attributes: Attributes;
+  /** the exported form of a cumulative histogram value, kept while the value stays the same */
+  exported?: Histogram | ExponentialHistogram;
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class KernelMetricProducer implements MetricProducer {
@@ -142,7 +155,6 @@ export class KernelMetricProducer implements MetricProducer {
     const { object } = source;
     const shapes = shapesOf(object);
     const info = shapes.mapInfo(spec.map);
-    const batch = object.readMapSummed(spec.map);
     const { cgOff, kindOff } = shapes.key();
     const descriptor = {
       name: spec.metric.name,
@@ -161,42 +173,62 @@ export class KernelMetricProducer implements MetricProducer {
       throw new Error(
         `${spec.map}: ${nSlots} histogram slots in the map, ${this.histograms.layout.slots} at scale ${this.histograms.layout.scale}`,
       );
-    const scratch = new Float64Array(nSlots);
+    // each entry's value, in key order: a histogram's nonzero words only (most of its slots are empty)
+    let count: number;
+    let keys: Buffer;
+    let valueOf: (i: number, prev: Series | undefined) => Cumulative | undefined;
+    let entryWords: Uint32Array | undefined;
+    if (histLayout) {
+      const batch = object.readMapNonzero(spec.map);
+      const all = u32Words(batch.words);
+      const slotsWord = histLayout.slotsOff / 8;
+      const sumWord = histLayout.sumOff / 8;
+      let at = 0;
+      ({ count, keys } = batch);
+      valueOf = (_, prev) => {
+        const n = all[at];
+        entryWords = all.subarray(at, at + 1 + 3 * n);
+        at += 1 + 3 * n;
+        if (prev?.words && sameWords(prev.words, entryWords)) return prev.value;
+        return nonzeroSlots(entryWords, 1, n, slotsWord, sumWord);
+      };
+    } else {
+      const batch = object.readMapSummed(spec.map);
+      ({ count, keys } = batch);
+      valueOf = (i) => readU64(batch.values, i * batch.valueStride);
+    }
 
-    for (let i = 0; i < batch.count; i++) {
+    for (let i = 0; i < count; i++) {
       const keyBase = i * info.keySize;
-      const cgroupId = readU64(batch.keys, keyBase + cgOff);
-      const kind = batch.keys.readUInt32LE(keyBase + kindOff);
-      let value: Cumulative;
-      if (histLayout && spec.type === 'histogram') {
-        readU64Fields(batch, i, histLayout.slotsOff, nSlots, scratch);
-        const slots = kernelSlots(scratch, readU64(batch.values, i * batch.valueStride + histLayout.sumOff));
-        if (!slots) continue;
-        value = slots;
-      } else {
-        value = readU64(batch.values, i * batch.valueStride);
-      }
-      const attributes: Attributes = { ...this.cgroups.attributes(cgroupId), ...spec.kindAttributes?.(kind) };
+      const cgroupId = readU64(keys, keyBase + cgOff);
+      const kind = keys.readUInt32LE(keyBase + kindOff);
       const seriesKey = `${cgroupId}|${kind}`;
       const prev = before.get(seriesKey);
+      const value = valueOf(i, prev);
+      if (value === undefined) continue;
+      const cgroupAttributes = this.cgroups.attributes(cgroupId);
+      const attributes =
+        prev?.cgroupAttributes === cgroupAttributes ? prev.attributes : { ...cgroupAttributes, ...spec.kindAttributes?.(kind) };
+      const unchanged = prev?.value === value;
       // the same series as last time, not one that started over since
-      const same = prev && !isReset(value, prev.value) ? prev : undefined;
+      const same = prev && (unchanged || !isReset(value, prev.value)) ? prev : undefined;
       // every kernel map starts empty when its object is loaded: a series counts from then, or, if it
       // appeared or started over later, from the collection before (it held nothing of it then)
       const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
-      seen.set(seriesKey, { value, time: now, start });
+      const series: Series = { value, time: now, start, words: entryWords, cgroupAttributes, attributes };
+      seen.set(seriesKey, series);
       const diff =
         !delta || !same
           ? value
           : typeof value === 'number'
             ? value - (same.value as number)
             : subtractSlots(value, same.value as KernelSlots);
-      points.push({
-        startTime: delta && prev ? prev.time : start,
-        endTime: now,
-        attributes,
-        value: typeof diff === 'number' ? diff : this.histogramValue(spec as KernelHistogram, diff),
-      });
+      let exported: number | Histogram | ExponentialHistogram;
+      if (typeof diff === 'number') exported = diff;
+      else if (!delta && unchanged && prev.exported) exported = prev.exported;
+      else exported = this.histogramValue(spec as KernelHistogram, diff);
+      if (!delta && typeof exported !== 'number') series.exported = exported;
+      points.push({ startTime: delta && prev ? prev.time : start, endTime: now, attributes, value: exported });
     }
     this.previous.set(spec.metric.name, seen);
 

@@ -27,18 +27,30 @@ export interface KernelSlots {
   count: number;
 }
 
-/** the slots of a summed kernel value (slots[0]: zeros; slots[1 + t]: value slot t), trimmed to its nonzero
- * range; undefined when empty */
-export function kernelSlots(slots: Float64Array, sumNs: number): KernelSlots | undefined {
-  let first = 0;
-  while (first < slots.length && slots[first] === 0) first++;
-  if (first === slots.length) return undefined;
-  let last = slots.length - 1;
-  while (slots[last] === 0) last--;
-  const counts = slots.slice(first, last + 1);
+/** the slots of one readMapNonzero entry: its n nonzero words (index, low half, high half) from w[at], the
+ * slots from u64 word slotsWord on, the sum at sumWord; undefined when no slot is in use */
+export function nonzeroSlots(w: Uint32Array, at: number, n: number, slotsWord: number, sumWord: number): KernelSlots | undefined {
+  let first = -1;
+  let last = -1;
+  let sumNs = 0;
+  for (let k = 0, j = at; k < n; k++, j += 3) {
+    const index = w[j];
+    if (index === sumWord) sumNs = w[j + 1] + w[j + 2] * 4294967296;
+    else if (index >= slotsWord) {
+      if (first < 0) first = index;
+      last = index; // the words come in index order
+    }
+  }
+  if (first < 0) return undefined;
+  const counts = new Float64Array(last - first + 1);
   let count = 0;
-  for (const c of counts) count += c;
-  return { first, counts, sumNs, count };
+  for (let k = 0, j = at; k < n; k++, j += 3) {
+    if (w[j] < first || w[j] === sumWord) continue;
+    const c = w[j + 1] + w[j + 2] * 4294967296;
+    counts[w[j] - first] = c;
+    count += c;
+  }
+  return { first: first - slotsWord, counts, sumNs, count };
 }
 
 /** a kernel map entry starts over when it is deleted and made again: any slot or the sum going down */
