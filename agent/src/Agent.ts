@@ -1,20 +1,23 @@
 // Lifecycle: config → privileges → BPF objects (load, attach) → OTel providers with the kernel-map
 // producer → family runtimes (ring buffers, spans, observable instruments). shutdown() stops the ring
 // buffers, flushes a final export, then detaches; it is idempotent.
+import type { HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import type { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { HistogramAggregation, KotelConfig } from './config';
+import { redactSecrets, type HistogramAggregation, type KotelConfig } from './config';
 import { CgroupResolver } from './host/cgroups';
 import { missingBpfPrivileges, UserError } from './host/privileges';
 import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
+import { buildReport, type Report } from './otel/report';
+import { kotelVersion } from './otel/resource';
 import { createTelemetry } from './otel/telemetry';
 import { CgroupSweep } from './probes/cgroupSweep';
 import { Maintenance } from './probes/maintenance';
 import { loadFamilies, type LoadedFamily, type LoadResult } from './probes/load';
 import { watchModules } from './probes/moduleWatch';
-import { families, spanFamily } from './probes/registry';
+import { familyOfMetric, families, folderOf, spanFamily } from './probes/registry';
 import type { FamilyRuntime } from './probes/types';
 import { AgentReadiness } from './self/readiness';
 import { registerSelfMetrics } from './self/selfMetrics';
@@ -28,6 +31,7 @@ export class Agent {
   private stopping?: Promise<void>;
   private statsEnabled = false;
   private maintenance?: Maintenance;
+  private startTime?: HrTime;
 
   /** what /readyz and systemd's READY=1 report */
   readonly readiness: AgentReadiness;
@@ -57,7 +61,7 @@ export class Agent {
 
     const cgroups = new CgroupResolver();
     if (!cgroups.mount) this.logger.warn('no cgroup2 hierarchy mounted: metrics carry cgroup.id without cgroup.path');
-    const startTime = hrTime();
+    const startTime = (this.startTime = hrTime());
     const load = (this.load = loadFamilies(this.config, families, this.logger));
     if (load.loaded.length === 0) {
       this.logger.error('no probe family could be loaded; only self-metrics will be exported (see `kotel probes`)');
@@ -78,6 +82,7 @@ export class Agent {
         if (signal === 'metrics') this.readiness.metricsExported(ok);
       },
       readiness: () => this.readiness.state(),
+      report: () => this.report(),
       onSpanDropped: (span) => drops.add(spanFamily(span.name, span.attributes), 'span_queue_full'),
     });
     await this.telemetry.ready;
@@ -105,6 +110,26 @@ export class Agent {
     const attached = load.loaded.flatMap((l) => l.attachments).filter((a) => a.attached).length;
     this.logger.info(`kotel running: ${load.loaded.map((l) => l.family.name).join(', ') || 'no families'} (${attached} probes attached)`);
     this.readiness.started(this.attachSummary());
+  }
+
+  /** the JSON report of everything measured since the start (GET /report, kotel record) */
+  async report(): Promise<Report> {
+    const rm = await this.telemetry?.snapshot();
+    if (!rm || !this.startTime) throw new Error('no report: the agent has not started, or sdk.disabled is set');
+    const probes: Record<string, { attached: number; total: number }> = {};
+    for (const { family, attachments } of this.load?.loaded ?? []) {
+      const p = (probes[folderOf(family.name) ?? family.name] ??= { attached: 0, total: 0 });
+      p.attached += attachments.filter((a) => a.attached).length;
+      p.total += attachments.length;
+    }
+    const context = {
+      version: kotelVersion(),
+      startTime: this.startTime,
+      config: redactSecrets(this.config),
+      familyOf: familyOfMetric,
+      probes,
+    };
+    return buildReport(rm, context, hrTime());
   }
 
   /** e.g. "tcp, sched: 7 of 7 probes attached" */

@@ -3,6 +3,7 @@
  * kotel command line.
  *   kotel [run] [options]        run the agent (default command)
  *   kotel probes [--json]        what can attach on this machine, and why not
+ *   kotel record [options]       run the families for --duration, write one JSON report (--output)
  *   kotel check-config           print the effective configuration, or the one-line error (exit 2)
  * Exit codes: 0 ok, 1 start-up failure (e.g. a probe cannot load), 2 bad configuration or usage;
  * `kotel probes` also 3 (some enabled probes could not attach) and 4 (no probe attached).
@@ -10,6 +11,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, FAMILIES, OTEL_ENV_MAP, loadConfig, redactSecrets, schemaKeys, type KotelConfig } from './config';
 import { kotelVersion } from './otel/resource';
+import { parseDuration } from './record';
 import { createLogger, type Logger } from './log';
 import type { Agent } from './Agent';
 import type { SystemdNotifier } from './host/systemd';
@@ -82,6 +84,12 @@ function parseFamilies(v: string): string[] {
     }
   }
   return list;
+}
+
+function parseRecordDuration(v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new InvalidArgumentError('give a duration such as 60s, 2m, 500ms or 1h');
+  return ms;
 }
 
 /** command-line options → config keys (only what was given) */
@@ -216,6 +224,40 @@ export function buildProgram(): Command {
   addRunOptions(program.command('run', { isDefault: true }).description('run the agent (default)')).action(async (opts: RunOpts) =>
     runAgent(opts),
   );
+
+  addRunOptions(
+    program
+      .command('record')
+      .description(
+        'run the enabled families for --duration without exporters and write one JSON report (agent/report.schema.json): ' +
+          "machine, kernel, config, each family's metrics with histogram percentiles, drops; a progress line on a terminal",
+      ),
+  )
+    .option('--duration <time>', 'how long to record: 60s, 2m, 500ms, 1h or seconds', parseRecordDuration, 60_000)
+    .option('-o, --output <file>', "the report's file ('-': standard output)", '-')
+    .action(async (opts: RunOpts & { duration: number; output: string }) => {
+      let config: KotelConfig;
+      try {
+        // the report is the output: no OTLP, no Prometheus listener, no console report
+        config = loadConfig({
+          file: opts.config,
+          flags: { ...flagsFromOptions(opts), 'otlp.enabled': false, 'prometheus.enabled': false, 'console.enabled': false },
+        });
+      } catch (err) {
+        reportError(err, opts.logLevel as string | undefined);
+        process.exit(EXIT_CONFIG);
+      }
+      const logger = createLogger(config.log.level);
+      try {
+        const { record } = await import('./record');
+        await record(config, logger, { durationMs: opts.duration, output: opts.output });
+        process.exit(EXIT_OK);
+      } catch (err) {
+        logger.flush?.();
+        reportError(err, config.log.level);
+        process.exit(EXIT_START_FAILED);
+      }
+    });
 
   program
     .command('probes')

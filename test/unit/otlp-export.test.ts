@@ -41,7 +41,7 @@ async function exportRoundTrip(protocol: 'grpc' | 'http/protobuf'): Promise<void
       logger,
       onExportResult: (signal, ok, items) => results.push({ signal, ok, items }),
     });
-    assert.equal(stub.built.length, 1, 'one producer per reader (only the OTLP reader here)');
+    assert.equal(stub.built.length, 2, 'one producer per reader (the OTLP reader and the report reader here)');
     assert.equal(stub.built[0].temporality, AggregationTemporality.CUMULATIVE);
 
     tel.meterProvider.getMeter('kotel.test').createCounter('test.events', { unit: '{event}', description: 'events' }).add(3, { kind: 'a' });
@@ -131,7 +131,8 @@ test("temporality 'delta': the producer is built for DELTA and sums arrive as de
   try {
     assert.deepEqual(
       stub.built.map((p) => p.temporality),
-      [AggregationTemporality.DELTA],
+      [AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE],
+      'OTLP, the report',
     );
     tel.meterProvider.getMeter('t').createCounter('test.delta').add(1);
     await tel.forceFlush();
@@ -157,7 +158,7 @@ test('each reader gets the histograms it serves: OTLP metrics.histogramAggregati
       }),
       { producerFor: (_t, histograms) => (asked.push(histograms), undefined), logger, consoleWrite: () => undefined },
     );
-    assert.deepEqual(asked, [aggregation, 'explicit', 'exponential'], 'OTLP, Prometheus, console');
+    assert.deepEqual(asked, [aggregation, 'explicit', 'exponential', 'exponential'], 'OTLP, Prometheus, console, the report');
     await tel.shutdown();
   }
 });

@@ -1,6 +1,6 @@
 // kotel's HTTP listener (prometheus.host:port): /metrics in the Prometheus text format with the names the
 // Collector's prometheus exporter gives kotel's OTLP (prometheusNames.ts), /healthz (the process answers)
-// and /readyz (Agent readiness: 200 or 503, with the reason). The SDK's PrometheusExporter is the metric
+// and /readyz (Agent readiness: 200 or 503, with the reason), /report (the JSON report, otel/report.ts). The SDK's PrometheusExporter is the metric
 // reader; its own server is not started.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -47,6 +47,7 @@ export function startPrometheusEndpoint(
   port: number,
   metricProducers: MetricProducer[] | undefined,
   readiness: () => Readiness,
+  report: (() => Promise<unknown>) | undefined,
   logger: Logger,
 ): PrometheusEndpoint {
   const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
@@ -69,6 +70,12 @@ export function startPrometheusEndpoint(
       reply(res, ready ? 200 : 503, `${ready ? 'ready' : 'not ready'}: ${detail}\n`);
     },
   };
+  if (report)
+    routes['/report'] = (res) =>
+      report().then(
+        (r) => reply(res, 200, JSON.stringify(r, null, 2) + '\n', 'application/json'),
+        (err: Error) => reply(res, 500, `report failed: ${err.message}\n`),
+      );
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const route = routes[new URL(req.url ?? '/', 'http://kotel').pathname];
     if (!route) return reply(res, 404, `not found: kotel serves ${Object.keys(routes).join(', ')}\n`);
@@ -91,7 +98,7 @@ export function startPrometheusEndpoint(
       resolve();
     });
     server.listen({ host, port }, () => {
-      logger.info(`Prometheus metrics at http://${where}/metrics (health: /healthz, /readyz)`);
+      logger.info(`Prometheus metrics at http://${where}/metrics (health: /healthz, /readyz; report: /report)`);
       resolve();
     });
   });

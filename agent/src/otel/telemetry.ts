@@ -1,6 +1,6 @@
 /**
  * The OpenTelemetry output side: one MeterProvider with up to three readers (OTLP push, Prometheus pull,
- * console report) and one BasicTracerProvider with an OTLP span exporter. Kernel data enters through
+ * console report) plus one pulled for the JSON report, and one BasicTracerProvider with an OTLP span exporter. Kernel data enters through
  * MetricProducers: producerFor() is called once per reader with that reader's temporality and histogram
  * aggregation (OTLP: metrics.histogramAggregation; Prometheus: classic buckets; the console: exponential, for
  * its percentiles), so each reader gets its own producer instance (delta state is per reader).
@@ -21,6 +21,7 @@ import {
   type IMetricReader,
   type MetricProducer,
   type PushMetricExporter,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, parseKeyValueList, type HistogramAggregation, type KotelConfig, type TemporalityPreference } from '../config';
@@ -32,6 +33,7 @@ import { ExportStatus, StatusMetricExporter, StatusSpanExporter, type ExportResu
 import { FreshChannelMetricExporter, FreshChannelSpanExporter } from './freshChannel';
 import { SplitMetricExporter } from './splitExport';
 import { startPrometheusEndpoint, type PrometheusEndpoint, type Readiness } from './prometheusEndpoint';
+import { ReportReader } from './report';
 import { createResource } from './resource';
 
 /** span queue bound: spans beyond it are dropped (counted: span_queue_full), memory stays flat */
@@ -56,6 +58,8 @@ export interface TelemetryOptions {
   resource?: Resource;
   /** what /readyz answers */
   readiness?: () => Readiness;
+  /** what /report answers (a JSON value) */
+  report?: () => Promise<unknown>;
 }
 
 export interface Telemetry {
@@ -63,6 +67,8 @@ export interface Telemetry {
   tracerProvider: BasicTracerProvider;
   resource: Resource;
   console?: ConsoleReportReader;
+  /** every metric now (cumulative, exponential histograms), for the report; undefined with sdk.disabled */
+  snapshot(): Promise<ResourceMetrics | undefined>;
   /** resolves once the Prometheus endpoint listens (or failed: logged, the agent runs without it); never rejects */
   ready: Promise<void>;
   forceFlush(): Promise<void>;
@@ -157,6 +163,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
   const spanProcessors: SpanProcessor[] = [];
   let prometheus: PrometheusEndpoint | undefined;
   let consoleReader: ConsoleReportReader | undefined;
+  let reportReader: ReportReader | undefined;
   let ready: Promise<void> = Promise.resolve();
 
   if (!config.sdk.disabled) {
@@ -209,6 +216,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
         config.prometheus.port,
         producers(options, AggregationTemporality.CUMULATIVE, 'explicit'),
         options.readiness ?? (() => ({ ready: true, detail: 'no readiness source' })),
+        options.report,
         logger,
       );
       readers.push(prometheus.reader);
@@ -223,6 +231,9 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
       });
       readers.push(consoleReader);
     }
+    // pulled only when a report is asked for: no cost otherwise
+    reportReader = new ReportReader(producers(options, AggregationTemporality.CUMULATIVE, 'exponential'));
+    readers.push(reportReader);
   }
 
   const meterProvider = new MeterProvider({ resource, readers: readers as never });
@@ -234,6 +245,12 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
     tracerProvider,
     resource,
     console: consoleReader,
+    async snapshot() {
+      if (!reportReader) return undefined;
+      const { resourceMetrics, errors } = await reportReader.collect();
+      if (errors.length) logger.debug({ errors }, 'report collection errors');
+      return resourceMetrics;
+    },
     ready,
     async forceFlush() {
       await Promise.all([

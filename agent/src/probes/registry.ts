@@ -26,3 +26,18 @@ export const families: Family[] = familyNames.flatMap((n) => folders[n].families
 export function spanFamily(name: string, attributes: Record<string, unknown>): string {
   return families.find((f) => f.makesSpan?.(name, attributes))?.name ?? 'otlp';
 }
+
+/** the configured family each BPF family belongs to (rdma_kernel: rdma) */
+export function folderOf(family: string): FamilyName | undefined {
+  return familyNames.find((n) => folders[n].families.some((f) => f.name === family));
+}
+
+/** each configured family's metric-name prefixes: the first segments of its kernel metrics' names */
+const prefixes = new Map<string, FamilyName>(
+  familyNames.flatMap((n) => folders[n].families.flatMap((f) => f.kernelMetrics.map((m) => [m.metric.name.split('.')[0], n] as const))),
+);
+
+/** the configured family a metric belongs to, by its name's first segment (kotel's own: undefined) */
+export function familyOfMetric(name: string): FamilyName | undefined {
+  return prefixes.get(name.split('.')[0]);
+}
