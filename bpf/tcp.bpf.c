@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* TCP family: RTT (tcp_probe), connect latency and lifecycle (inet_sock_set_state), retransmits
- * (tcp_retransmit_skb), and optional per-connection close events. Maps and records: tcp.h.
+ * (tcp_retransmit_skb), request/response latency (tcp_probe's payload + a send hook: tcp_sendmsg or
+ * sock_send_length), and optional per-connection close events. Maps and records: tcp.h.
  *
  * Every probe has a hook ladder of three programs, <probe>_btf (tp_btf), <probe>_raw (raw_tp) and <probe>_tp
  * (classic tracepoint, needs tracefs); the loader autoloads the first rung that works and disables the rest.
@@ -26,7 +27,8 @@
 #define ECONNABORTED 103 /* asm-generic errno, as on x86 */
 
 /* Knob, set by the loader before load; the verifier prunes what it switches off. */
-const volatile bool targ_close_events = false; /* per-socket stats in tcp_socks + tcp_close_event at CLOSE */
+const volatile bool targ_close_events = false;	  /* per-socket stats in tcp_socks + tcp_close_event at CLOSE */
+const volatile bool targ_request_latency = false; /* request/response turns: tcp_probe data + the send hook */
 
 KOTEL_EXPORT_TYPE(struct tcp_close_event, tcp_close_event);
 KOTEL_EXPORT_TYPE(struct tcp_sock_info, tcp_sock_info);
@@ -36,6 +38,8 @@ KOTEL_CG_MAP(tcp_rtt_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(tcp_connect_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(tcp_retransmits, __u64, TCP_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(tcp_lifecycle, __u64, TCP_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(tcp_request_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(tcp_response_hist, struct kotel_hist, TCP_MAX_CGROUP_KEYS);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -52,12 +56,112 @@ struct {
 
 KOTEL_DROPS_MAP(tcp_drops);
 
+/* ---- request/response turns (targ_request_latency) ---- */
+
+/* A turn ends: one client request (data sent -> data back) or one server response (data in -> data sent
+ * back) of d ns, into the cgroup's histogram and the connection's own stats. */
+static __always_inline void turn_end(struct tcp_sock_info *info, void *hist, __u64 now)
+{
+	struct kotel_cg_key key = { .cgroup_id = info->cgroup_id, .kind = info->server_port };
+	__u64 d = now - info->turn_ns, us = d / 1000;
+
+	info->turn_ns = 0;
+	kotel_hist_add(hist, &key, d, &tcp_drops);
+	if (!info->turns.count || d < info->turns.min_ns)
+		info->turns.min_ns = d;
+	if (d > info->turns.max_ns)
+		info->turns.max_ns = d;
+	info->turns.count += 1;
+	info->turns.sum_ns += d;
+	info->turns.sumsq_us2 += us * us;
+}
+
+/* Data arrived on an established socket (tcp_probe with payload): a client's reply ends its request, a
+ * server's request starts its response. Plain updates: tcp_probe runs under the socket lock; a send on
+ * another CPU may race one turn (a lost or doubled turn, never a bad pointer). */
+static __always_inline void turn_data_in(const struct sock *sk)
+{
+	__u64 skaddr = (unsigned long)sk;
+	struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+
+	if (!info)
+		return;
+	if (info->open_kind == TCP_OPEN_ACTIVE) {
+		if (info->turn_ns)
+			turn_end(info, &tcp_request_hist, bpf_ktime_get_ns());
+	} else if (info->open_kind == TCP_OPEN_PASSIVE && !info->turn_ns) {
+		info->turn_ns = bpf_ktime_get_ns();
+	}
+}
+
+/* The application sends on a socket: a client's request starts, a server's response ends. */
+static __always_inline int turn_data_out(const struct sock *sk)
+{
+	__u64 skaddr = (unsigned long)sk;
+	struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &skaddr);
+
+	if (!info)
+		return 0;
+	if (info->open_kind == TCP_OPEN_ACTIVE) {
+		if (!info->turn_ns)
+			info->turn_ns = bpf_ktime_get_ns();
+	} else if (info->open_kind == TCP_OPEN_PASSIVE && info->turn_ns) {
+		turn_end(info, &tcp_response_hist, bpf_ktime_get_ns());
+	}
+	return 0;
+}
+
+/* Payload bytes of the segment tcp_rcv_established() gets: skb->data is its TCP header there (as the
+ * tracepoint's own data_len has it), doff in the high nibble of byte 12. */
+static __always_inline __u32 segment_payload(const struct sk_buff *skb)
+{
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u8 doff = 0;
+
+	bpf_probe_read_kernel(&doff, 1, data + 12);
+	doff = (doff >> 4) * 4;
+	return len > doff ? len - doff : 0;
+}
+
+/* tcp_sendmsg(sk, msg, size): fentry first, kprobe fallback (kernels without trampolines). */
+SEC("fentry")
+int BPF_PROG(tcp_sendmsg_fentry, struct sock *sk)
+{
+	return turn_data_out(sk);
+}
+
+SEC("kprobe")
+int BPF_KPROBE(tcp_sendmsg_kprobe, struct sock *sk)
+{
+	return turn_data_out(sk);
+}
+
+/* sock_send_length(sk, ret, flags) (6.3+): after every socket send, any protocol. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send_length_btf, struct sock *sk, int ret)
+{
+	if (ret <= 0 || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	return turn_data_out(sk);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(sock_send_length_raw, struct sock *sk, int ret)
+{
+	if (ret <= 0 || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	return turn_data_out(sk);
+}
+
 /* ---- tcp_probe: the hot path (every incoming segment on an established socket). ---- */
 
-static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us, bool btf)
+static __always_inline int handle_tcp_probe(const struct sock *sk, __u32 srtt_us, __u32 payload, bool btf)
 {
 	struct kotel_cg_key key = {};
 
+	if (targ_request_latency && sk && payload)
+		turn_data_in(sk);
 	if (!srtt_us) /* no RTT sample yet */
 		return 0;
 	if (sk)
@@ -91,20 +195,21 @@ int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
-	return handle_tcp_probe(sk, tp->srtt_us >> 3, true);
+	return handle_tcp_probe(sk, tp->srtt_us >> 3, targ_request_latency ? segment_payload(skb) : 0, true);
 }
 
 SEC("raw_tp/tcp_probe")
 int BPF_PROG(tcp_probe_raw, struct sock *sk, const struct sk_buff *skb)
 {
-	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3, false);
+	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3,
+				targ_request_latency ? segment_payload(skb) : 0, false);
 }
 
 SEC("tp/tcp/tcp_probe")
 int tcp_probe_tp(struct trace_event_raw_tcp_probe *ctx)
 {
-	/* The classic event's srtt is already srtt_us >> 3. */
-	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt, false);
+	/* The classic event's srtt is already srtt_us >> 3; data_len is the payload. */
+	return handle_tcp_probe(kotel_tcp_probe_tp_sk(ctx), ctx->srtt, ctx->data_len, false);
 }
 
 /* ---- inet_sock_set_state: lifecycle, connect latency, live sockets, close events. ---- */
@@ -165,6 +270,7 @@ static __always_inline void emit_close_event(const struct sock *sk, struct tcp_s
 		e->open_kind = info->open_kind;
 		e->pid = info->pid;
 		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+		e->turns = info->turns;
 	}
 	fill_tuple(&e->tuple, sk);
 	kotel_ringbuf_submit(&tcp_events, e);
@@ -232,12 +338,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		long ret;
 
 		if (newstate == TCP_SYN_SENT) {
-			/* connect() (or a TFO sendmsg) runs in the calling task's context. */
+			/* connect() (or a TFO sendmsg) runs in the calling task's context; the
+			 * destination is set before the state changes. */
 			new.open_kind = TCP_OPEN_ACTIVE;
 			new.pid = bpf_get_current_pid_tgid() >> 32;
 			bpf_get_current_comm(&new.comm, sizeof(new.comm));
+			new.server_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		} else if (newstate == TCP_SYN_RECV || (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)) {
 			new.open_kind = TCP_OPEN_PASSIVE; /* runs in softirq: no meaningful pid */
+			new.server_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 		}
 		ret = bpf_map_update_elem(&tcp_socks, &skaddr, &new, BPF_NOEXIST);
 		if (ret && ret != -EEXIST) /* -E2BIG: full; -EEXIST: another CPU inserted it */

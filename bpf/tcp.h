@@ -11,6 +11,10 @@
  *                      sk_err (ECONNREFUSED, ETIMEDOUT, ...) when SYN_SENT -> CLOSE. Duration from SYN_SENT, ns.
  *   tcp_retransmits    value __u64; kind = TCP state of the socket at the retransmit (TCP_SYN_SENT = 2 ...).
  *   tcp_lifecycle      value __u64; kind = enum tcp_lifecycle_kind.
+ *   tcp_request_hist   value struct kotel_hist; kind = the server's port. Client side (sockets that connected):
+ *                      first byte sent after the last data received -> the next data received, ns.
+ *   tcp_response_hist  value struct kotel_hist; kind = the server's (local) port. Server side (accepted
+ *                      sockets): first data received after the last send -> the next send, ns.
  * Per-socket map (BPF_MAP_TYPE_HASH, key __u64 socket address, value struct tcp_sock_info):
  *   tcp_socks          every TCP socket seen changing state since the agent started, with its current
  *                      state; user space counts live connections by (cgroup, state) from it.
@@ -41,6 +45,14 @@ struct tcp_tuple {
 	__u16 _pad;
 };
 
+struct tcp_turns {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 sumsq_us2; /* sum of squares in us^2: no overflow below ~10^7 waits of 1 s */
+	__u64 min_ns;
+	__u64 max_ns;
+};
+
 struct tcp_sock_info {
 	__u64 start_ns;	  /* CLOCK_MONOTONIC of the first state change seen */
 	__u64 cgroup_id;  /* cgroup v2 id of the socket (sk->sk_cgrp_data) */
@@ -53,7 +65,11 @@ struct tcp_sock_info {
 	__u32 open_kind; /* enum tcp_open_kind */
 	__u32 pid;	 /* tgid that called connect(); 0 for passive and unknown opens */
 	__u8 comm[16];
-	__u32 _pad;
+	__u32 server_port; /* the peer's port for active opens, the local one for passive opens (host order) */
+	/* Request/response turns (targ_request_latency): when the current wait began (0: not waiting), and the
+	 * connection's waits so far (client: requests, server: responses). */
+	__u64 turn_ns;
+	struct tcp_turns turns;
 };
 
 struct tcp_close_event {
@@ -73,6 +89,7 @@ struct tcp_close_event {
 	__u32 pid;
 	__u8 comm[16];
 	struct tcp_tuple tuple;
+	struct tcp_turns turns; /* the connection's request (active) or response (passive) waits */
 };
 
 #endif

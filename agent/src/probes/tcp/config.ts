@@ -8,6 +8,11 @@ export const tcpConfig = fragment({
     format: 'bool',
     default: false,
   },
+  requestLatency: {
+    doc: 'Request/response latency per connection (tcp.request.duration on connections this host opened, tcp.response.duration on those it accepted): a hook on every TCP send (fentry/kprobe tcp_sendmsg, or the sock_send_length tracepoint) and a socket lookup per received data segment.',
+    format: 'bool',
+    default: true,
+  },
   maxSockets: {
     doc: 'Sockets tracked at once in the kernel (size of the per-socket map); more are not followed.',
     format: 'int',

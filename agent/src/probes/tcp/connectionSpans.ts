@@ -34,6 +34,11 @@ const FIELDS = [
   'tuple.sport',
   'tuple.dport',
   'tuple.family',
+  'turns.count',
+  'turns.sum_ns',
+  'turns.sumsq_us2',
+  'turns.min_ns',
+  'turns.max_ns',
 ] as const;
 
 const AF_INET = 2;
@@ -103,6 +108,18 @@ export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
       attributes['tcp.rtt.min'] = r.u32(buf, base, 'rtt_min_us') / 1e6;
       attributes['tcp.rtt.avg'] = r.u64(buf, base, 'rtt_sum_us') / rttCount / 1e6;
       attributes['tcp.rtt.max'] = r.u32(buf, base, 'rtt_max_us') / 1e6;
+    }
+    const turns = r.u64(buf, base, 'turns.count');
+    if (turns > 0) {
+      // a client's requests, a server's responses (families.tcp.requestLatency), in seconds
+      const prefix = openKind === 1 ? 'tcp.request' : 'tcp.response';
+      const meanS = r.u64(buf, base, 'turns.sum_ns') / turns / 1e9;
+      const meanSqS2 = r.u64(buf, base, 'turns.sumsq_us2') / turns / 1e12;
+      attributes[`${prefix}.count`] = turns;
+      attributes[`${prefix}.duration.min`] = r.u64(buf, base, 'turns.min_ns') / 1e9;
+      attributes[`${prefix}.duration.max`] = r.u64(buf, base, 'turns.max_ns') / 1e9;
+      attributes[`${prefix}.duration.mean`] = meanS;
+      attributes[`${prefix}.duration.stddev`] = Math.sqrt(Math.max(0, meanSqS2 - meanS * meanS));
     }
     if (pid !== 0) {
       attributes['process.pid'] = pid;

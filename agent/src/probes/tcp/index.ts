@@ -1,9 +1,10 @@
-// TCP family: RTT and connect-latency histograms, retransmits and lifecycle counters aggregated in the
-// kernel (bpf/tcp.bpf.c, ABI in bpf/tcp.h); live connections by state counted from the tcp_socks map at
+// TCP family: RTT, connect-latency and request/response histograms, retransmits and lifecycle counters
+// aggregated in the kernel (bpf/tcp.bpf.c, ABI in bpf/tcp.h); live connections by state counted from the tcp_socks map at
 // collection time; optionally one span per connection from close events on the tcp_events ring buffer.
 import { ATTR } from '../../otel/semconv';
 import { TCP, TCP_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
+import type { Rung } from '../../native';
 import type { FamilyFolder, Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
 import { observeConnectionCount } from './connectionCount';
@@ -17,6 +18,19 @@ const RTT_CLASSIC = { from: 1e-6, to: 64, fine: [1e-5, 0.1] as [number, number] 
 /** 4 us to 128 s, finer from 10 us to 1 s (a SYN retransmission takes 1 s) */
 const CONNECT_CLASSIC = { from: 4e-6, to: 128, fine: [1e-5, 1] as [number, number] };
 
+/** request and response turns: 1 us to 64 s, finer from 100 us to 10 s (LAN services to slow backends) */
+const TURN_CLASSIC = { from: 1e-6, to: 64, fine: [1e-4, 10] as [number, number] };
+
+/** the application's sends: tcp_sendmsg (fentry, kprobe), else the sock_send_length tracepoint (6.3+) */
+const SEND_LADDER: Rung[] = [
+  { program: 'tcp_sendmsg_fentry', kind: 'fentry', target: 'tcp_sendmsg' },
+  { program: 'tcp_sendmsg_kprobe', kind: 'kprobe', target: 'tcp_sendmsg' },
+  { program: 'sock_send_length_btf', kind: 'tp_btf' },
+  { program: 'sock_send_length_raw', kind: 'raw_tp' },
+];
+
+const portAttributes = (kind: number) => (kind === 0 ? {} : { [TCP_ATTR.serverPort]: kind });
+
 export const tcpFamily: Family = {
   name: 'tcp',
   makesSpan: (name) => name === TCP.span,
@@ -24,18 +38,21 @@ export const tcpFamily: Family = {
   openOptions: (config) => {
     const tcp = config.families.tcp;
     return {
-      rodata: { targ_close_events: tcp.connectionSpans },
+      rodata: { targ_close_events: tcp.connectionSpans, targ_request_latency: tcp.requestLatency },
       maxEntries: {
         tcp_socks: tcp.maxSockets,
         tcp_rtt_hist: tcp.maxCgroupKeys,
         tcp_connect_hist: tcp.maxCgroupKeys,
         tcp_retransmits: tcp.maxCgroupKeys,
         tcp_lifecycle: tcp.maxCgroupKeys,
+        tcp_request_hist: tcp.maxCgroupKeys,
+        tcp_response_hist: tcp.maxCgroupKeys,
       },
       ladders: {
         tcp_probe: tracepointLadder('tcp_probe'),
         inet_sock_set_state: tracepointLadder('inet_sock_set_state'),
         tcp_retransmit_skb: tracepointLadder('tcp_retransmit_skb'),
+        ...(tcp.requestLatency ? { tcp_sendmsg: SEND_LADDER } : {}),
       },
     };
   },
@@ -64,6 +81,8 @@ export const tcpFamily: Family = {
       metric: TCP.lifecycle,
       kindAttributes: (kind) => ({ [TCP_ATTR.event]: TCP_LIFECYCLE_NAMES[kind] ?? `kind_${kind}` }),
     },
+    { type: 'histogram', map: 'tcp_request_hist', metric: TCP.requestDuration, classic: TURN_CLASSIC, kindAttributes: portAttributes },
+    { type: 'histogram', map: 'tcp_response_hist', metric: TCP.responseDuration, classic: TURN_CLASSIC, kindAttributes: portAttributes },
   ],
   start(ctx) {
     const closers = [observeConnectionCount(ctx)];

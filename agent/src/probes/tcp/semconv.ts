@@ -4,6 +4,7 @@ import type { MetricName } from '../../otel/semconv';
 export const TCP_ATTR = {
   state: 'tcp.state',
   event: 'tcp.event',
+  serverPort: 'server.port',
 } as const;
 
 export const TCP = {
@@ -26,6 +27,18 @@ export const TCP = {
     name: 'tcp.connection.events',
     unit: '{event}',
     description: 'TCP connection lifecycle events: open_active (connect), open_passive (accept), connect_failed, close',
+  },
+  requestDuration: {
+    name: 'tcp.request.duration',
+    unit: 's',
+    description:
+      'Client side of TCP connections this host opened: from the first byte sent after the last data received to the next data received (the reply), by server.port',
+  },
+  responseDuration: {
+    name: 'tcp.response.duration',
+    unit: 's',
+    description:
+      'Server side of TCP connections this host accepted: from the first data received after the last send (the request) to the next send (the response), by server.port',
   },
   connections: {
     name: 'tcp.connection.active',
