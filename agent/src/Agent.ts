@@ -11,6 +11,7 @@ import { missingBpfPrivileges, UserError } from './host/privileges';
 import { native } from './native';
 import { KernelMetricProducer } from './otel/KernelMetricProducer';
 import { buildReport, type Report } from './otel/report';
+import { StreamSampler } from './otel/streamSampler';
 import { kotelVersion } from './otel/resource';
 import { createTelemetry } from './otel/telemetry';
 import { CgroupSweep } from './probes/cgroupSweep';
@@ -73,6 +74,13 @@ export class Agent {
     // at the collection interval, as map maintenance ran before it moved out of the collections
     const maintenance = (this.maintenance = new Maintenance(this.config.metrics.interval, this.logger));
     let self: ReturnType<typeof registerSelfMetrics> | undefined;
+    // each family's spans at its families.<family>.spanSampling
+    const sampler = new StreamSampler((name, attributes) => {
+      const family = spanFamily(name, attributes);
+      const folder = folderOf(family);
+      const config = folder ? this.config.families[folder] : undefined;
+      return { family, ratio: config && 'spanSampling' in config ? config.spanSampling : 1 };
+    });
     this.telemetry = createTelemetry(this.config, {
       producerFor: (temporality: AggregationTemporality, aggregation: HistogramAggregation) =>
         new KernelMetricProducer(sources, cgroups, temporality, startTime, { layout: histogramLayout, aggregation }),
@@ -83,12 +91,13 @@ export class Agent {
       },
       readiness: () => this.readiness.state(),
       report: () => this.report(),
+      sampler,
       onSpanDropped: (span) => drops.add(spanFamily(span.name, span.attributes), 'span_queue_full'),
     });
     await this.telemetry.ready;
     const meter = this.telemetry.meterProvider.getMeter('kotel');
     const tracer = this.telemetry.tracerProvider.getTracer('kotel');
-    self = registerSelfMetrics(meter, load, drops, maintenance);
+    self = registerSelfMetrics(meter, load, drops, maintenance, sampler.sampledOut);
 
     const report = this.telemetry.console;
     const startFamily = ({ family, object }: LoadedFamily) => {

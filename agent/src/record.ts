@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { KotelConfig } from './config';
+import { parseDurationMs } from './config/formats';
 import { UserError } from './host/privileges';
 import type { Report, ReportHistogramPoint, ReportValuePoint } from './otel/report';
 
@@ -17,10 +18,8 @@ export interface RecordOptions {
 
 /** "60s", "2m", "500ms", "1h" or seconds; undefined when it is none of these or not above zero */
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return ms > 0 ? ms : undefined;
+  const ms = parseDurationMs(text, 's');
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 /** the families' events so far (histogram counts and counter values) and the drops, for the progress line */

@@ -10,6 +10,12 @@ const FALSE = new Set(['false', '0', 'no', 'off']);
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** "500ms", "10s", "1m", "1h" or a bare number of `bareUnit` (ms or s) as milliseconds; undefined if it is none */
+export function parseDurationMs(text: string, bareUnit: 'ms' | 's' = 'ms'): number | undefined {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2] ?? bareUnit] : undefined;
+}
+
 export function coerceValue(spec: KeySpec, v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const s = v.trim();
@@ -22,9 +28,11 @@ export function coerceValue(spec: KeySpec, v: unknown): unknown {
     case 'port':
       return /^-?\d+$/.test(s) ? Number(s) : v;
     case 'ms': {
-      const m = DURATION.exec(s);
-      return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']) : v;
+      const ms = parseDurationMs(s);
+      return ms === undefined ? v : Math.round(ms);
     }
+    case 'ratio':
+      return /^(\d+(\.\d*)?|\.\d+)$/.test(s) ? Number(s) : v;
     default:
       return v;
   }
@@ -63,6 +71,7 @@ const CHECKS: Record<FormatName, (v: unknown, min: number, max?: number) => stri
     Number.isSafeInteger(v) && (v as number) >= min
       ? undefined
       : `must be a duration in milliseconds (or with a unit: 500ms, 10s, 1m) >= ${min}`,
+  ratio: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'must be a number from 0 to 1 (the share kept)'),
   port: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'must be a port number 0-65535'),
   string: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
   endpoint: (v) =>

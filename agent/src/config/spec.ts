@@ -2,7 +2,7 @@
 // (agent/src/probes/<family>/config.ts) import this file only, so the schema can import them back.
 
 /** Value formats, each registered with convict as `kotel-<name>` (formats.ts). */
-export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'string' | 'endpoint' | 'kvlist' | 'file';
+export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'ratio' | 'string' | 'endpoint' | 'kvlist' | 'file';
 
 export interface KeySpec {
   doc: string;
@@ -31,7 +31,7 @@ type ValueOf<S extends KeySpec> = S['format'] extends readonly (infer E)[]
   ? E
   : S['format'] extends 'bool'
     ? boolean
-    : S['format'] extends 'int' | 'port' | 'ms'
+    : S['format'] extends 'int' | 'port' | 'ms' | 'ratio'
       ? number
       : string;
 

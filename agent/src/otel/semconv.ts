@@ -46,5 +46,10 @@ export const SELF = {
     unit: '{failure}',
     description: 'Runs of a map maintenance task (cgroup sweep, eviction, liveness sweep) that threw, by task',
   },
+  spansSampledOut: {
+    name: 'kotel.spans.sampled_out',
+    unit: '{span}',
+    description: "Spans left out by a family's families.<family>.spanSampling (exported spans + these = every span)",
+  },
   exports: { name: 'kotel.export.results', unit: '{export}', description: 'OTLP export attempts by signal and outcome' },
 } satisfies Record<string, MetricName>;

@@ -23,7 +23,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, type ReadableSpan, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, parseKeyValueList, type HistogramAggregation, type KotelConfig, type TemporalityPreference } from '../config';
 import { ConsoleReportReader } from './ConsoleReportReader';
 import { CountingBatchSpanProcessor } from './CountingBatchSpanProcessor';
@@ -60,6 +60,8 @@ export interface TelemetryOptions {
   readiness?: () => Readiness;
   /** what /report answers (a JSON value) */
   report?: () => Promise<unknown>;
+  /** the tracer provider's sampler (default: every span) */
+  sampler?: Sampler;
 }
 
 export interface Telemetry {
@@ -237,7 +239,7 @@ export function createTelemetry(config: KotelConfig, options: TelemetryOptions):
   }
 
   const meterProvider = new MeterProvider({ resource, readers: readers as never });
-  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors, ...(options.sampler ? { sampler: options.sampler } : {}) });
 
   let shutdownPromise: Promise<void> | undefined;
   return {

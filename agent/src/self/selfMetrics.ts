@@ -7,7 +7,23 @@ import { kernelDrops, type UserDrops } from '../kernel/drops';
 import { kernelAtLeast } from '../host/kernelRelease';
 import type { Maintenance } from '../probes/maintenance';
 
-export function registerSelfMetrics(meter: Meter, load: LoadResult, drops: UserDrops, maintenance?: Pick<Maintenance, 'failures'>) {
+export function registerSelfMetrics(
+  meter: Meter,
+  load: LoadResult,
+  drops: UserDrops,
+  maintenance?: Pick<Maintenance, 'failures'>,
+  sampledOut?: ReadonlyMap<string, number>,
+) {
+  if (sampledOut)
+    meter
+      .createObservableCounter(SELF.spansSampledOut.name, {
+        unit: SELF.spansSampledOut.unit,
+        description: SELF.spansSampledOut.description,
+      })
+      .addCallback((result) => {
+        for (const [family, n] of sampledOut) result.observe(n, { [ATTR.family]: family });
+      });
+
   meter
     .createObservableGauge(SELF.probeAttached.name, { unit: SELF.probeAttached.unit, description: SELF.probeAttached.description })
     .addCallback((result) => {

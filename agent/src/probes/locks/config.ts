@@ -23,6 +23,11 @@ export const locksConfig = fragment({
     min: 0,
     default: 0,
   },
+  spanSampling: {
+    doc: 'Share of lock.wait spans exported (0-1, by trace id); the others are counted in kotel.spans.sampled_out, so totals stay exact.',
+    format: 'ratio',
+    default: 1,
+  },
   topLocks: {
     doc: 'Most contended kernel locks exported (lock.contention.top.wait) and shown in the console report; 0: do not track lock addresses.',
     format: 'int',

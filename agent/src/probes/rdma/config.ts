@@ -17,6 +17,11 @@ export const rdmaConfig = fragment({
     format: 'ms',
     default: 10000,
   },
+  spanSampling: {
+    doc: 'Share of rdma.qp spans exported (0-1, by trace id); the others are counted in kotel.spans.sampled_out, so totals stay exact.',
+    format: 'ratio',
+    default: 1,
+  },
   qpSpans: {
     doc: 'Emit one span per QP, from create to destroy, with an event per state transition and the connection tuple.',
     format: 'bool',

@@ -13,6 +13,11 @@ export const tcpConfig = fragment({
     format: 'bool',
     default: true,
   },
+  spanSampling: {
+    doc: 'Share of tcp.connection spans exported (0-1, by trace id); the others are counted in kotel.spans.sampled_out, so totals stay exact.',
+    format: 'ratio',
+    default: 1,
+  },
   maxSockets: {
     doc: 'Sockets tracked at once in the kernel (size of the per-socket map); more are not followed.',
     format: 'int',
