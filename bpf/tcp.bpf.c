@@ -355,6 +355,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	}
 
 	if (newstate == TCP_ESTABLISHED) {
+		if (targ_request_latency && info)
+			fill_tuple(&info->tuple, sk);
 		if (oldstate == TCP_SYN_SENT) {
 			lifecycle_add(cgroup_id, TCP_LC_OPEN_ACTIVE);
 			connect_add(cgroup_id, 0, info, now);

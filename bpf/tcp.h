@@ -70,6 +70,7 @@ struct tcp_sock_info {
 	 * connection's waits so far (client: requests, server: responses). */
 	__u64 turn_ns;
 	struct tcp_turns turns;
+	struct tcp_tuple tuple; /* at ESTABLISHED (targ_request_latency), for the report's connection list */
 };
 
 struct tcp_close_event {

@@ -28,7 +28,8 @@ import { scaleLayout } from './kernel/exponentialBuckets';
 export class Agent {
   private load?: LoadResult;
   private telemetry?: ReturnType<typeof createTelemetry>;
-  private runtimes: FamilyRuntime[] = [];
+  /** each started family's runtime, with its configured family (the report's sections go there) */
+  private runtimes: Array<{ folder: string; runtime: FamilyRuntime }> = [];
   private stopping?: Promise<void>;
   private statsEnabled = false;
   private maintenance?: Maintenance;
@@ -102,9 +103,20 @@ export class Agent {
     const report = this.telemetry.console;
     const startFamily = ({ family, object }: LoadedFamily) => {
       if (family.start)
-        this.runtimes.push(
-          family.start({ object, config: this.config, meter, tracer, cgroups, logger: this.logger, drops, maintenance, console: report }),
-        );
+        this.runtimes.push({
+          folder: folderOf(family.name) ?? family.name,
+          runtime: family.start({
+            object,
+            config: this.config,
+            meter,
+            tracer,
+            cgroups,
+            logger: this.logger,
+            drops,
+            maintenance,
+            console: report,
+          }),
+        });
     };
     load.loaded.forEach(startFamily);
     // a family loaded late (its module appeared) changes what /readyz and systemd's STATUS= say
@@ -131,12 +143,15 @@ export class Agent {
       p.attached += attachments.filter((a) => a.attached).length;
       p.total += attachments.length;
     }
+    const sections: Record<string, Record<string, unknown>> = {};
+    for (const { folder, runtime } of this.runtimes) if (runtime.report) Object.assign((sections[folder] ??= {}), runtime.report());
     const context = {
       version: kotelVersion(),
       startTime: this.startTime,
       config: redactSecrets(this.config),
       familyOf: familyOfMetric,
       probes,
+      sections,
     };
     return buildReport(rm, context, hrTime());
   }
@@ -158,7 +173,7 @@ export class Agent {
     this.readiness.stop();
     this.maintenance?.close();
     this.stopModuleWatch?.();
-    for (const r of this.runtimes.splice(0)) {
+    for (const { runtime: r } of this.runtimes.splice(0)) {
       try {
         r.close();
       } catch (err) {

@@ -43,6 +43,7 @@ describe('TCP request/response latency (root, real kernel, real OTLP)', () => {
   let receiver: Receiver;
   let agent: AgentProcess;
   let port: number;
+  let promPort: number;
   const cgroups: Record<string, TestCgroup> = {};
   let server: { kill(): void } | undefined;
   let delaysS: number[];
@@ -52,6 +53,7 @@ describe('TCP request/response latency (root, real kernel, real OTLP)', () => {
     for (const name of ['req-client', 'req-server']) cgroups[name] = createCgroup(name);
     receiver = await startOtlpReceiver();
     port = await freePort();
+    promPort = await freePort();
     const config = writeConfig(`
 families:
   tcp:
@@ -61,7 +63,7 @@ otlp:
 metrics:
   interval: 1000
 prometheus:
-  enabled: false
+  port: ${promPort}
 console:
   enabled: false
 `);
@@ -140,6 +142,28 @@ console:
       near('mean', mean(delaysS));
       const sd = a[`${prefix}.duration.stddev`] as number;
       assert.ok(Math.abs(sd - stddev(delaysS)) <= LATE_S + EARLY_S, `${prefix}.duration.stddev: ${sd} s, chosen ${stddev(delaysS)} s`);
+    }
+  });
+
+  test("GET /report: both ends of the connection in tcp's per-connection breakdown, with the same turns", async () => {
+    const report = (await (await fetch(`http://127.0.0.1:${promPort}/report`)).json()) as {
+      families: {
+        tcp: { connections: Array<{ role: string; open: boolean; attributes: Record<string, unknown>; turns: Record<string, number> }> };
+      };
+    };
+    const conns = report.families.tcp.connections;
+    const client = conns.find((c) => c.role === 'client' && c.attributes['network.local.port'] === run.localPort);
+    const server = conns.find((c) => c.role === 'server' && c.attributes['network.peer.port'] === run.localPort);
+    for (const [c, cgroup] of [
+      [client, 'req-client'],
+      [server, 'req-server'],
+    ] as const) {
+      assert.ok(c, `the ${cgroup} end in ${JSON.stringify(conns.slice(0, 5))}`);
+      assert.equal(c.open, false, 'closed by the workload');
+      assert.equal(c.attributes['cgroup.path'], cgroups[cgroup].path);
+      assert.equal(c.turns.count, delaysS.length);
+      assert.ok(c.turns.min >= Math.min(...delaysS) - EARLY_S && c.turns.max <= Math.max(...delaysS) + LATE_S, JSON.stringify(c.turns));
+      assert.ok(Math.abs(c.turns.mean - mean(delaysS)) <= LATE_S, JSON.stringify(c.turns));
     }
   });
 });

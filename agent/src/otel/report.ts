@@ -51,6 +51,8 @@ export interface ReportFamily {
   /** probes attached of those it tried */
   probes: { attached: number; total: number };
   metrics: ReportMetric[];
+  /** the family's own sections, e.g. tcp's per-connection breakdown (connections) */
+  [section: string]: unknown;
 }
 
 export interface Report {
@@ -79,6 +81,8 @@ export interface ReportContext {
   familyOf(metricName: string): string | undefined;
   /** every loaded family, with its probes */
   probes: Record<string, { attached: number; total: number }>;
+  /** each family's own sections (tcp: connections), merged into its entry */
+  sections: Record<string, Record<string, unknown>>;
 }
 
 function isoOf(t: HrTime): string {
@@ -140,6 +144,8 @@ export function buildReport(rm: ResourceMetrics, ctx: ReportContext, now: HrTime
           if (p.value > 0)
             drops.push({ family: String(p.attributes[ATTR.family]), reason: String(p.attributes[ATTR.dropReason]), count: p.value });
     }
+  for (const [family, section] of Object.entries(ctx.sections))
+    Object.assign((families[family] ??= { probes: { attached: 0, total: 0 }, metrics: [] }), section);
   return {
     schema: REPORT_SCHEMA,
     kotel: { version: ctx.version },

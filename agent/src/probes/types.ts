@@ -33,6 +33,8 @@ export interface FamilyContext {
 
 export interface FamilyRuntime {
   close(): void;
+  /** the family's own sections of the JSON report (otel/report.ts), e.g. tcp's connections */
+  report?(): Record<string, unknown>;
 }
 
 /** why a family cannot load here: one line for the log and `kotel probes`, a code for error.type */

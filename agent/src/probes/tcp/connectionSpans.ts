@@ -11,7 +11,8 @@ import { RecordReader } from '../../kernel/record';
 import { consumeRing } from '../../kernel/ringConsumer';
 import type { FamilyContext, FamilyRuntime } from '../types';
 import { errnoName } from '../../kernel/errno';
-import { tcpStateName, TCP_LISTEN, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
+import { tcpStateName, TCP_LISTEN, TCP_OPEN_ACTIVE, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
+import { TURN_FIELDS, turnAttributes, turnStats, type TurnStats } from './turns';
 
 const FIELDS = [
   'start_ns',
@@ -34,11 +35,7 @@ const FIELDS = [
   'tuple.sport',
   'tuple.dport',
   'tuple.family',
-  'turns.count',
-  'turns.sum_ns',
-  'turns.sumsq_us2',
-  'turns.min_ns',
-  'turns.max_ns',
+  ...TURN_FIELDS,
 ] as const;
 
 const AF_INET = 2;
@@ -77,6 +74,7 @@ export interface DecodedClose {
   active: boolean;
   /** a listening socket closing: not a connection */
   listener: boolean;
+  turns?: TurnStats;
 }
 
 export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
@@ -109,18 +107,9 @@ export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
       attributes['tcp.rtt.avg'] = r.u64(buf, base, 'rtt_sum_us') / rttCount / 1e6;
       attributes['tcp.rtt.max'] = r.u32(buf, base, 'rtt_max_us') / 1e6;
     }
-    const turns = r.u64(buf, base, 'turns.count');
-    if (turns > 0) {
-      // a client's requests, a server's responses (families.tcp.requestLatency), in seconds
-      const prefix = openKind === 1 ? 'tcp.request' : 'tcp.response';
-      const meanS = r.u64(buf, base, 'turns.sum_ns') / turns / 1e9;
-      const meanSqS2 = r.u64(buf, base, 'turns.sumsq_us2') / turns / 1e12;
-      attributes[`${prefix}.count`] = turns;
-      attributes[`${prefix}.duration.min`] = r.u64(buf, base, 'turns.min_ns') / 1e9;
-      attributes[`${prefix}.duration.max`] = r.u64(buf, base, 'turns.max_ns') / 1e9;
-      attributes[`${prefix}.duration.mean`] = meanS;
-      attributes[`${prefix}.duration.stddev`] = Math.sqrt(Math.max(0, meanSqS2 - meanS * meanS));
-    }
+    // a client's requests, a server's responses (families.tcp.requestLatency)
+    const turns = turnStats((f) => r.u64(buf, base, f));
+    if (turns) Object.assign(attributes, turnAttributes(turns, openKind === TCP_OPEN_ACTIVE));
     if (pid !== 0) {
       attributes['process.pid'] = pid;
       attributes['process.executable.name'] = r.str(buf, base, 'comm');
@@ -134,7 +123,8 @@ export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
       attributes,
       failed,
       errorType,
-      active: openKind === 1,
+      active: openKind === TCP_OPEN_ACTIVE,
+      turns,
       listener: oldState === TCP_LISTEN,
     };
   };
@@ -150,14 +140,17 @@ function emitSpan(tracer: Tracer, ev: DecodedClose, offsetNs: bigint): void {
   span.end(monotonicToHrTime(ev.endNs, offsetNs));
 }
 
-export function startConnectionSpans(ctx: FamilyContext): FamilyRuntime {
+/** onClose: every connection closed (not listeners), after its span */
+export function startConnectionSpans(ctx: FamilyContext, onClose?: (ev: DecodedClose) => void): FamilyRuntime {
   const layout = ctx.object.layout('tcp_close_event');
   const decode = makeCloseDecoder(layout, ctx.cgroups);
   return consumeRing(ctx, { ring: 'tcp_events', family: 'tcp', recordSize: layout.size }, (batch) => {
     const offset = monotonicOffsetNs();
     return (base) => {
       const ev = decode(batch, base);
-      if (!ev.listener) emitSpan(ctx.tracer, ev, offset);
+      if (ev.listener) return;
+      emitSpan(ctx.tracer, ev, offset);
+      onClose?.(ev);
     };
   });
 }

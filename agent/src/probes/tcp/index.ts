@@ -8,6 +8,7 @@ import type { Rung } from '../../native';
 import type { FamilyFolder, Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
 import { observeConnectionCount } from './connectionCount';
+import { ConnectionTurnsReport } from './connectionTurns';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
 import { tcpConfig } from './config';
@@ -85,9 +86,14 @@ export const tcpFamily: Family = {
     { type: 'histogram', map: 'tcp_response_hist', metric: TCP.responseDuration, classic: TURN_CLASSIC, kindAttributes: portAttributes },
   ],
   start(ctx) {
+    const tcp = ctx.config.families.tcp;
+    const turns = tcp.requestLatency ? new ConnectionTurnsReport(ctx) : undefined;
     const closers = [observeConnectionCount(ctx)];
-    if (ctx.config.families.tcp.connectionSpans) closers.push(startConnectionSpans(ctx));
-    return { close: () => closers.forEach((c) => c.close()) };
+    if (tcp.connectionSpans) closers.push(startConnectionSpans(ctx, turns && ((ev) => turns.closedOne(ev))));
+    return {
+      close: () => closers.forEach((c) => c.close()),
+      report: turns && (() => ({ connections: turns.connections() })),
+    };
   },
 };
 

@@ -30,4 +30,7 @@ export const TCP_LIFECYCLE_NAMES: Record<number, string> = {
 };
 
 /** enum tcp_open_kind (bpf/tcp.h) */
-export const TCP_OPEN_NAMES: Record<number, string> = { 0: 'unknown', 1: 'active', 2: 'passive' };
+/** enum tcp_open_kind (bpf/tcp.h) */
+export const TCP_OPEN_ACTIVE = 1;
+export const TCP_OPEN_PASSIVE = 2;
+export const TCP_OPEN_NAMES: Record<number, string> = { 0: 'unknown', [TCP_OPEN_ACTIVE]: 'active', [TCP_OPEN_PASSIVE]: 'passive' };
