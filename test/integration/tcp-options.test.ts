@@ -1,6 +1,7 @@
-// families.<family>.spanSampling end to end (root, real kernel, real OTLP): with tcp.connection spans kept at
-// 0, none reaches the receiver and kotel.spans.sampled_out{kotel.family=tcp} counts at least both ends of
-// every connection the workload made (other connections on the host count too).
+// Two TCP options end to end (root, real kernel, real OTLP). families.tcp.spanSampling 0: no tcp.connection
+// span reaches the receiver and kotel.spans.sampled_out{kotel.family=tcp} counts at least both ends of every
+// connection the workload made (other connections on the host count too). families.tcp.requestPorts naming
+// another port: the workload's request and response turns go to the series without server.port.
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,15 +16,18 @@ let receiver: Receiver;
 let agent: AgentProcess;
 const cgroups: Record<string, TestCgroup> = {};
 let server: { kill(): void } | undefined;
+let port: number;
+const n = 20;
 
 before(async () => {
-  for (const name of ['sampling-client', 'sampling-server']) cgroups[name] = createCgroup(name);
+  for (const name of ['opt-client', 'opt-server']) cgroups[name] = createCgroup(name);
   receiver = await startOtlpReceiver();
   const config = writeConfig(`
 families:
   tcp:
     connectionSpans: true
     spanSampling: 0
+    requestPorts: [1, 2]
 otlp:
   endpoint: "http://127.0.0.1:${receiver.grpcPort}"
 metrics:
@@ -45,15 +49,15 @@ after(async () => {
 });
 
 test('spanSampling 0: no tcp.connection span exported, every one counted as sampled out', async () => {
-  const port = await freePort();
-  const child = cgroups['sampling-server'].spawn(process.execPath, [WORKLOAD, 'server', String(port), '127.0.0.1']);
+  port = await freePort();
+  const child = cgroups['opt-server'].spawn(process.execPath, [WORKLOAD, 'server', String(port), '127.0.0.1']);
   server = child;
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d) => String(d).includes('listening') && resolve());
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
-  const n = 20;
-  await runIn(cgroups['sampling-client'], process.execPath, [WORKLOAD, 'connects', '127.0.0.1', String(port), String(n), '10']);
+  // each connection sends 10 bytes and reads them back: one request (client) and one response (server)
+  await runIn(cgroups['opt-client'], process.execPath, [WORKLOAD, 'connects', '127.0.0.1', String(port), String(n), '10']);
   const p = await waitForPoint(
     receiver,
     'kotel.spans.sampled_out',
@@ -69,4 +73,26 @@ test('spanSampling 0: no tcp.connection span exported, every one counted as samp
     [],
     'no tcp.connection span exported',
   );
+});
+
+test("requestPorts 1,2: turns on the workload's port count in the series without server.port", async () => {
+  for (const [metric, cgroup] of [
+    ['tcp.request.duration', 'opt-client'],
+    ['tcp.response.duration', 'opt-server'],
+  ] as const) {
+    const p = await waitForPoint(
+      receiver,
+      metric,
+      { 'cgroup.path': cgroups[cgroup].path, 'server.port': undefined },
+      (x) => x.count === n,
+      `${n} turns of ${metric} without server.port`,
+    );
+    assert.equal(p.attributes['server.port'], undefined);
+    const apart = receiver
+      .metrics()
+      .filter(
+        (x) => x.name === metric && x.attributes['cgroup.path'] === cgroups[cgroup].path && x.attributes['server.port'] !== undefined,
+      );
+    assert.deepEqual(apart, [], `no ${metric} series with server.port ${port}`);
+  }
 });
