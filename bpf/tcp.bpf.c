@@ -58,27 +58,11 @@ KOTEL_DROPS_MAP(tcp_drops);
 
 /* ---- request/response turns (targ_request_latency) ---- */
 
-/* families.tcp.requestPorts: the server ports kept apart (none: every port); others count as port 0 */
-const volatile __u16 targ_request_ports_n = 0;
-const volatile __u16 targ_request_port0 = 0, targ_request_port1 = 0, targ_request_port2 = 0, targ_request_port3 = 0;
-const volatile __u16 targ_request_port4 = 0, targ_request_port5 = 0, targ_request_port6 = 0, targ_request_port7 = 0;
-
-static __always_inline __u32 turn_port(__u32 port)
-{
-	if (!targ_request_ports_n)
-		return port;
-	if (port == targ_request_port0 || port == targ_request_port1 || port == targ_request_port2 ||
-	    port == targ_request_port3 || port == targ_request_port4 || port == targ_request_port5 ||
-	    port == targ_request_port6 || port == targ_request_port7)
-		return port;
-	return 0;
-}
-
 /* A turn ends: one client request (data sent -> data back) or one server response (data in -> data sent
  * back) of d ns, into the cgroup's histogram and the connection's own stats. */
 static __always_inline void turn_end(struct tcp_sock_info *info, void *hist, __u64 now)
 {
-	struct kotel_cg_key key = { .cgroup_id = info->cgroup_id, .kind = turn_port(info->server_port) };
+	struct kotel_cg_key key = { .cgroup_id = info->cgroup_id, .kind = info->server_port };
 	__u64 d = now - info->turn_ns, us = d / 1000;
 
 	info->turn_ns = 0;

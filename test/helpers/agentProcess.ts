@@ -25,6 +25,20 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
+/** a test agent's config: OTLP gRPC to a receiver in the test, metrics every second, no console report,
+ * Prometheus only on promPort; `families`: YAML under families: (indented by two) */
+export function testAgentConfig(o: { grpcPort: number; promPort?: number; families?: string }): string {
+  return writeConfig(
+    [
+      ...(o.families ? ['families:', o.families.replace(/^/gm, '  ')] : []),
+      `otlp:\n  endpoint: "http://127.0.0.1:${o.grpcPort}"`,
+      'metrics:\n  interval: 1000',
+      o.promPort ? `prometheus:\n  port: ${o.promPort}` : 'prometheus:\n  enabled: false',
+      'console:\n  enabled: false',
+    ].join('\n') + '\n',
+  );
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {

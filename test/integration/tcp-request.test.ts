@@ -11,7 +11,7 @@ import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { scaled } from '../helpers/timing';
 import { waitForPoint, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
-import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
+import { freePort, startAgent, testAgentConfig, type AgentProcess } from '../helpers/agentProcess';
 import { exactQuantile, histogramQuantile } from '../helpers/quantiles';
 
 const WORKLOAD = path.resolve(__dirname, '..', 'fixtures', 'workloads', 'tcp-workload.js');
@@ -54,19 +54,7 @@ describe('TCP request/response latency (root, real kernel, real OTLP)', () => {
     receiver = await startOtlpReceiver();
     port = await freePort();
     promPort = await freePort();
-    const config = writeConfig(`
-families:
-  tcp:
-    connectionSpans: true
-otlp:
-  endpoint: "http://127.0.0.1:${receiver.grpcPort}"
-metrics:
-  interval: 1000
-prometheus:
-  port: ${promPort}
-console:
-  enabled: false
-`);
+    const config = testAgentConfig({ grpcPort: receiver.grpcPort, promPort, families: 'tcp:\n  connectionSpans: true' });
     agent = startAgent(['run', '--config', config, '--families', 'tcp']);
     await agent.waitFor(/kotel running/, 30_000);
     const child = cgroups['req-server'].spawn(process.execPath, [WORKLOAD, 'delay-server', String(port), '127.0.0.1']);

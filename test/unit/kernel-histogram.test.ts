@@ -157,18 +157,19 @@ test('a per-CPU kernel histogram exports through a real MeterProvider, exponenti
   }
 });
 
-test('delta temporality of a histogram: the buckets and sum added since the last collection', async () => {
-  let perCpu: Record<number, number>[] = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}];
-  let sums = [15_000, 0];
+/** a producer of `temporality` over a stand-in histogram whose per-CPU slots and sums the test changes
+ * between reads; read() gives the one point's count, sum and buckets by OTel index */
+function changingHistogram(temporality: AggregationTemporality, perCpu: Record<number, number>[], sums: number[]) {
+  const state = { perCpu, sums };
   const object = {
     ...standInObject(perCpu, sums),
-    readMapNonzero: () => standInObject(perCpu, sums).readMapNonzero('h'),
+    readMapNonzero: () => standInObject(state.perCpu, state.sums).readMapNonzero('h'),
   } as unknown as BpfObject;
   const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
   const producer = new KernelMetricProducer(
     () => [{ family: 'test', object, metrics }],
     new CgroupResolver(undefined),
-    AggregationTemporality.DELTA,
+    temporality,
     hrTime(),
     EXPONENTIAL,
   );
@@ -179,10 +180,15 @@ test('delta temporality of a histogram: the buckets and sum added since the last
     v.positive.bucketCounts.forEach((c, j) => c && buckets.set(v.positive.offset + j, c));
     return { count: v.count, sum: v.sum, buckets };
   };
-  assert.deepEqual(await read(), { count: 3, sum: 15e-6, buckets: new Map([[otelIndex(4, 5000n), 3]]) });
-  perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 4 }, { [kernelSlotOf(90_000n, LAYOUT)]: 1 }];
-  sums = [20_000, 90_000];
-  assert.deepEqual(await read(), {
+  return { state, read };
+}
+
+test('delta temporality of a histogram: the buckets and sum added since the last collection', async () => {
+  const h = changingHistogram(AggregationTemporality.DELTA, [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}], [15_000, 0]);
+  assert.deepEqual(await h.read(), { count: 3, sum: 15e-6, buckets: new Map([[otelIndex(4, 5000n), 3]]) });
+  h.state.perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 4 }, { [kernelSlotOf(90_000n, LAYOUT)]: 1 }];
+  h.state.sums = [20_000, 90_000];
+  assert.deepEqual(await h.read(), {
     count: 2,
     sum: 95e-6,
     buckets: new Map([
@@ -195,38 +201,16 @@ test('delta temporality of a histogram: the buckets and sum added since the last
 for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
   const name = temporality === AggregationTemporality.DELTA ? 'delta' : 'cumulative';
   test(`${name}: an entry read again unchanged, then changed, then unchanged again`, async () => {
-    let perCpu: Record<number, number>[] = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}];
-    let sums = [15_000, 0];
-    const object = {
-      ...standInObject(perCpu, sums),
-      readMapNonzero: () => standInObject(perCpu, sums).readMapNonzero('h'),
-    } as unknown as BpfObject;
-    const metrics = [
-      { type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE },
-    ];
-    const producer = new KernelMetricProducer(
-      () => [{ family: 'test', object, metrics }],
-      new CgroupResolver(undefined),
-      temporality,
-      hrTime(),
-      EXPONENTIAL,
-    );
-    const read = async () => {
-      const m = (await producer.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData;
-      const v = m.dataPoints[0].value;
-      const buckets = new Map<number, number>();
-      v.positive.bucketCounts.forEach((c, j) => c && buckets.set(v.positive.offset + j, c));
-      return { count: v.count, sum: v.sum, buckets };
-    };
+    const h = changingHistogram(temporality, [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, {}], [15_000, 0]);
     const a = { count: 3, sum: 15e-6, buckets: new Map([[otelIndex(4, 5000n), 3]]) };
     const none = { count: 0, sum: 0, buckets: new Map() };
-    assert.deepEqual(await read(), a);
-    assert.deepEqual(await read(), delta(a, none), 'unchanged');
-    perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, { [kernelSlotOf(90_000n, LAYOUT)]: 2 }];
-    sums = [15_000, 180_000];
+    assert.deepEqual(await h.read(), a);
+    assert.deepEqual(await h.read(), delta(a, none), 'unchanged');
+    h.state.perCpu = [{ [kernelSlotOf(5000n, LAYOUT)]: 3 }, { [kernelSlotOf(90_000n, LAYOUT)]: 2 }];
+    h.state.sums = [15_000, 180_000];
     const b = { count: 5, sum: 195e-6, buckets: new Map([...a.buckets, [otelIndex(4, 90_000n), 2]]) };
-    assert.deepEqual(await read(), delta(b, { count: 2, sum: 180e-6, buckets: new Map([[otelIndex(4, 90_000n), 2]]) }), 'changed');
-    assert.deepEqual(await read(), delta(b, none), 'unchanged again');
+    assert.deepEqual(await h.read(), delta(b, { count: 2, sum: 180e-6, buckets: new Map([[otelIndex(4, 90_000n), 2]]) }), 'changed');
+    assert.deepEqual(await h.read(), delta(b, none), 'unchanged again');
     function delta<T>(cumulative: T, added: T): T {
       return temporality === AggregationTemporality.DELTA ? added : cumulative;
     }

@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import convict from 'convict';
 import { FormatName, KeySpec } from './spec';
 import { parseKeyValueList } from './schema';
-import { MAX_PORTS, parsePortList } from './ports';
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
@@ -18,8 +17,6 @@ export function parseDurationMs(text: string, bareUnit: 'ms' | 's' = 'ms'): numb
 }
 
 export function coerceValue(spec: KeySpec, v: unknown): unknown {
-  // a YAML or JSON list of ports, as the comma-separated string the key holds
-  if (spec.format === 'ports' && Array.isArray(v)) return v.join(',');
   if (typeof v !== 'string') return v;
   const s = v.trim();
   switch (spec.format) {
@@ -74,15 +71,6 @@ const CHECKS: Record<FormatName, (v: unknown, min: number, max?: number) => stri
     Number.isSafeInteger(v) && (v as number) >= min
       ? undefined
       : `must be a duration in milliseconds (or with a unit: 500ms, 10s, 1m) >= ${min}`,
-  ports: (v) => {
-    if (typeof v !== 'string') return `must be a list of up to ${MAX_PORTS} ports, e.g. 80,443`;
-    try {
-      parsePortList(v);
-      return undefined;
-    } catch (e) {
-      return `must be a list of up to ${MAX_PORTS} ports, e.g. 80,443 (${(e as Error).message})`;
-    }
-  },
   ratio: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'must be a number from 0 to 1 (the share kept)'),
   port: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'must be a port number 0-65535'),
   string: (v) => (typeof v === 'string' ? undefined : 'must be a string'),

@@ -2,7 +2,7 @@
 // (agent/src/probes/<family>/config.ts) import this file only, so the schema can import them back.
 
 /** Value formats, each registered with convict as `kotel-<name>` (formats.ts). */
-export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'ratio' | 'string' | 'endpoint' | 'kvlist' | 'file' | 'ports';
+export type FormatName = 'bool' | 'int' | 'port' | 'ms' | 'ratio' | 'string' | 'endpoint' | 'kvlist' | 'file';
 
 export interface KeySpec {
   doc: string;

@@ -13,11 +13,6 @@ export const tcpConfig = fragment({
     format: 'bool',
     default: true,
   },
-  requestPorts: {
-    doc: 'Server ports tcp.request.duration and tcp.response.duration keep apart (server.port), up to 8, e.g. 80,443; turns on other ports go to one series without server.port. Empty: every server port is its own series.',
-    format: 'ports',
-    default: '',
-  },
   spanSampling: {
     doc: 'Share of tcp.connection spans exported (0-1, by trace id); the others are counted in kotel.spans.sampled_out, so totals stay exact.',
     format: 'ratio',

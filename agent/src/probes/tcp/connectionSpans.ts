@@ -14,6 +14,9 @@ import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LISTEN, TCP_OPEN_ACTIVE, TCP_OPEN_NAMES, TCP_SYN_SENT } from './states';
 import { TURN_FIELDS, turnAttributes, turnStats, type TurnStats } from './turns';
 
+/** struct tcp_tuple's fields under `tuple` (tcp_close_event, tcp_sock_info) */
+export const TUPLE_FIELDS = ['tuple.saddr', 'tuple.daddr', 'tuple.sport', 'tuple.dport', 'tuple.family'] as const;
+
 const FIELDS = [
   'start_ns',
   'end_ns',
@@ -30,15 +33,22 @@ const FIELDS = [
   'sk_err',
   'pid',
   'comm',
-  'tuple.saddr',
-  'tuple.daddr',
-  'tuple.sport',
-  'tuple.dport',
-  'tuple.family',
+  ...TUPLE_FIELDS,
   ...TURN_FIELDS,
 ] as const;
 
 const AF_INET = 2;
+
+/** a record's tuple as the network.local/peer.address/port attributes */
+export function tupleAttributes(r: RecordReader<(typeof TUPLE_FIELDS)[number]>, buf: Buffer, base: number): Attributes {
+  const family = r.u16(buf, base, 'tuple.family');
+  return {
+    'network.local.address': formatAddress(r.bytes(buf, base, 'tuple.saddr'), family),
+    'network.local.port': r.u16(buf, base, 'tuple.sport'),
+    'network.peer.address': formatAddress(r.bytes(buf, base, 'tuple.daddr'), family),
+    'network.peer.port': r.u16(buf, base, 'tuple.dport'),
+  };
+}
 
 export function formatAddress(bytes: Buffer, family: number): string {
   if (family === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
@@ -92,10 +102,7 @@ export function makeCloseDecoder(layout: TypeLayout, cgroups: CgroupResolver) {
       ...cgroups.attributes(cgroupId),
       'network.transport': 'tcp',
       'network.type': family === AF_INET ? 'ipv4' : 'ipv6',
-      'network.local.address': formatAddress(r.bytes(buf, base, 'tuple.saddr'), family),
-      'network.local.port': r.u16(buf, base, 'tuple.sport'),
-      'network.peer.address': formatAddress(r.bytes(buf, base, 'tuple.daddr'), family),
-      'network.peer.port': r.u16(buf, base, 'tuple.dport'),
+      ...tupleAttributes(r, buf, base),
       'tcp.open': TCP_OPEN_NAMES[openKind] ?? 'unknown',
       'tcp.state.before_close': tcpStateName(oldState),
       'tcp.bytes_acked': r.u64(buf, base, 'bytes_acked'),

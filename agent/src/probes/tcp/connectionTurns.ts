@@ -4,8 +4,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { RecordReader } from '../../kernel/record';
 import type { FamilyContext } from '../types';
-import type { DecodedClose } from './connectionSpans';
-import { formatAddress } from './connectionSpans';
+import { TUPLE_FIELDS, tupleAttributes, type DecodedClose } from './connectionSpans';
 import { TCP_OPEN_ACTIVE, TCP_OPEN_PASSIVE } from './states';
 import { TURN_FIELDS, turnStats, type TurnStats } from './turns';
 
@@ -19,16 +18,7 @@ export interface ConnectionTurns {
   turns: TurnStats;
 }
 
-const FIELDS = [
-  'cgroup_id',
-  'open_kind',
-  'tuple.saddr',
-  'tuple.daddr',
-  'tuple.sport',
-  'tuple.dport',
-  'tuple.family',
-  ...TURN_FIELDS,
-] as const;
+const FIELDS = ['cgroup_id', 'open_kind', ...TUPLE_FIELDS, ...TURN_FIELDS] as const;
 
 export class ConnectionTurnsReport {
   private readonly closed: ConnectionTurns[] = [];
@@ -67,17 +57,10 @@ export class ConnectionTurnsReport {
       const openKind = r.u32(batch.values, base, 'open_kind');
       const turns = turnStats((f) => r.u64(batch.values, base, f));
       if (!turns || (openKind !== TCP_OPEN_ACTIVE && openKind !== TCP_OPEN_PASSIVE)) continue;
-      const family = r.u16(batch.values, base, 'tuple.family');
       live.push({
         role: openKind === TCP_OPEN_ACTIVE ? 'client' : 'server',
         open: true,
-        attributes: {
-          ...this.ctx.cgroups.attributes(r.u64(batch.values, base, 'cgroup_id')),
-          'network.local.address': formatAddress(r.bytes(batch.values, base, 'tuple.saddr'), family),
-          'network.local.port': r.u16(batch.values, base, 'tuple.sport'),
-          'network.peer.address': formatAddress(r.bytes(batch.values, base, 'tuple.daddr'), family),
-          'network.peer.port': r.u16(batch.values, base, 'tuple.dport'),
-        },
+        attributes: { ...this.ctx.cgroups.attributes(r.u64(batch.values, base, 'cgroup_id')), ...tupleAttributes(r, batch.values, base) },
         turns,
       });
     }

@@ -12,7 +12,6 @@ import { ConnectionTurnsReport } from './connectionTurns';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
 import { tcpConfig } from './config';
-import { parsePortList } from '../../config/ports';
 
 // RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
 /** classic buckets: 1 us to 64 s, finer from 10 us to 100 ms (LAN to WAN round trips) */
@@ -31,12 +30,6 @@ const SEND_LADDER: Rung[] = [
   { program: 'sock_send_length_raw', kind: 'raw_tp' },
 ];
 
-/** families.tcp.requestPorts as the rodata knobs targ_request_ports_n, targ_request_port0.. */
-function requestPortKnobs(list: string): Record<string, number> {
-  const ports = parsePortList(list);
-  return Object.fromEntries([['targ_request_ports_n', ports.length], ...ports.map((p, i) => [`targ_request_port${i}`, p])]);
-}
-
 const portAttributes = (kind: number) => (kind === 0 ? {} : { [TCP_ATTR.serverPort]: kind });
 
 export const tcpFamily: Family = {
@@ -46,7 +39,7 @@ export const tcpFamily: Family = {
   openOptions: (config) => {
     const tcp = config.families.tcp;
     return {
-      rodata: { targ_close_events: tcp.connectionSpans, targ_request_latency: tcp.requestLatency, ...requestPortKnobs(tcp.requestPorts) },
+      rodata: { targ_close_events: tcp.connectionSpans, targ_request_latency: tcp.requestLatency },
       maxEntries: {
         tcp_socks: tcp.maxSockets,
         tcp_rtt_hist: tcp.maxCgroupKeys,
