@@ -12,6 +12,7 @@ import { ConnectionTurnsReport } from './connectionTurns';
 import { errnoName } from '../../kernel/errno';
 import { tcpStateName, TCP_LIFECYCLE_NAMES } from './states';
 import { tcpConfig } from './config';
+import { hasTracepoint } from '../../host/tracepoints';
 
 // RTT: 2^10 ns (1 µs) .. 2^36 ns (~69 s); connect: 2^12 ns (4 µs) .. 2^37 ns (~137 s)
 /** classic buckets: 1 us to 64 s, finer from 10 us to 100 ms (LAN to WAN round trips) */
@@ -22,13 +23,20 @@ const CONNECT_CLASSIC = { from: 4e-6, to: 128, fine: [1e-5, 1] as [number, numbe
 /** request and response turns: 1 us to 64 s, finer from 100 us to 10 s (LAN services to slow backends) */
 const TURN_CLASSIC = { from: 1e-6, to: 64, fine: [1e-4, 10] as [number, number] };
 
-/** the application's sends: tcp_sendmsg (fentry, kprobe), else the sock_send_length tracepoint (6.3+) */
-const SEND_LADDER: Rung[] = [
-  { program: 'tcp_sendmsg_fentry', kind: 'fentry', target: 'tcp_sendmsg' },
-  { program: 'tcp_sendmsg_kprobe', kind: 'kprobe', target: 'tcp_sendmsg' },
-  { program: 'sock_send_length_btf', kind: 'tp_btf' },
-  { program: 'sock_send_length_raw', kind: 'raw_tp' },
-];
+/** the application's sends: tcp_sendmsg (fentry, kprobe), else the sock_send_length tracepoint where the
+ * kernel has it (6.3+) */
+function sendLadder(): Rung[] {
+  return [
+    { program: 'tcp_sendmsg_fentry', kind: 'fentry', target: 'tcp_sendmsg' },
+    { program: 'tcp_sendmsg_kprobe', kind: 'kprobe', target: 'tcp_sendmsg' },
+    ...(hasTracepoint('sock_send_length') === false
+      ? []
+      : [
+          { program: 'sock_send_length_btf', kind: 'tp_btf' as const },
+          { program: 'sock_send_length_raw', kind: 'raw_tp' as const },
+        ]),
+  ];
+}
 
 const portAttributes = (kind: number) => (kind === 0 ? {} : { [TCP_ATTR.serverPort]: kind });
 
@@ -53,7 +61,7 @@ export const tcpFamily: Family = {
         tcp_probe: tracepointLadder('tcp_probe'),
         inet_sock_set_state: tracepointLadder('inet_sock_set_state'),
         tcp_retransmit_skb: tracepointLadder('tcp_retransmit_skb'),
-        ...(tcp.requestLatency ? { tcp_sendmsg: SEND_LADDER } : {}),
+        ...(tcp.requestLatency ? { tcp_sendmsg: sendLadder() } : {}),
       },
     };
   },
