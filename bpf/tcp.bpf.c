@@ -113,10 +113,10 @@ static __always_inline int turn_data_out(const struct sock *sk)
 
 /* Payload bytes of the segment tcp_rcv_established() gets: skb->data is its TCP header there (as the
  * tracepoint's own data_len has it), doff in the high nibble of byte 12. */
-static __always_inline __u32 segment_payload(const struct sk_buff *skb)
+static __always_inline __u32 segment_payload(const struct sk_buff *skb, bool btf)
 {
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u32 len = BPF_CORE_READ(skb, len);
+	unsigned char *data = btf ? skb->data : BPF_CORE_READ(skb, data);
+	__u32 len = btf ? skb->len : BPF_CORE_READ(skb, len);
 	__u8 doff = 0;
 
 	bpf_probe_read_kernel(&doff, 1, data + 12);
@@ -195,14 +195,14 @@ int BPF_PROG(tcp_probe_btf, struct sock *sk, const struct sk_buff *skb)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
-	return handle_tcp_probe(sk, tp->srtt_us >> 3, targ_request_latency ? segment_payload(skb) : 0, true);
+	return handle_tcp_probe(sk, tp->srtt_us >> 3, targ_request_latency ? segment_payload(skb, true) : 0, true);
 }
 
 SEC("raw_tp/tcp_probe")
 int BPF_PROG(tcp_probe_raw, struct sock *sk, const struct sk_buff *skb)
 {
 	return handle_tcp_probe(sk, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3,
-				targ_request_latency ? segment_payload(skb) : 0, false);
+				targ_request_latency ? segment_payload(skb, false) : 0, false);
 }
 
 SEC("tp/tcp/tcp_probe")
