@@ -1,10 +1,10 @@
-// Every program of every family, on every rung of its ladder, with every combination of its object's
-// rodata knobs (targ_*), loads and attaches on the running kernel: what the verifier of each kernel of the
+// Every program of every family (every families.* switch on), on every rung of its ladder, with every
+// combination of its object's rodata knobs (targ_*), loads and attaches on the running kernel: what the verifier of each kernel of the
 // matrix accepts. Run as root, in a guest (test/kernels/guest.ts) or on the host:
 //   node dist/test/kernels/loadcheck.js [--family NAME]   one JSON line per (family, rung, knobs, probe)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig } from '../../agent/src/config';
+import { loadConfig, schemaKeys } from '../../agent/src/config';
 import { BpfObject, type OpenOptions, type Rung } from '../../agent/src/native';
 import { needsPreallocatedHashMaps } from '../../agent/src/host/kernelRelease';
 import { familyOpenOptions, objectPath } from '../../agent/src/probes/load';
@@ -39,8 +39,17 @@ export function combinations(knobs: Record<string, (boolean | bigint)[]>): Recor
   return out;
 }
 
+/** every families.* switch on (futex, offCpu, requestLatency, ...): the programs behind them are checked too */
+function everythingOn(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    schemaKeys()
+      .filter(([key, spec]) => key.startsWith('families.') && spec.format === 'bool')
+      .map(([, spec]) => [spec.env!, 'true']),
+  );
+}
+
 function check(only?: string): LoadCheckRow[] {
-  const config = loadConfig({ env: {} });
+  const config = loadConfig({ env: everythingOn() });
   const rows: LoadCheckRow[] = [];
   for (const family of families.filter((f) => !only || f.name === only)) {
     const absent = family.unavailable?.(config);
