@@ -54,7 +54,11 @@ describe('TCP request/response latency (root, real kernel, real OTLP)', () => {
     receiver = await startOtlpReceiver();
     port = await freePort();
     promPort = await freePort();
-    const config = testAgentConfig({ grpcPort: receiver.grpcPort, promPort, families: 'tcp:\n  connectionSpans: true\n  requestLatency: true' });
+    const config = testAgentConfig({
+      grpcPort: receiver.grpcPort,
+      promPort,
+      families: 'tcp:\n  connectionSpans: true\n  requestLatency: true',
+    });
     agent = startAgent(['run', '--config', config, '--families', 'tcp']);
     await agent.waitFor(/kotel running/, 30_000);
     const child = cgroups['req-server'].spawn(process.execPath, [WORKLOAD, 'delay-server', String(port), '127.0.0.1']);
