@@ -145,6 +145,9 @@ bpf: { moduleWatchInterval: 500 }
     pre?.child.kill('SIGKILL');
     await agent?.stop();
     await receiver?.close();
+    // a workload a failed test left behind keeps its uverbs file open, and `rdma link delete` would wait for
+    // it in the kernel for ever (seen once on 6.1): none may be left
+    for (const cg of Object.values(cgroups)) await cg.killAll();
     for (const cg of Object.values(cgroups)) cg.remove();
     try {
       sh('rdma', ['link', 'delete', DEVICE]);
