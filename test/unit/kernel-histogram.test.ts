@@ -292,6 +292,37 @@ function counterObject(entries: Map<number, number>): BpfObject {
   }
 }
 
+test("one metric from two families' maps: each series keeps its own attributes and values", async () => {
+  const metric = { name: 'test.count', unit: '{x}', description: 'd' };
+  const sourceOf = (family: string) => ({
+    family,
+    object: counterObject(new Map([[7, 3]])),
+    metrics: [{ type: 'counter' as const, map: 'c', metric, kindAttributes: () => ({ source: family }) }],
+  });
+  // the same cgroup (one cached attributes object, as for a known cgroup) and the same value in both
+  const cgroup = { 'cgroup.id': 7 };
+  const resolver = { attributes: () => cgroup } as unknown as CgroupResolver;
+  const producer = new KernelMetricProducer(
+    () => [sourceOf('user'), sourceOf('kernel')],
+    resolver,
+    AggregationTemporality.CUMULATIVE,
+    hrTime(),
+    EXPONENTIAL,
+  );
+  for (let round = 0; round < 3; round++) {
+    const metrics = (await producer.collect()).resourceMetrics.scopeMetrics[0].metrics as SumMetricData[];
+    const points = metrics.flatMap((m) => m.dataPoints.map((p) => [p.attributes.source, p.value]));
+    assert.deepEqual(
+      points,
+      [
+        ['user', 3],
+        ['kernel', 3],
+      ],
+      `collection ${round + 1}`,
+    );
+  }
+});
+
 test('an entry deleted and made again (cgroup sweep) starts over: never a negative delta, a new start time', async () => {
   const entries = new Map([[7, 10]]);
   const object = counterObject(entries);

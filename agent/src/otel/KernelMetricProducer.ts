@@ -109,7 +109,7 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
 }
 
 export class KernelMetricProducer implements MetricProducer {
-  /** per metric, the series read at the last collection (series gone from the map are dropped) */
+  /** per family and map, the series read at the last collection (series gone from the map are dropped) */
   private readonly previous = new Map<string, Map<string, Series>>();
   private lastCollection?: HrTime;
   private readonly classic = new Map<string, ClassicBuckets>();
@@ -163,7 +163,9 @@ export class KernelMetricProducer implements MetricProducer {
       valueType: spec.type === 'histogram' ? ValueType.DOUBLE : ValueType.INT,
     };
     const delta = this.temporality === AggregationTemporality.DELTA;
-    const before = this.previous.get(spec.metric.name) ?? new Map<string, Series>();
+    // one metric may come from several families' maps (rdma.qp.transitions: libibverbs and ib_core)
+    const seriesOf = `${source.family}/${spec.map}`;
+    const before = this.previous.get(seriesOf) ?? new Map<string, Series>();
     const seen = new Map<string, Series>();
 
     const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
@@ -230,7 +232,7 @@ export class KernelMetricProducer implements MetricProducer {
       if (!delta && typeof exported !== 'number') series.exported = exported;
       points.push({ startTime: delta && prev ? prev.time : start, endTime: now, attributes, value: exported });
     }
-    this.previous.set(spec.metric.name, seen);
+    this.previous.set(seriesOf, seen);
 
     if (spec.type === 'histogram' && this.histograms.aggregation === 'exponential') {
       return {
