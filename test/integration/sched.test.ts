@@ -155,13 +155,18 @@ console:
     );
     assert.ok(Math.abs(pFour.sum! - btSum) < 0.05 * btSum, `kotel sum ${pFour.sum} s vs bpftrace ${btSum} s`);
     // bucket by bucket: each wait bpftrace printed goes in the OTel bucket of its value in seconds (exact
-    // arithmetic). The two tracers read the clock at slightly different moments (emulated, many us apart),
-    // which moves a value next to a bound into the neighbouring bucket (at 12 ms a bucket is ~0.5 ms wide, and
-    // four spinners' waits pile up within tens of us of one bound), so the distributions are compared
-    // cumulatively with one bucket of slack: at every bound, kotel's waits at or below it lie between
-    // bpftrace's at or below the bound under it and at or below the bound over it, give or take kotel's few
-    // extra waits (short ones, before the workload named itself: seen 3 below 30 us with 1 more in all) and
-    // the events bpftrace missed
+    // arithmetic). The two tracers read the clock at slightly different moments, which moves a value next to
+    // a bound into the neighbouring bucket (at 12 ms a bucket is ~0.5 ms wide, and four spinners' waits pile
+    // up within tens of us of one bound), so the distributions are compared cumulatively with one bucket of
+    // slack: at every bound, kotel's waits at or below it lie between bpftrace's at or below the bound under
+    // it and at or below the bound over it, give or take kotel's few extra waits (short ones, before the
+    // workload named itself: seen 3 below 30 us with 1 more in all) and the events bpftrace missed.
+    // Where a bucket is narrower than CLOCK_SKEW_NS (below ~20 us) the slack is that instead: on each
+    // tracepoint the two tracers' programs run one after the other, so each reads the clock offset by the
+    // other's run time, which differs between sched_wakeup and sched_switch (this host, 6.18: bpftrace's
+    // waits of 3-6 us came out longer than kotel's by more than their bucket, up to ~0.5 us, under a
+    // background waker on the spinners' CPU; the fresh-clone CI saw the same, 2 bounds beyond one bucket)
+    const CLOCK_SKEW_NS = 1000;
     const waits = parseWaits(traced);
     assert.equal(waits.length, btCount, 'bpftrace printed every wait it counted');
     assert.equal(pFour.scale, 4);
@@ -177,13 +182,17 @@ console:
     };
     const kotelBelow = cumulative(kotelBuckets, pFour.zeroCount ?? 0);
     const btBelow = cumulative(btBuckets, waits.filter((w) => w === 0n).length);
+    const btAtOrBelowNs = (ns: number) => waits.filter((w) => Number(w) <= ns).length;
+    const boundNs = (i: number) => 1e9 * 2 ** ((i + 1) / 16);
     const excess = pFour.count! - btCount;
     const outside: string[] = [];
     let widest = 0;
     for (const i of indices) {
       widest = Math.max(widest, Math.abs(kotelBelow(i) - btBelow(i)));
-      if (kotelBelow(i) < btBelow(i - 1) - extra || kotelBelow(i) > btBelow(i + 1) + Math.max(excess, 0) + extra)
-        outside.push(`bucket ${i}: kotel ${kotelBelow(i)} at or below, bpftrace ${btBelow(i - 1)}..${btBelow(i + 1)}`);
+      const low = Math.min(btBelow(i - 1), btAtOrBelowNs(boundNs(i) - CLOCK_SKEW_NS));
+      const high = Math.max(btBelow(i + 1), btAtOrBelowNs(boundNs(i) + CLOCK_SKEW_NS));
+      if (kotelBelow(i) < low - extra || kotelBelow(i) > high + Math.max(excess, 0) + extra)
+        outside.push(`bucket ${i} (${(boundNs(i) / 1e3).toFixed(2)} us): kotel ${kotelBelow(i)} at or below, bpftrace ${low}..${high}`);
     }
     // and the percentiles a user reads, against bpftrace's exact per-event values; kotel's extra waits (the
     // shell's and the loader's before the workload named itself) are short ones: ranks count from above them
@@ -194,16 +203,20 @@ console:
       Math.max(0, pFour.count! - waits.length),
     );
     console.log(
-      `# run-queue delay, ${waits.length} waits: ${describeErrors(errors)}; cumulative counts differ by ${widest} at most (${outside.length} bounds beyond one bucket)`,
+      `# run-queue delay, ${waits.length} waits: ${describeErrors(errors)}; cumulative counts differ by ${widest} at most (${outside.length} bounds beyond one bucket or ${CLOCK_SKEW_NS} ns)`,
     );
     // Emulated (qemu TCG) the two tracers disagree beyond a bucket: in a 6.12 guest, cumulative counts up to
     // 189 of 1320 apart and p90 13.2 vs 15.0 ms with only 13 more waits in kotel (the futex test's percentiles
     // agree there within 2%, against the workload's own clock): only logged there, checked on real hardware
     if (!process.env.KOTEL_TEST_EMULATED) {
-      assert.deepEqual(outside, [], `cumulative bucket counts beyond one bucket of bpftrace's (kotel has ${excess} more)`);
+      assert.deepEqual(
+        outside,
+        [],
+        `cumulative bucket counts beyond one bucket or ${CLOCK_SKEW_NS} ns of bpftrace's (kotel has ${excess} more)`,
+      );
       assert.ok(
-        errors.filter((e) => e.q <= 0.99).every((e) => e.error <= 0.05),
-        `run-queue delay percentiles within 5% of bpftrace's: ${describeErrors(errors)}`,
+        errors.filter((e) => e.q <= 0.99).every((e) => e.error <= Math.max(0.05, CLOCK_SKEW_NS / 1e9 / e.exact)),
+        `run-queue delay percentiles within 5% (or ${CLOCK_SKEW_NS} ns) of bpftrace's: ${describeErrors(errors)}`,
       );
     }
 
