@@ -29,15 +29,16 @@ struct kotel_cg_key {
 /* Indices of every family's <family>_drops per-CPU array: events lost in the kernel, exported as
  * kotel.events.dropped. */
 enum kotel_drop_reason {
-	KOTEL_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed: user space fell behind */
-	KOTEL_DROP_MAP_FULL = 1,     /* a hash map hit max_entries: raise its size in the config */
-	KOTEL_DROP_TASK_STORAGE = 2, /* bpf_task_storage_get could not create: busy on this CPU (another BPF
-				      * program holds it, before 6.2 also any nested one) or out of memory */
-	KOTEL_DROP_NESTED = 3,	     /* a lock contention inside another of the same task's waits (an interrupt,
-				      * or the wait-queue spinlock of a sleeping lock's slow path): not timed */
-	KOTEL_DROP_NO_MEMORY = 4,    /* a per-cgroup map entry could not be made for want of memory: the BPF
-				      * memory allocator's per-CPU caches, refilled asynchronously, were empty */
-	KOTEL_DROP_REASONS = 5,
+	KOTEL_DROP_RINGBUF_FULL = 0,  /* bpf_ringbuf_reserve failed: user space fell behind */
+	KOTEL_DROP_MAP_FULL = 1,      /* a hash map hit max_entries: raise its size in the config */
+	KOTEL_DROP_TASK_STORAGE = 2,  /* bpf_task_storage_get could not create: busy on this CPU (another BPF
+				       * program holds it, before 6.2 also any nested one) or out of memory */
+	KOTEL_DROP_NESTED = 3,	      /* a lock contention inside another of the same task's waits (an interrupt,
+				       * or the wait-queue spinlock of a sleeping lock's slow path): not timed */
+	KOTEL_DROP_NO_MEMORY = 4,     /* a per-cgroup map entry could not be made for want of memory: the BPF
+				       * memory allocator's per-CPU caches, refilled asynchronously, were empty */
+	KOTEL_DROP_INVALID_VALUE = 5, /* a value the map key has no room for (an IRQ number over 65535) */
+	KOTEL_DROP_REASONS = 6,
 };
 
 #endif

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, startAgent } from '../helpers/agentProcess';
 import { ROOT } from '../helpers/deploy';
+import { families } from '../../agent/src/probes/registry';
 import {
   buildContext,
   copySteps,
@@ -77,7 +78,7 @@ describe('the image, built the way the Dockerfile says on its build context (roo
     assert.ok(fs.existsSync(path.join(root, 'dist', 'agent', 'src', 'cli.js')));
     assert.ok(fs.existsSync(path.join(root, 'native', 'build', 'Release', 'kotel_native.node')));
     const objects = fs.readdirSync(path.join(root, 'bpf', '.output'));
-    for (const family of ['tcp', 'sched', 'locks', 'rdma']) assert.ok(objects.includes(`${family}.bpf.o`), `${family}.bpf.o`);
+    for (const family of families.map((f) => f.name)) assert.ok(objects.includes(`${family}.bpf.o`), `${family}.bpf.o`);
     const modules = fs.readdirSync(path.join(root, 'node_modules'));
     assert.ok(modules.includes('yaml') && modules.includes('@opentelemetry'), 'runtime dependencies');
     for (const dev of ['typescript', 'eslint', 'node-gyp', 'ajv']) assert.ok(!modules.includes(dev), `${dev} (a dev dependency) is pruned`);

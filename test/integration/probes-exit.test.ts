@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { runCli, writeConfig } from '../helpers/agentProcess';
 import { setprivAs } from '../helpers/systemdUnit';
 import { ibCoreUnavailable } from '../../agent/src/probes/rdma/ibCore';
+import { familyNames } from '../../agent/src/probes/registry';
 
 interface Row {
   family: string;
@@ -24,7 +25,7 @@ describe('kotel probes exit codes', { skip: notRoot && 'needs root' }, () => {
     const { code, stdout, stderr } = await runCli(['probes', '--json']);
     const rows = JSON.parse(stdout) as Row[];
     assert.equal(code, 0, `${stderr}\n${stdout}`);
-    for (const family of ['tcp', 'sched', 'rdma', 'locks'])
+    for (const family of familyNames)
       assert.ok(
         rows.filter((r) => r.family === family).every((r) => r.status === 'attached'),
         family,

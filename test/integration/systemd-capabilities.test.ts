@@ -11,10 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import { freePort, runCli } from '../helpers/agentProcess';
 import { execStart, probesAttached, renderUnit, setprivAs, unitCapabilities } from '../helpers/systemdUnit';
 import { scaled } from '../helpers/timing';
+import { familyNames } from '../../agent/src/probes/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const notRoot = process.getuid?.() !== 0;
-const DEFAULT_FAMILIES = ['tcp', 'sched', 'rdma', 'locks'];
+/** every configured family: each is on by default and attaches on every kernel kotel supports */
+const DEFAULT_FAMILIES = familyNames;
 
 interface Row {
   family: string;

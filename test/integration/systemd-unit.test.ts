@@ -13,10 +13,12 @@ import { bootSystemd, type Container } from '../helpers/nspawn';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver';
 import { probesAttached, renderUnit, setprivAs, UNIT_TEMPLATE, unitCapabilities } from '../helpers/systemdUnit';
 import { scaled } from '../helpers/timing';
+import { familyNames } from '../../agent/src/probes/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const notRoot = process.getuid?.() !== 0;
-const DEFAULT_FAMILIES = ['tcp', 'sched', 'rdma', 'locks'];
+/** every configured family: each is on by default and attaches on every kernel kotel supports */
+const DEFAULT_FAMILIES = familyNames;
 
 describe('the systemd unit under systemd (nspawn)', { skip: notRoot && 'needs root', timeout: scaled(180_000) }, () => {
   let unit: string;
@@ -65,7 +67,7 @@ describe('the systemd unit under systemd (nspawn)', { skip: notRoot && 'needs ro
     }
     assert.equal(state.ActiveState, 'active', `${JSON.stringify(state)}\n${container.run(['journalctl', '-u', 'kotel', '-o', 'cat'])}`);
     assert.equal(state.SubState, 'running');
-    const m = /^tcp, sched, rdma, locks: (\d+) of (\d+) probes attached; first OTLP export ok$/.exec(state.StatusText);
+    const m = /^tcp, sched, rdma, locks, interrupts: (\d+) of (\d+) probes attached; first OTLP export ok$/.exec(state.StatusText);
     assert.ok(m && m[1] === m[2], state.StatusText);
     assert.ok(otlp.requests().metrics >= 1, 'the OTLP receiver got the export');
   });

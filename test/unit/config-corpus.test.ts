@@ -185,9 +185,14 @@ const FLAGS: Case[] = [
     what: 'unknown family',
     args: ['run', '--families', 'tcp,foo'],
     names: /--families/,
-    fix: /unknown family "foo" \(known: tcp, sched, rdma, locks\)/,
+    fix: /unknown family "foo" \(known: tcp, sched, rdma, locks, interrupts\)/,
   },
-  { what: 'no family', args: ['run', '--families', ','], names: /--families/, fix: /give at least one family \(tcp, sched, rdma, locks\)/ },
+  {
+    what: 'no family',
+    args: ['run', '--families', ','],
+    names: /--families/,
+    fix: /give at least one family \(tcp, sched, rdma, locks, interrupts\)/,
+  },
   {
     what: 'bad protocol',
     args: ['run', '--otlp-protocol', 'udp'],

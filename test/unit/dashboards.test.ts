@@ -13,6 +13,8 @@ import { RDMA } from '../../agent/src/probes/rdma/semconv';
 import { LOCKS } from '../../agent/src/probes/locks/semconv';
 import { SCHED } from '../../agent/src/probes/sched/semconv';
 import { TCP } from '../../agent/src/probes/tcp/semconv';
+import { INTERRUPTS } from '../../agent/src/probes/interrupts/semconv';
+import { familyNames } from '../../agent/src/probes/registry';
 import { builtinVariables, interpolate, labelValues, loadDashboards, metricNames, variableQuery, type Panel } from '../helpers/dashboards';
 import { readYaml } from '../helpers/deploy';
 
@@ -21,7 +23,9 @@ const targetsOf = (p: Panel) => p.targets ?? [];
 
 /** every Prometheus name a kotel metric can take (its kind aside), with a histogram's series */
 function servedNames(): Set<string> {
-  const metrics = [TCP, SCHED, LOCKS, RDMA, SELF].flatMap((f) => Object.values(f).filter((m): m is MetricName => typeof m !== 'string'));
+  const metrics = [TCP, SCHED, LOCKS, RDMA, INTERRUPTS, SELF].flatMap((f) =>
+    Object.values(f).filter((m): m is MetricName => typeof m !== 'string'),
+  );
   const names = new Set<string>();
   for (const m of metrics) {
     for (const kind of ['counter', 'gauge'] as const) names.add(prometheusName(m.name, m.unit, kind));
@@ -32,13 +36,7 @@ function servedNames(): Set<string> {
 }
 
 test('there is a dashboard per family and one for kotel itself, each with panels and unique ids', () => {
-  assert.deepEqual(dashboards.map((d) => d.dashboard.uid).sort(), [
-    'kotel-health',
-    'kotel-locks',
-    'kotel-rdma',
-    'kotel-sched',
-    'kotel-tcp',
-  ]);
+  assert.deepEqual(dashboards.map((d) => d.dashboard.uid).sort(), ['kotel-health', ...familyNames.map((n) => `kotel-${n}`)].sort());
   for (const { file, dashboard } of dashboards) {
     const ids = dashboard.panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length, `${file}: unique panel ids`);

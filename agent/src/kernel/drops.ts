@@ -4,7 +4,7 @@ import type { BpfObject } from '../native';
 import { readU64 } from './mapValues';
 
 /** enum kotel_drop_reason (bpf/kotel.h), by index */
-export const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested', 'no_memory'];
+export const KERNEL_DROP_REASONS = ['ringbuf_full', 'map_full', 'task_storage', 'nested', 'no_memory', 'invalid_value'];
 /** reasons reported for every family also while 0; the others once they happen */
 const ALWAYS_REPORTED = 2;
 

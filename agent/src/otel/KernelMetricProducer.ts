@@ -37,6 +37,8 @@ export interface KernelMetricSource {
 }
 
 const SCOPE = { name: 'kotel.kernel' };
+/** the cgroup attributes of a metric with perCgroup: false (one object: unchanged series keep their attributes) */
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /** an object's map infos and the offsets of the shared key and histogram layouts: fixed once it is loaded,
  * so looked up once instead of at every collection */
@@ -208,7 +210,7 @@ export class KernelMetricProducer implements MetricProducer {
       const prev = before.get(seriesKey);
       const value = valueOf(i, prev);
       if (value === undefined) continue;
-      const cgroupAttributes = this.cgroups.attributes(cgroupId);
+      const cgroupAttributes = spec.perCgroup === false ? NO_ATTRIBUTES : this.cgroups.attributes(cgroupId);
       const attributes =
         prev?.cgroupAttributes === cgroupAttributes ? prev.attributes : { ...cgroupAttributes, ...spec.kindAttributes?.(kind) };
       const unchanged = prev?.value === value;

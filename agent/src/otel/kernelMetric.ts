@@ -9,6 +9,8 @@ export interface KernelMetricBase {
   metric: MetricName;
   /** attributes for the key's `kind` (besides the cgroup's); undefined leaves the point without any */
   kindAttributes?: (kind: number) => Attributes;
+  /** false: the key's cgroup_id is always 0 (interrupts belong to no task), the points have no cgroup attributes */
+  perCgroup?: false;
 }
 
 /** u64 values: a monotonic OTel sum */

@@ -1,13 +1,14 @@
 // Every probe family kotel ships, by folder: agent/src/probes/<folder>/, families.<folder> in the config, a name
 // for --families. Adding a family is its folder and one line here; the schema, the CLI, the bench and the README
 // checks take their lists from this one.
+import { folder as interrupts } from './interrupts';
 import { folder as locks } from './locks';
 import { folder as rdma } from './rdma';
 import { folder as sched } from './sched';
 import { folder as tcp } from './tcp';
 import type { Family, FamilyFolder } from './types';
 
-const folders = { tcp, sched, rdma, locks } satisfies Record<string, FamilyFolder>;
+const folders = { tcp, sched, rdma, locks, interrupts } satisfies Record<string, FamilyFolder>;
 
 export type FamilyName = keyof typeof folders;
 
