@@ -87,23 +87,10 @@ static __always_inline int soft_exit(unsigned int vec)
 	return 0;
 }
 
-/* The tp_btf and raw_tp rungs of one tracepoint: the same arguments, the same body. */
-#define BTF_AND_RAW(tp, body, ...)          \
-	SEC("tp_btf/" #tp)                  \
-	int BPF_PROG(tp##_btf, __VA_ARGS__) \
-	{                                   \
-		return body;                \
-	}                                   \
-	SEC("raw_tp/" #tp)                  \
-	int BPF_PROG(tp##_raw, __VA_ARGS__) \
-	{                                   \
-		return body;                \
-	}
-
-BTF_AND_RAW(irq_handler_entry, hard_entry(irq), int irq, struct irqaction *action)
-BTF_AND_RAW(irq_handler_exit, hard_exit(irq), int irq, struct irqaction *action, int ret)
-BTF_AND_RAW(softirq_entry, soft_entry(vec), unsigned int vec)
-BTF_AND_RAW(softirq_exit, soft_exit(vec), unsigned int vec)
+KOTEL_BTF_AND_RAW(irq_handler_entry, hard_entry(irq), int irq, struct irqaction *action)
+KOTEL_BTF_AND_RAW(irq_handler_exit, hard_exit(irq), int irq, struct irqaction *action, int ret)
+KOTEL_BTF_AND_RAW(softirq_entry, soft_entry(vec), unsigned int vec)
+KOTEL_BTF_AND_RAW(softirq_exit, soft_exit(vec), unsigned int vec)
 
 SEC("tp/irq/irq_handler_entry")
 int irq_handler_entry_tp(struct trace_event_raw_irq_handler_entry *ctx)

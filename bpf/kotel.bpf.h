@@ -39,6 +39,20 @@ static __always_inline void kotel_count_drop(void *drops_map, __u32 reason)
 		*n += 1;
 }
 
+/* The tp_btf and raw_tp rungs of one tracepoint whose arguments both read alike (integers, or pointers
+ * read with CO-RE): <tp>_btf and <tp>_raw, one body (BPF_PROG needs bpf_tracing.h). */
+#define KOTEL_BTF_AND_RAW(tp, body, ...)    \
+	SEC("tp_btf/" #tp)                  \
+	int BPF_PROG(tp##_btf, __VA_ARGS__) \
+	{                                   \
+		return body;                \
+	}                                   \
+	SEC("raw_tp/" #tp)                  \
+	int BPF_PROG(tp##_raw, __VA_ARGS__) \
+	{                                   \
+		return body;                \
+	}
+
 #define KOTEL_E2BIG 7 /* errno: a full map */
 
 /* Why a map update that made no entry failed: a full map (E2BIG), else no memory (ENOMEM). */

@@ -34,6 +34,13 @@ export const WORKLOAD_SPECS: WorkloadSpec[] = [
   },
   { name: 'mutex', title: '4 threads on one pthread mutex', unit: 'acquisitions/s', args: ['4'], families: ['locks'] },
   { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks'] },
+  {
+    name: 'direct_io',
+    title: '2 threads writing 4 KiB with O_DIRECT',
+    unit: 'writes/s',
+    args: ['2'],
+    families: ['blockio', 'interrupts'],
+  },
 ];
 
 /** runs a workload for `seconds`; returns its operations per second */

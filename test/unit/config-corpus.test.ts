@@ -185,13 +185,13 @@ const FLAGS: Case[] = [
     what: 'unknown family',
     args: ['run', '--families', 'tcp,foo'],
     names: /--families/,
-    fix: /unknown family "foo" \(known: tcp, sched, rdma, locks, interrupts\)/,
+    fix: /unknown family "foo" \(known: tcp, sched, rdma, locks, interrupts, blockio\)/,
   },
   {
     what: 'no family',
     args: ['run', '--families', ','],
     names: /--families/,
-    fix: /give at least one family \(tcp, sched, rdma, locks, interrupts\)/,
+    fix: /give at least one family \(tcp, sched, rdma, locks, interrupts, blockio\)/,
   },
   {
     what: 'bad protocol',

@@ -9,3 +9,9 @@ export function tracepointLadder(probe: string): Rung[] {
     { program: `${probe}_tp`, kind: 'tp' },
   ];
 }
+
+/** tp_btf → raw_tp, for a tracepoint whose records cannot stand in for its arguments (a classic
+ * tracepoint's record has no pointer to pair events by: block_rq_*) */
+export function rawTracepointLadder(probe: string): Rung[] {
+  return tracepointLadder(probe).slice(0, 2);
+}

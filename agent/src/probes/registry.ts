@@ -1,6 +1,7 @@
 // Every probe family kotel ships, by folder: agent/src/probes/<folder>/, families.<folder> in the config, a name
 // for --families. Adding a family is its folder and one line here; the schema, the CLI, the bench and the README
 // checks take their lists from this one.
+import { folder as blockio } from './blockio';
 import { folder as interrupts } from './interrupts';
 import { folder as locks } from './locks';
 import { folder as rdma } from './rdma';
@@ -8,7 +9,7 @@ import { folder as sched } from './sched';
 import { folder as tcp } from './tcp';
 import type { Family, FamilyFolder } from './types';
 
-const folders = { tcp, sched, rdma, locks, interrupts } satisfies Record<string, FamilyFolder>;
+const folders = { tcp, sched, rdma, locks, interrupts, blockio } satisfies Record<string, FamilyFolder>;
 
 export type FamilyName = keyof typeof folders;
 
