@@ -14,7 +14,7 @@ import { buildWorkload } from '../test/helpers/cbuild';
 import { createCgroup } from '../test/helpers/cgroup';
 import { startOtlpReceiver } from '../test/helpers/otlpReceiver';
 import { buildRdmaFixtures, FAKE_SYSFS, fakeVerbsEnv, RDMA_WORKLOAD } from '../test/helpers/rdma';
-import { scrape } from './lib/agent';
+import { scrape } from '../test/helpers/scrape';
 import { buildWorkloads, workloadPath } from './lib/build';
 import { RESULTS } from './lib/paths';
 import { cpuSeconds, rssMb, run, sleep } from './lib/proc';

@@ -44,5 +44,3 @@ export async function startBenchAgent(o: BenchAgentOptions): Promise<BenchAgent>
   const pid = agent.child.pid!;
   return { ...agent, pid, promPort, cpuSeconds: () => cpuSeconds(pid), rssMb: () => rssMb(pid) };
 }
-
-export { scrape } from '../../test/helpers/scrape';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../agent/src/config';
 import { BpfObject, type HookKind, type Rung } from '../../agent/src/native';
 import { families as registered } from '../../agent/src/probes/registry';
-import { scrape } from './agent';
+import { scrape } from '../../test/helpers/scrape';
 import { buildBpf } from './build';
 import { familyStatus } from './discover';
 import { run } from './proc';

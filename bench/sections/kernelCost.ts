@@ -3,7 +3,8 @@
 // workloads, per repetition; medians.
 import { BpfObject, native } from '../../agent/src/native';
 import { familyNames } from '../../agent/src/probes/registry';
-import { scrape, startBenchAgent } from '../lib/agent';
+import { scrape } from '../../test/helpers/scrape';
+import { startBenchAgent } from '../lib/agent';
 import { ensureTracefs } from '../lib/bpftrace';
 import { familyStatus } from '../lib/discover';
 import { attachedHooks, openFloors } from '../lib/floors';

@@ -3,7 +3,8 @@
 // family attached and without (alternating), and whether kotel kept up with every QP record at that rate;
 // and a burst: several processes churning QPs at once, with the records lost and the consumer's CPU.
 import * as path from 'node:path';
-import { scrape, startBenchAgent, type BenchAgent } from '../lib/agent';
+import { scrape } from '../../test/helpers/scrape';
+import { startBenchAgent, type BenchAgent } from '../lib/agent';
 import { ROOT } from '../lib/paths';
 import { cpuSeconds, run, sleep } from '../lib/proc';
 import { figure, withTarget, type Figure } from '../lib/result';

@@ -11,6 +11,8 @@ export const ATTR = {
   dropReason: 'kotel.drop.reason',
   signal: 'kotel.signal',
   task: 'kotel.task',
+  /** the CPU of a per-CPU series (families.sched.perCpu, families.interrupts.perCpu) */
+  cpuId: 'cpu.id',
 } as const;
 
 export interface MetricName {

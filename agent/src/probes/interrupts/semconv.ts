@@ -5,7 +5,6 @@ export const INTERRUPTS_ATTR = {
   irqNumber: 'irq.number',
   irqHandler: 'irq.handler',
   softirqType: 'softirq.type',
-  cpuId: 'cpu.id',
 } as const;
 
 export const INTERRUPTS = {

@@ -1,6 +1,7 @@
 // Interrupt map kinds to attributes: the softirq vector's name, the IRQ number's handler names, the CPU.
 import type { Attributes } from '@opentelemetry/api';
 import * as fs from 'node:fs';
+import { ATTR } from '../../otel/semconv';
 import { INTERRUPTS_ATTR } from './semconv';
 
 /** the kernel's softirq_to_name (kernel/softirq.c), lower case as in /proc/softirqs */
@@ -16,7 +17,7 @@ export function splitKind(kind: number): { vector: number; cpu?: number } {
 }
 
 function cpuAttribute(cpu: number | undefined): Attributes {
-  return cpu === undefined ? {} : { [INTERRUPTS_ATTR.cpuId]: cpu };
+  return cpu === undefined ? {} : { [ATTR.cpuId]: cpu };
 }
 
 export function softirqAttributes(kind: number): Attributes {

@@ -1,6 +1,7 @@
 // Scheduler family: run-queue delay, context switches, migrations and optional off-CPU time, aggregated in
 // the kernel by the task's cgroup (bpf/sched.bpf.c, ABI in bpf/sched.h) and read at collection time; no
 // per-event work in user space.
+import { ATTR } from '../../otel/semconv';
 import { SCHED, SCHED_ATTR } from './semconv';
 import { tracepointLadder } from '../ladder';
 import type { FamilyFolder, Family } from '../types';
@@ -47,7 +48,7 @@ export const schedFamily: Family = {
       map: 'sched_runq_hist',
       metric: SCHED.runqueueDelay,
       classic: RUNQ_CLASSIC,
-      kindAttributes: (kind) => (kind === 0 ? {} : { [SCHED_ATTR.cpuId]: kind - 1 }),
+      kindAttributes: (kind) => (kind === 0 ? {} : { [ATTR.cpuId]: kind - 1 }),
     },
     { type: 'histogram', map: 'sched_offcpu_hist', metric: SCHED.offCpuDuration, classic: OFFCPU_CLASSIC },
     {

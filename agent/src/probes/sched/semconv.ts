@@ -3,7 +3,6 @@ import type { MetricName } from '../../otel/semconv';
 
 export const SCHED_ATTR = {
   contextSwitchType: 'context_switch.type',
-  cpuId: 'cpu.id',
 } as const;
 
 export const SCHED = {
