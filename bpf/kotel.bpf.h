@@ -73,35 +73,31 @@ static __always_inline void kotel_ringbuf_submit(void *ring, void *rec)
 	bpf_ringbuf_submit(rec, avail > size / 2 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-/* Adds v (ns) to the histogram at key in a BPF_MAP_TYPE_PERCPU_HASH of struct kotel_hist, creating
- * the entry when missing; an entry it could not make is counted in drops_map. */
-static __always_inline void kotel_hist_add(void *hist_map, struct kotel_cg_key *key, __u64 v, void *drops_map)
+/* Adds v (ns) to the histogram of key (its chunk ignored) in a BPF_MAP_TYPE_PERCPU_HASH of struct
+ * kotel_hist: to the entry of v's chunk, created when missing; an entry it could not make is counted in
+ * drops_map. */
+static __always_inline void kotel_hist_add(void *hist_map, const struct kotel_cg_key *key, __u64 v, void *drops_map)
 {
 	static const struct kotel_hist zero = {};
+	struct kotel_cg_key k;
 	struct kotel_hist *h;
 	__u64 slot;
 	long err;
 
-	h = bpf_map_lookup_elem(hist_map, key);
+	slot = kotel_hist_slot(v);
+	k.cgroup_id = key->cgroup_id;
+	k.kind = key->kind;
+	k.chunk = slot / KOTEL_HIST_CHUNK_SLOTS;
+	h = bpf_map_lookup_elem(hist_map, &k);
 	if (!h) {
-		err = bpf_map_update_elem(hist_map, key, &zero, BPF_NOEXIST);
-		if (err && bpf_map_lookup_elem(hist_map, key) == NULL) {
-			kotel_count_drop(drops_map, kotel_update_drop(err));
+		err = bpf_map_update_elem(hist_map, &k, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(hist_map, &k); /* or another CPU made it first */
+		if (!h) {
+			kotel_count_drop(drops_map, err ? kotel_update_drop(err) : KOTEL_DROP_MAP_FULL);
 			return;
 		}
-		h = bpf_map_lookup_elem(hist_map, key);
-		if (!h)
-			return;
 	}
-	/* clang makes the bound check on a zero-extended 32-bit copy and indexes with another copy, or drops
-	 * it as redundant: "R2 unbounded memory access" on 6.1. A 64-bit slot behind a compiler barrier is
-	 * checked and used in one register; kotel_hist_slots is read from frozen .rodata, which the verifier
-	 * knows as a constant, and bounds the map value the loader sized to it. */
-	slot = kotel_hist_slot(v);
-	barrier_var(slot);
-	if (slot >= kotel_hist_slots)
-		return;
-	h->slots[slot] += 1;
+	h->slots[slot % KOTEL_HIST_CHUNK_SLOTS] += 1;
 	h->sum_ns += v;
 }
 

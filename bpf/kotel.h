@@ -6,24 +6,28 @@
 
 /* Histogram on nanoseconds whose buckets are OpenTelemetry's base-2 exponential buckets of the value in
  * seconds, at a scale from 0 (one bucket per power of two) to KOTEL_HIST_MAX_SCALE (16 per power of two)
- * chosen at load (bpf/kotel_hist.bpf.h). slots[0] counts v = 0; slots[1 + t] counts OTel bucket index
+ * chosen at load (bpf/kotel_hist.bpf.h). Slot 0 counts v = 0; slot 1 + t counts OTel bucket index
  * t - offset(scale) (agent/src/kernel/exponentialBuckets.ts); values of 2^KOTEL_HIST_OCTAVES ns (3.26 days)
- * and more count in the last slot. The loader shrinks the map value to the slots the scale uses. */
+ * and more count in the last slot. A series' slots are kept in chunks of KOTEL_HIST_CHUNK_SLOTS, one map
+ * entry (struct kotel_hist) per chunk in use, so a series costs what its values span, not every slot of the
+ * scale on every possible CPU (770 slots = 6 KB per CPU at scale 4). */
 #define KOTEL_HIST_OCTAVES 48
 #define KOTEL_HIST_MAX_SCALE 4
 #define KOTEL_HIST_MAX_SLOTS (2 + (KOTEL_HIST_OCTAVES << KOTEL_HIST_MAX_SCALE))
+#define KOTEL_HIST_CHUNK_SLOTS 16
 
 struct kotel_hist {
-	__u64 sum_ns; /* sum of recorded values, ns; count is the sum of slots */
-	__u64 slots[KOTEL_HIST_MAX_SLOTS];
+	__u64 sum_ns; /* sum of the values counted in this chunk, ns; count is the sum of slots */
+	__u64 slots[KOTEL_HIST_CHUNK_SLOTS]; /* slots 16 chunk .. 16 chunk + 15 */
 };
 
 /* Key of every per-cgroup counter and histogram map: the cgroup v2 id (inode number of the cgroup2
- * directory) and a small family-defined kind (documented next to the map in <family>.h). */
+ * directory), a small family-defined kind (documented next to the map in <family>.h) and, in a histogram
+ * map, the chunk of slots the entry holds (counters: 0). */
 struct kotel_cg_key {
 	__u64 cgroup_id;
 	__u32 kind;
-	__u32 _pad;
+	__u32 chunk;
 };
 
 /* Indices of every family's <family>_drops per-CPU array: events lost in the kernel, exported as

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The slot of a value in a struct kotel_hist (bpf/kotel.h): OTel's exponential bucket of the value in
+/* The slot of a value in a kotel histogram (bpf/kotel.h): OTel's exponential bucket of the value in
  * seconds, at the scale the loader chose. No division and no loop: an octave by kotel_log2, then a binary
  * search of five compares among the octave's 16 scale-4 bounds (kotel_hist_mantissa.h), merged down to the
  * scale by a shift. agent/src/kernel/exponentialBuckets.ts derives the knobs and the bucket index. */
@@ -10,7 +10,7 @@
 #include "kotel_hist_mantissa.h"
 
 /* Set by the loader for its scale s: KOTEL_HIST_MAX_SCALE - s, the rounding that aligns merged slots with
- * OTel's buckets, and the slots the map value holds. The defaults are scale 4 in the full struct. */
+ * OTel's buckets, and the slots of the scale (the last one counts the overflow). The defaults are scale 4. */
 const volatile __u32 kotel_hist_shift = 0;
 const volatile __u32 kotel_hist_round = 0;
 const volatile __u64 kotel_hist_slots = KOTEL_HIST_MAX_SLOTS;

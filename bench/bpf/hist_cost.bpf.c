@@ -19,7 +19,7 @@ struct log2_hist {
 	__u64 sum_ns;
 };
 
-KOTEL_CG_MAP(exp_hist, struct kotel_hist, 4);
+KOTEL_CG_MAP(exp_hist, struct kotel_hist, 64);
 KOTEL_CG_MAP(log2_hist, struct log2_hist, 4);
 KOTEL_DROPS_MAP(cost_drops);
 

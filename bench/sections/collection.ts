@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findCgroup2Mount } from '../../agent/src/host/cgroups';
-import { scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
+import { CHUNK_SLOTS } from '../../agent/src/kernel/exponentialBuckets';
 import { startOtlpReceiver } from '../../test/helpers/otlpReceiver';
 import { startBenchAgent, type BenchAgent } from '../lib/agent';
 import { BENCH_SRC, BUILD } from '../lib/paths';
@@ -14,8 +14,10 @@ import { familyStatus } from '../lib/discover';
 import { run, sleep } from '../lib/proc';
 import { figure, notMeasured, withTarget, type Figure, type SectionResult } from '../lib/result';
 
-/** struct kotel_hist (bpf/kotel.h) at the default metrics.histogramScale: sum_ns, then the slots */
-const HIST = scaleLayout(4);
+/** a histogram series' one entry (bpf/kotel.h): struct kotel_hist, sum_ns then CHUNK_SLOTS slots; its
+ * value in slot 400 at scale 4, so in chunk 400 / CHUNK_SLOTS */
+const HIST_BYTES = 8 * (1 + CHUNK_SLOTS);
+const HIST_SLOT = 400;
 const FIRST_KIND = 1000; // kinds no real TCP event uses: errno_1000.., state_1000..
 const SERIES = [0, 1000, 10_000, 100_000];
 /** room for 50k entries in each per-cgroup map (families.tcp.maxCgroupKeys) */
@@ -39,10 +41,11 @@ async function mapIdsOf(pid: number): Promise<Map<string, number>> {
   return ids;
 }
 
-function key(cgroupId: number, kind: number): Buffer {
+function key(cgroupId: number, kind: number, chunk: number): Buffer {
   const k = Buffer.alloc(16);
   k.writeBigUInt64LE(BigInt(cgroupId), 0);
   k.writeUInt32LE(kind, 8);
+  k.writeUInt32LE(chunk, 12);
   return k;
 }
 
@@ -59,19 +62,20 @@ async function mapFill(): Promise<string> {
 /** sets (or deletes) series [from, to) in both maps (bench/tools/map_fill: every CPU gets the value) */
 async function setSeries(ids: { hist: number; counter: number }, cgroupId: number, from: number, to: number, del: boolean): Promise<void> {
   if (to <= from) return;
-  const hist = Buffer.alloc(HIST.valueSize);
+  const hist = Buffer.alloc(HIST_BYTES);
   hist.writeBigUInt64LE(1_000_000n, 0); // sum_ns
-  hist.writeBigUInt64LE(1n, 8 * (1 + 400)); // one value in value slot 400
+  hist.writeBigUInt64LE(1n, 8 * (1 + (HIST_SLOT % CHUNK_SLOTS)));
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64LE(1n, 0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kotel-bench-'));
   try {
-    for (const [id, value, half] of [
-      [ids.hist, hist, 0],
-      [ids.counter, counter, 1],
+    for (const [id, value, half, chunk] of [
+      [ids.hist, hist, 0, Math.floor(HIST_SLOT / CHUNK_SLOTS)],
+      [ids.counter, counter, 1, 0],
     ] as const) {
       const records: Buffer[] = [];
-      for (let i = from; i < to; i++) if (i % 2 === half) records.push(key(cgroupId, FIRST_KIND + (i >> 1)), ...(del ? [] : [value]));
+      for (let i = from; i < to; i++)
+        if (i % 2 === half) records.push(key(cgroupId, FIRST_KIND + (i >> 1), chunk), ...(del ? [] : [value]));
       const file = path.join(dir, `${id}.bin`);
       fs.writeFileSync(file, Buffer.concat(records));
       await run(await mapFill(), [String(id), file, ...(del ? ['delete'] : [])]);
@@ -165,7 +169,7 @@ export async function collectionSection(o: { reps: number; seconds: number }): P
       );
     }
     notes.push(
-      `Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ collections received in them (interval 1 s; 100k series: 10 s, over three intervals; cumulative, gRPC); half the series are histograms (one bucket in use, scale 4), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second. Each collection goes as requests of at most otlp.maxRequestBytes (3 MiB, estimated from above): 100k series are ~12 MB of OTLP, past the 4 MiB a Collector takes in one request by default.`,
+      `Agent CPU (user+system, /proc) over ${o.seconds} s windows ÷ collections received in them (interval 1 s; 100k series: 10 s, over three intervals; cumulative, gRPC); half the series are histograms (one bucket in use, scale 4: one map entry; a series spanning n octaves has n), half counters, all on the root cgroup. CPU here includes the Node/SDK idle work of that second. Each collection goes as requests of at most otlp.maxRequestBytes (3 MiB, estimated from above): 100k series are ~12 MB of OTLP, past the 4 MiB a Collector takes in one request by default.`,
     );
   } finally {
     await agent?.stop();

@@ -32,7 +32,6 @@ export async function costPartsSection(o: { reps: number; seconds: number }): Pr
   try {
     object = BpfObject.open(await buildBpf('cost_parts'), {
       rodata: layout.knobs,
-      valueSize: { part_hist: layout.valueSize },
       ladders: Object.fromEntries(PARTS.map(([p]) => [p, [{ program: p, kind: 'tp_btf' as const }]])),
     });
     for (const a of object.attachments) if (!a.attached) notes.push(`${a.probe} did not attach: ${a.failures.at(-1)?.reason}`);

@@ -42,7 +42,6 @@ export async function histogramCostSection(o: { reps: number }): Promise<Section
       objects.push(
         BpfObject.open(object, {
           rodata: { targ_tgid: process.pid, ...layout.knobs },
-          valueSize: { exp_hist: layout.valueSize },
           ladders: Object.fromEntries(programs.map((p) => [p, [{ program: p, kind: 'raw_tp' as const }]])),
         }),
       );
@@ -73,17 +72,16 @@ export async function histogramCostSection(o: { reps: number }): Promise<Section
     figures.push(figure('empty program (floor)', 'ns/event', floor));
     figures.push(figure('log2 histogram, 42 slots (before exponential buckets)', 'ns/event', per.get('0/cost_log2') ?? []));
     for (let scale = 0; scale <= MAX_SCALE; scale++) {
-      const layout = scaleLayout(scale);
       figures.push(
         figure(
-          `exponential, scale ${scale} (${2 ** scale}/octave, value ${layout.valueSize} B per CPU)`,
+          `exponential, scale ${scale} (${2 ** scale}/octave, an entry of 16 slots per chunk in use)`,
           'ns/event',
           per.get(`${scale}/cost_exp`) ?? [],
         ),
       );
     }
     notes.push(
-      `${CALLS} ftruncate() calls per repetition with log-uniform lengths from 1 us to 100 ms (as ns); every program runs on every call, one histogram entry each.`,
+      `${CALLS} ftruncate() calls per repetition with log-uniform lengths from 1 us to 100 ms (as ns); every program runs on every call, one histogram series each (an entry per 16 slots in use).`,
     );
   } finally {
     for (const obj of objects) obj.close();

@@ -306,21 +306,19 @@ console:
         const sums = (map: string) => {
           const batch = object.readMap(map);
           const out = new Map<number, { count: number; sumNs: number }>();
-          const { valueSize } = object.mapInfo(map);
-          const stride = Math.ceil(valueSize / 8) * 8;
-          // struct kotel_hist as the object's BTF lays it out: its slots fill the rest of the value
-          const { fields } = object.layout('kotel_hist');
-          const nSlots = (valueSize - fields.slots.offset) / 8;
+          // struct kotel_hist as the object's BTF lays it out; a series has an entry per chunk of slots in use
+          const { size, fields } = object.layout('kotel_hist');
+          const stride = Math.ceil(size / 8) * 8;
+          const nSlots = (size - fields.slots.offset) / 8;
           for (let i = 0; i < batch.count; i++) {
             if (Number(batch.keys.readBigUInt64LE(i * 16)) !== cg.id) continue;
             const kindOf = batch.keys.readUInt32LE(i * 16 + 8);
-            let count = 0;
-            let sumNs = 0;
+            const total = out.get(kindOf) ?? { count: 0, sumNs: 0 };
             for (let off = i * batch.valueStride; off < (i + 1) * batch.valueStride; off += stride) {
-              for (let s = 0; s < nSlots; s++) count += Number(batch.values.readBigUInt64LE(off + fields.slots.offset + 8 * s));
-              sumNs += Number(batch.values.readBigUInt64LE(off + fields.sum_ns.offset));
+              for (let s = 0; s < nSlots; s++) total.count += Number(batch.values.readBigUInt64LE(off + fields.slots.offset + 8 * s));
+              total.sumNs += Number(batch.values.readBigUInt64LE(off + fields.sum_ns.offset));
             }
-            out.set(kindOf, { count, sumNs });
+            out.set(kindOf, total);
           }
           return out;
         };

@@ -15,55 +15,19 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { hrTime } from '@opentelemetry/core';
 import { KernelMetricProducer, type HistogramForm } from '../../agent/src/otel/KernelMetricProducer';
-import { classicBuckets, nonzeroSlots, toExplicit, toExponential } from '../../agent/src/otel/histogram';
+import { classicBuckets, toExplicit, toExponential } from '../../agent/src/otel/histogram';
 import { otelIndex, scaleLayout } from '../../agent/src/kernel/exponentialBuckets';
 import { CgroupResolver } from '../../agent/src/host/cgroups';
-import type { BpfObject, MapBatch, MapInfo, TypeLayout } from '../../agent/src/native';
+import type { BpfObject, MapBatch, MapInfo } from '../../agent/src/native';
 import { bucketOf } from '../helpers/points';
-import { nonzeroBatch, summedBatch } from '../helpers/summedBatch';
+import { summedBatch } from '../helpers/summedBatch';
+import { KEY, kernelSlots, standInObject } from '../helpers/standInHistogram';
 import { boundaryValues, kernelSlotOf } from '../helpers/histogramSlots';
 
 const LAYOUT = scaleLayout(4);
 const SLOTS = LAYOUT.slots;
-const CPUS = 2;
-const KEY: TypeLayout = {
-  size: 16,
-  fields: { cgroup_id: { offset: 0, size: 8 }, kind: { offset: 8, size: 4 }, _pad: { offset: 12, size: 4 } },
-};
-const HIST: TypeLayout = { size: SLOTS * 8 + 8, fields: { sum_ns: { offset: 0, size: 8 }, slots: { offset: 8, size: SLOTS * 8 } } };
 const EXPONENTIAL: HistogramForm = { layout: LAYOUT, aggregation: 'exponential' };
 const RANGE = { from: 1e-6, to: 64, fine: [1e-5, 0.1] as [number, number] };
-
-/** per-CPU hist map with one key: cgroup 4242, kind 0; each CPU holds its own slots */
-function standInObject(perCpuSlots: Record<number, number>[], perCpuSum: number[]): BpfObject {
-  const stride = HIST.size * CPUS;
-  const keys = Buffer.alloc(KEY.size);
-  keys.writeBigUInt64LE(4242n, 0);
-  const values = Buffer.alloc(stride);
-  perCpuSlots.forEach((slots, cpu) => {
-    for (const [slot, n] of Object.entries(slots)) values.writeBigUInt64LE(BigInt(n), cpu * HIST.size + 8 + Number(slot) * 8);
-    values.writeBigUInt64LE(BigInt(perCpuSum[cpu]), cpu * HIST.size);
-  });
-  const info: MapInfo = { name: 'h', type: 'percpu_hash', keySize: KEY.size, valueSize: HIST.size, maxEntries: 16, percpu: true, flags: 1 };
-  const batch: MapBatch = { count: 1, keys, values, valueStride: stride };
-  return {
-    mapInfo: () => info,
-    readMapNonzero: () => nonzeroBatch(info, batch),
-    layout: (name: string) => (name === 'kotel_cg_key' ? KEY : HIST),
-  } as unknown as BpfObject;
-}
-
-/** dense slots and a sum as the producer gets them from readMapNonzero (sum_ns word 0, slot s word 1 + s) */
-function kernelSlots(slots: Float64Array, sumNs: number) {
-  const words = [0];
-  const push = (index: number, v: number) => {
-    words.push(index, v % 2 ** 32, Math.floor(v / 2 ** 32));
-    words[0]++;
-  };
-  if (sumNs) push(0, sumNs);
-  slots.forEach((c, s) => c && push(1 + s, c));
-  return nonzeroSlots(Uint32Array.from(words), 1, words[0], 1, 0);
-}
 
 /** kernel slots holding `values` (ns), as the kernel would count them */
 function slotsOf(values: bigint[]): Float64Array {
@@ -154,6 +118,29 @@ test('a per-CPU kernel histogram exports through a real MeterProvider, exponenti
       assert.deepEqual([at(20e-6), at(30e-6), at(3e-3)], [3, 5, 2]);
     }
     await provider.shutdown();
+  }
+});
+
+test("a histogram series is the sum of its chunks' entries, however the map interleaves them with other series'", async () => {
+  const s = (ns: bigint) => kernelSlotOf(ns, LAYOUT);
+  const object = standInObject([{ [s(1_000n)]: 1, [s(50_000n)]: 2, [s(9_000_000n)]: 3 }, { [s(50_000n)]: 4 }], [10, 20], [7, 8, 9]);
+  const metrics = [{ type: 'histogram' as const, map: 'h', metric: { name: 'test.latency', unit: 's', description: 'd' }, classic: RANGE }];
+  const producer = new KernelMetricProducer(
+    () => [{ family: 'test', object, metrics }],
+    new CgroupResolver(undefined),
+    AggregationTemporality.CUMULATIVE,
+    hrTime(),
+    EXPONENTIAL,
+  );
+  const points = ((await producer.collect()).resourceMetrics.scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData).dataPoints;
+  assert.deepEqual(points.map((p) => p.attributes['cgroup.id']).sort(), [7, 8, 9]);
+  for (const p of points) {
+    const at = (ns: bigint) => p.value.positive.bucketCounts[otelIndex(4, ns) - p.value.positive.offset];
+    assert.deepEqual(
+      [p.value.count, p.value.sum, at(1_000n), at(50_000n), at(9_000_000n)],
+      [10, 30e-9, 1, 6, 3],
+      `cgroup ${p.attributes['cgroup.id']}`,
+    );
   }
 });
 

@@ -23,7 +23,7 @@ import { captureLogger } from '../helpers/captureLogger';
 
 const field = (offset: number, size: number) => ({ offset, size });
 const LAYOUTS: Record<string, TypeLayout> = {
-  kotel_cg_key: { size: 16, fields: { cgroup_id: field(0, 8), kind: field(8, 4) } },
+  kotel_cg_key: { size: 16, fields: { cgroup_id: field(0, 8), kind: field(8, 4), chunk: field(12, 4) } },
   lock_addr_stat: {
     size: 32,
     fields: { count: field(0, 8), wait_ns: field(8, 8), max_ns: field(16, 8), flags: field(24, 4), class: field(28, 4) },

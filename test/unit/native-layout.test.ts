@@ -21,7 +21,7 @@ const TYPES: Record<string, { header: string; fields: string[] }> = {
     header: 'addon_fixture.h',
     fields: ['pid', 'tid', 'cgroup_id', 'ts_ns', 'kind', '_pad', 'inner.a', 'inner.b', 'inner.c', 'inner.d', 'comm', 'tail', '_pad2'],
   },
-  kotel_cg_key: { header: 'kotel.h', fields: ['cgroup_id', 'kind', '_pad'] },
+  kotel_cg_key: { header: 'kotel.h', fields: ['cgroup_id', 'kind', 'chunk'] },
 };
 
 /** sizeof/offsetof of every field, printed by a host C program built from the same headers. */

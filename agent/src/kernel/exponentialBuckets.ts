@@ -1,4 +1,4 @@
-// The kernel histograms' buckets (struct kotel_hist, bpf/kotel.h; bpf/kotel_hist.bpf.h computes the slot) are
+// The kernel histograms' buckets (bpf/kotel.h; bpf/kotel_hist.bpf.h computes the slot) are
 // OpenTelemetry's base-2 exponential buckets of the value in seconds: at scale s, bucket i holds
 // (2^(i/2^s), 2^((i+1)/2^s)] s. The kernel records integer nanoseconds v; v/1e9 lies in bucket i exactly when
 // floor(B_i) < v <= floor(B_(i+1)) with B_i = 1e9 * 2^(i/2^s) ns, so every bound here is an integer number of
@@ -42,16 +42,24 @@ export function mantissaThresholds(): bigint[] {
   return Array.from({ length: n }, (_, j) => iroot((NS_PER_S ** BigInt(n)) << BigInt(63 * n + j + 1 - C4), n));
 }
 
+/** slots per kernel histogram map entry (bpf/kotel.h KOTEL_HIST_CHUNK_SLOTS): a series holds one entry per
+ * chunk of slots in use, key chunk = slot / CHUNK_SLOTS */
+export const CHUNK_SLOTS = 16;
+/** map entries a histogram series is given room for, at most: its values spanning 8 chunks (8 octaves at
+ * scale 4, 1 us to 256 us say); the map's entries are shared, so a wider series takes a narrower one's */
+const ENTRIES_PER_SERIES = 8;
+
 export interface ScaleLayout {
   scale: number;
   /** rodata knobs of every object with histograms (bpf/kotel_hist.bpf.h) */
   knobs: { kotel_hist_shift: number; kotel_hist_round: number; kotel_hist_slots: number };
-  /** slots of struct kotel_hist at this scale: slots[0] counts v = 0, slots[1 + t] OTel bucket t - offset */
+  /** slots at this scale: slot 0 counts v = 0, slot 1 + t OTel bucket t - offset */
   slots: number;
   /** OTel index = value slot t - offset */
   offset: number;
-  /** bytes of a struct kotel_hist value at this scale: sum_ns, then the slots (the maps' value size) */
-  valueSize: number;
+  /** histogram map entries per (cgroup, kind) series the maps are sized for: a histogram map holds
+   * maxCgroupKeys x this */
+  entriesPerSeries: number;
 }
 
 export function scaleLayout(scale: number): ScaleLayout {
@@ -63,7 +71,7 @@ export function scaleLayout(scale: number): ScaleLayout {
   const offset = (C4 + round) / merge;
   const slots = 1 + ((((OCTAVES << MAX_SCALE) + round) >> shift) + 1);
   const knobs = { kotel_hist_shift: shift, kotel_hist_round: round, kotel_hist_slots: slots };
-  return { scale, knobs, slots, offset, valueSize: 8 * (1 + slots) };
+  return { scale, knobs, slots, offset, entriesPerSeries: Math.min(ENTRIES_PER_SERIES, Math.ceil(slots / CHUNK_SLOTS)) };
 }
 
 /** floor(1e9 * 2^(index / 2^scale)): the largest integer ns whose value in seconds is <= the bound */

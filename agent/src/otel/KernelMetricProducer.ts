@@ -17,17 +17,18 @@ import type { HistogramAggregation } from '../config';
 import type { CgroupResolver } from '../host/cgroups';
 import type { BpfObject, MapInfo } from '../native';
 import { readU64, u32Words } from '../kernel/mapValues';
-import type { ScaleLayout } from '../kernel/exponentialBuckets';
+import { CHUNK_SLOTS, type ScaleLayout } from '../kernel/exponentialBuckets';
 import type { KernelHistogram, KernelMetric } from './kernelMetric';
 import {
+  chunkSlots,
   classicBuckets,
-  nonzeroSlots,
   slotsReset,
   subtractSlots,
   toExplicit,
   toExponential,
   type ClassicBuckets,
   type KernelSlots,
+  type SlotChunk,
 } from './histogram';
 
 export interface KernelMetricSource {
@@ -44,7 +45,7 @@ const NO_ATTRIBUTES: Attributes = Object.freeze({});
  * so looked up once instead of at every collection */
 interface ObjectShapes {
   mapInfo(map: string): MapInfo;
-  key(): { cgOff: number; kindOff: number };
+  key(): { cgOff: number; kindOff: number; chunkOff: number };
   hist(): { slotsOff: number; sumOff: number };
 }
 
@@ -63,10 +64,13 @@ function shapesOf(object: BpfObject): ObjectShapes {
       mapInfo: (map) => infos.get(map) ?? infos.set(map, object.mapInfo(map)).get(map)!,
       key: once(() => {
         const k = object.layout('kotel_cg_key');
-        return { cgOff: k.fields.cgroup_id.offset, kindOff: k.fields.kind.offset };
+        return { cgOff: k.fields.cgroup_id.offset, kindOff: k.fields.kind.offset, chunkOff: k.fields.chunk.offset };
       }),
       hist: once(() => {
         const h = object.layout('kotel_hist');
+        const slots = (h.size - h.fields.slots.offset) / 8;
+        if (slots !== CHUNK_SLOTS)
+          throw new Error(`${object.path}: ${slots} slots per histogram entry, ${CHUNK_SLOTS} expected: rebuild with npm run build`);
         return { slotsOff: h.fields.slots.offset, sumOff: h.fields.sum_ns.offset };
       }),
     };
@@ -95,8 +99,8 @@ interface Series {
   time: HrTime;
   /** since when the cumulative value counts */
   start: HrTime;
-  /** a histogram's nonzero words as read (a view of that collection's batch): unchanged words, the same value */
-  words?: Uint32Array;
+  /** a histogram's chunks as read (views of that collection's batch): the same chunks, the same value */
+  chunks?: SlotChunk[];
   /** the cgroup's attributes it was made with (the resolver's cached object), and the point's */
   cgroupAttributes: Attributes;
   attributes: Attributes;
@@ -104,10 +108,61 @@ interface Series {
   exported?: Histogram | ExponentialHistogram;
 }
 
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+/** one (cgroup, kind) series of a map as read: a counter's value, or a histogram's chunks */
+interface SeriesRead {
+  seriesKey: string;
+  cgroupId: number;
+  kind: number;
+  counter: number;
+  chunks?: SlotChunk[];
+}
+
+function sameChunks(a: SlotChunk[], b: SlotChunk[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let c = 0; c < a.length; c++) {
+    const x = a[c].words;
+    const y = b[c].words;
+    if (a[c].chunk !== b[c].chunk || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
   return true;
+}
+
+/** every series of a counter map: one entry each */
+function readCounters(object: BpfObject, spec: KernelMetric, keySize: number, cgOff: number, kindOff: number): SeriesRead[] {
+  const batch = object.readMapSummed(spec.map);
+  const out: SeriesRead[] = new Array(batch.count);
+  for (let i = 0; i < batch.count; i++) {
+    const cgroupId = readU64(batch.keys, i * keySize + cgOff);
+    const kind = batch.keys.readUInt32LE(i * keySize + kindOff);
+    out[i] = { seriesKey: `${cgroupId}|${kind}`, cgroupId, kind, counter: readU64(batch.values, i * batch.valueStride) };
+  }
+  return out;
+}
+
+/** every series of a histogram map, each with its chunks' entries (bpf/kotel.h): their nonzero words only */
+function readHistograms(
+  object: BpfObject,
+  spec: KernelMetric,
+  keySize: number,
+  key: { cgOff: number; kindOff: number; chunkOff: number },
+): SeriesRead[] {
+  const batch = object.readMapNonzero(spec.map);
+  const all = u32Words(batch.words);
+  const series = new Map<string, SeriesRead>();
+  for (let i = 0, at = 0; i < batch.count; i++) {
+    const base = i * keySize;
+    const cgroupId = readU64(batch.keys, base + key.cgOff);
+    const kind = batch.keys.readUInt32LE(base + key.kindOff);
+    const words = all.subarray(at, at + 1 + 3 * all[at]);
+    at += words.length;
+    const seriesKey = `${cgroupId}|${kind}`;
+    const chunk = { chunk: batch.keys.readUInt32LE(base + key.chunkOff), words };
+    const s = series.get(seriesKey);
+    if (s) s.chunks!.push(chunk);
+    else series.set(seriesKey, { seriesKey, cgroupId, kind, counter: 0, chunks: [chunk] });
+  }
+  return [...series.values()];
 }
 
 export class KernelMetricProducer implements MetricProducer {
@@ -157,7 +212,7 @@ export class KernelMetricProducer implements MetricProducer {
     const { object } = source;
     const shapes = shapesOf(object);
     const info = shapes.mapInfo(spec.map);
-    const { cgOff, kindOff } = shapes.key();
+    const key = shapes.key();
     const descriptor = {
       name: spec.metric.name,
       description: spec.metric.description,
@@ -172,43 +227,16 @@ export class KernelMetricProducer implements MetricProducer {
 
     const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
     const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
-    const nSlots = histLayout ? (info.valueSize - histLayout.slotsOff) / 8 : 1;
-    if (histLayout && nSlots !== this.histograms.layout.slots)
-      throw new Error(
-        `${spec.map}: ${nSlots} histogram slots in the map, ${this.histograms.layout.slots} at scale ${this.histograms.layout.scale}`,
-      );
-    // each entry's value, in key order: a histogram's nonzero words only (most of its slots are empty)
-    let count: number;
-    let keys: Buffer;
-    let valueOf: (i: number, prev: Series | undefined) => Cumulative | undefined;
-    let entryWords: Uint32Array | undefined;
-    if (histLayout) {
-      const batch = object.readMapNonzero(spec.map);
-      const all = u32Words(batch.words);
-      const slotsWord = histLayout.slotsOff / 8;
-      const sumWord = histLayout.sumOff / 8;
-      let at = 0;
-      ({ count, keys } = batch);
-      valueOf = (_, prev) => {
-        const n = all[at];
-        entryWords = all.subarray(at, at + 1 + 3 * n);
-        at += 1 + 3 * n;
-        if (prev?.words && sameWords(prev.words, entryWords)) return prev.value;
-        return nonzeroSlots(entryWords, 1, n, slotsWord, sumWord);
-      };
-    } else {
-      const batch = object.readMapSummed(spec.map);
-      ({ count, keys } = batch);
-      valueOf = (i) => readU64(batch.values, i * batch.valueStride);
-    }
+    const read = histLayout
+      ? readHistograms(object, spec, info.keySize, key)
+      : readCounters(object, spec, info.keySize, key.cgOff, key.kindOff);
+    const slotsWord = histLayout ? histLayout.slotsOff / 8 : 0;
+    const sumWord = histLayout ? histLayout.sumOff / 8 : 0;
 
-    for (let i = 0; i < count; i++) {
-      const keyBase = i * info.keySize;
-      const cgroupId = readU64(keys, keyBase + cgOff);
-      const kind = keys.readUInt32LE(keyBase + kindOff);
-      const seriesKey = `${cgroupId}|${kind}`;
+    for (const { seriesKey, cgroupId, kind, counter, chunks } of read) {
       const prev = before.get(seriesKey);
-      const value = valueOf(i, prev);
+      let value: Cumulative | undefined = counter;
+      if (chunks) value = prev?.chunks && sameChunks(prev.chunks, chunks) ? prev.value : chunkSlots(chunks, slotsWord, sumWord);
       if (value === undefined) continue;
       const cgroupAttributes = spec.perCgroup === false ? NO_ATTRIBUTES : this.cgroups.attributes(cgroupId);
       const attributes =
@@ -219,7 +247,7 @@ export class KernelMetricProducer implements MetricProducer {
       // every kernel map starts empty when its object is loaded: a series counts from then, or, if it
       // appeared or started over later, from the collection before (it held nothing of it then)
       const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
-      const series: Series = { value, time: now, start, words: entryWords, cgroupAttributes, attributes };
+      const series: Series = { value, time: now, start, chunks, cgroupAttributes, attributes };
       seen.set(seriesKey, series);
       const diff =
         !delta || !same

@@ -1,9 +1,9 @@
-// Kernel histograms (struct kotel_hist, bpf/kotel.h; bucket math in kernel/exponentialBuckets.ts) → OTel
+// Kernel histograms (chunks of struct kotel_hist, bpf/kotel.h; bucket math in kernel/exponentialBuckets.ts) → OTel
 // histograms: base-2 exponential at the kernel's scale, each kernel slot exactly one OTel bucket; or explicit
 // ("classic") buckets whose bounds are kernel bucket edges, so every count is exact too: powers of two in
 // seconds over the metric's range, and finer (scale CLASSIC_FINE_SCALE) where its values usually lie.
 import type { ExponentialHistogram, Histogram } from '@opentelemetry/sdk-metrics';
-import { boundNs, type ScaleLayout } from '../kernel/exponentialBuckets';
+import { CHUNK_SLOTS, boundNs, type ScaleLayout } from '../kernel/exponentialBuckets';
 
 export const NS_PER_S = 1e9;
 /** the classic buckets' scale inside a metric's fine range: 4 per power of two (a bucket spans 19%) */
@@ -27,30 +27,41 @@ export interface KernelSlots {
   count: number;
 }
 
-/** the slots of one readMapNonzero entry: its n nonzero words (index, low half, high half) from w[at], the
- * slots from u64 word slotsWord on, the sum at sumWord; undefined when no slot is in use */
-export function nonzeroSlots(w: Uint32Array, at: number, n: number, slotsWord: number, sumWord: number): KernelSlots | undefined {
-  let first = -1;
+/** one map entry of a histogram series (bpf/kotel.h): its chunk of slots and its readMapNonzero words: n, then
+ * n x (u64 word index, low half, high half) */
+export interface SlotChunk {
+  chunk: number;
+  words: Uint32Array;
+}
+
+/** a series' slots from its chunks' entries (struct kotel_hist: the slots from u64 word slotsWord on, the
+ * sum at sumWord); undefined when no slot is in use */
+export function chunkSlots(chunks: SlotChunk[], slotsWord: number, sumWord: number): KernelSlots | undefined {
+  let first = Infinity;
   let last = -1;
   let sumNs = 0;
-  for (let k = 0, j = at; k < n; k++, j += 3) {
-    const index = w[j];
-    if (index === sumWord) sumNs = w[j + 1] + w[j + 2] * 4294967296;
-    else if (index >= slotsWord) {
-      if (first < 0) first = index;
-      last = index; // the words come in index order
+  for (const { chunk, words: w } of chunks) {
+    for (let k = 0, j = 1; k < w[0]; k++, j += 3) {
+      if (w[j] === sumWord) sumNs += w[j + 1] + w[j + 2] * 4294967296;
+      else if (w[j] >= slotsWord) {
+        const slot = chunk * CHUNK_SLOTS + w[j] - slotsWord;
+        if (slot < first) first = slot;
+        if (slot > last) last = slot;
+      }
     }
   }
-  if (first < 0) return undefined;
+  if (last < 0) return undefined;
   const counts = new Float64Array(last - first + 1);
   let count = 0;
-  for (let k = 0, j = at; k < n; k++, j += 3) {
-    if (w[j] < first || w[j] === sumWord) continue;
-    const c = w[j + 1] + w[j + 2] * 4294967296;
-    counts[w[j] - first] = c;
-    count += c;
+  for (const { chunk, words: w } of chunks) {
+    for (let k = 0, j = 1; k < w[0]; k++, j += 3) {
+      if (w[j] === sumWord || w[j] < slotsWord) continue;
+      const c = w[j + 1] + w[j + 2] * 4294967296;
+      counts[chunk * CHUNK_SLOTS + w[j] - slotsWord - first] = c;
+      count += c;
+    }
   }
-  return { first: first - slotsWord, counts, sumNs, count };
+  return { first, counts, sumNs, count };
 }
 
 /** a kernel map entry starts over when it is deleted and made again: any slot or the sum going down */

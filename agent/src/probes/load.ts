@@ -40,32 +40,29 @@ function expectedSize(object: BpfObject, shape: string | number): number {
   return typeof shape === 'number' ? shape : object.layout(shape).size;
 }
 
-/** the family's own options, plus the histogram scale's rodata knobs and map value sizes when it has
- * histograms (bpf/kotel_hist.bpf.h) */
+/** the family's own options, plus the histogram scale's rodata knobs and, for its histogram maps, room for
+ * the entries of each series' chunks (bpf/kotel.h) when it has histograms */
 export function familyOpenOptions(config: KotelConfig, family: Family): OpenOptions {
   const options = family.openOptions(config);
   const histograms = family.kernelMetrics.filter((m) => m.type === 'histogram').map((m) => m.map);
   if (histograms.length === 0) return options;
   const layout = scaleLayout(config.metrics.histogramScale);
-  return {
-    ...options,
-    rodata: { ...options.rodata, ...layout.knobs },
-    valueSize: { ...options.valueSize, ...Object.fromEntries(histograms.map((m) => [m, layout.valueSize])) },
-  };
+  const maxEntries = { ...options.maxEntries };
+  for (const m of histograms) if (maxEntries[m] !== undefined) maxEntries[m] *= layout.entriesPerSeries;
+  return { ...options, rodata: { ...options.rodata, ...layout.knobs }, maxEntries };
 }
 
 /** every map a family reads: its kernel-metric maps (their shape follows from the metric type) and `maps` */
-function expectedMaps(family: Family, config: KotelConfig): Record<string, MapShape> {
+function expectedMaps(family: Family): Record<string, MapShape> {
   const shapes: Record<string, MapShape> = {};
-  for (const m of family.kernelMetrics)
-    shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? scaleLayout(config.metrics.histogramScale).valueSize : 8 };
+  for (const m of family.kernelMetrics) shapes[m.map] = { key: 'kotel_cg_key', value: m.type === 'histogram' ? 'kotel_hist' : 8 };
   return { ...shapes, ...family.maps };
 }
 
 /** throws an Error naming the map when the object lacks a map or its key/value sizes differ */
-export function checkMaps(family: Family, object: BpfObject, config: KotelConfig): void {
+export function checkMaps(family: Family, object: BpfObject): void {
   const names = new Set(object.mapNames());
-  for (const [map, shape] of Object.entries(expectedMaps(family, config))) {
+  for (const [map, shape] of Object.entries(expectedMaps(family))) {
     if (!names.has(map)) throw new Error(`BPF object ${object.path} has no map ${map}: rebuild with npm run build`);
     const info = object.mapInfo(map);
     for (const part of ['key', 'value'] as const) {
@@ -102,7 +99,7 @@ export function loadFamilies(config: KotelConfig, families: Family[], logger: Lo
         ...familyOpenOptions(config, family),
         preallocateHashMaps: needsPreallocatedHashMaps(),
       });
-      checkMaps(family, object, config);
+      checkMaps(family, object);
     } catch (err) {
       object?.close();
       const reason = err instanceof Error ? err.message : String(err);

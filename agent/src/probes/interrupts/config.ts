@@ -8,7 +8,7 @@ export const interruptsConfig = fragment({
     default: true,
   },
   perCpu: {
-    doc: 'Split irq.handler.duration and softirq.duration by cpu.id too: series and map entries multiply by the CPUs that take interrupts (each entry holds one histogram per possible CPU: 6 KB x CPUs at metrics.histogramScale 4), so raise maxKeys to vectors x CPUs.',
+    doc: 'Split irq.handler.duration and softirq.duration by cpu.id too: series and map entries multiply by the CPUs that take interrupts (a histogram series takes 136 B per possible CPU for each octave its values span at metrics.histogramScale 4), so raise maxKeys to vectors x CPUs.',
     format: 'bool',
     default: false,
   },

@@ -9,7 +9,7 @@ export const schedConfig = fragment({
     default: false,
   },
   perCpu: {
-    doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (each entry holds one histogram per possible CPU: 6 KB x CPUs at metrics.histogramScale 4), so raise maxCgroupKeys to cgroups x CPUs.',
+    doc: 'Split sched.runqueue.delay by cpu.id too: series and per-cgroup map entries multiply by the CPUs in use (a histogram series takes 136 B per possible CPU for each octave its values span at metrics.histogramScale 4), so raise maxCgroupKeys to cgroups x CPUs.',
     format: 'bool',
     default: false,
   },
