@@ -80,7 +80,7 @@ export class Agent {
       const family = spanFamily(name, attributes);
       const folder = folderOf(family);
       const config = folder ? this.config.families[folder] : undefined;
-      return { family, ratio: config && 'spanSampling' in config ? config.spanSampling : 1 };
+      return { family, ratio: config && 'spanSampling' in config && typeof config.spanSampling === 'number' ? config.spanSampling : 1 };
     });
     this.telemetry = createTelemetry(this.config, {
       producerFor: (temporality: AggregationTemporality, aggregation: HistogramAggregation) =>

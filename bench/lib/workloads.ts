@@ -33,7 +33,7 @@ export const WORKLOAD_SPECS: WorkloadSpec[] = [
     families: ['tcp'],
   },
   { name: 'mutex', title: '4 threads on one pthread mutex', unit: 'acquisitions/s', args: ['4'], families: ['locks'] },
-  { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks'] },
+  { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks', 'memory'] },
   {
     name: 'direct_io',
     title: '2 threads writing 4 KiB with O_DIRECT',

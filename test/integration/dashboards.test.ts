@@ -1,10 +1,12 @@
 // Every panel of kotel's Grafana dashboards shows data: the real agent, run with the Compose stack's config
 // (config/examples/compose.yaml; OTLP to a receiver here instead of the Collector, futex waits on, RDMA on the
-// fake HCA), is scraped by Debian's Prometheus (2.42) while TCP, scheduler, lock and RDMA workloads run; then
+// fake HCA), is scraped by Debian's Prometheus (2.42) while TCP, scheduler, lock, block I/O, page-fault and
+// RDMA workloads run; then
 // each variable's label_values() and each panel's query, with the variables substituted as Grafana does
 // ("All" as the variable's allValue, $__rate_interval from the scrape interval), are asked of Prometheus's
 // HTTP API over the load's time range and must return at least one series with a finite value.
 import { strict as assert } from 'node:assert';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, startAgent, type AgentProcess } from '../helpers/agentProcess';
@@ -50,9 +52,9 @@ describe('every dashboard panel returns data from Prometheus scraping kotel unde
 
   before(async () => {
     buildRdmaFixtures();
-    const [sched, locks] = [buildWorkload('sched-workload'), buildWorkload('locks-workload')];
+    const [sched, locks, faults] = [buildWorkload('sched-workload'), buildWorkload('locks-workload'), buildWorkload('fault-workload')];
     createTestHosts();
-    for (const name of ['dash-tcp', 'dash-sched', 'dash-locks', 'dash-rdma']) cgroups[name] = createCgroup(name);
+    for (const name of ['dash-tcp', 'dash-sched', 'dash-locks', 'dash-rdma', 'dash-io']) cgroups[name] = createCgroup(name);
     receiver = await startOtlpReceiver();
     const promPort = await freePort();
     agent = startAgent(['run', '--config', path.join(ROOT, 'config', 'examples', 'compose.yaml')], {
@@ -84,6 +86,12 @@ describe('every dashboard panel returns data from Prometheus scraping kotel unde
       // locks: mmap_lock contention, and futex waits on a held mutex
       runIn(cgroups['dash-locks'], locks, ['mmap', '4', String(LOAD_S / 2)]),
       runIn(cgroups['dash-locks'], locks, ['mutex', '3', '40', '5']),
+      // block I/O: direct writes (one request each) every half second; page faults, from user code and the kernel
+      runIn(cgroups['dash-io'], 'sh', [
+        '-c',
+        `for i in $(seq ${LOAD_S}); do dd if=/dev/zero of="$0" bs=4096 count=20 oflag=direct status=none; ${faults} user 2000; ${faults} kernel 2000; sleep 0.5; done; rm -f "$0"`,
+        path.join(os.tmpdir(), `kotel-dash-io-${process.pid}`),
+      ]),
       // RDMA on the fake HCA: objects and connections held, and QP churn (with the workload's failing verb)
       runIn(cgroups['dash-rdma'], RDMA_WORKLOAD, ['--qps', '0', '--mrs', '0', '--churn', '500']).catch(() => undefined),
     ];

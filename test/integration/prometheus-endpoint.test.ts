@@ -4,6 +4,7 @@
 // to what the OTLP receiver decoded), and passes `promtool check metrics`; /healthz answers; /readyz says
 // 503 until the first OTLP export, then 200.
 import { strict as assert } from 'node:assert';
+import { familyNames } from '../../agent/src/probes/registry';
 import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
@@ -56,7 +57,7 @@ test('/readyz: 503 while the first OTLP export is awaited, 200 after it; /health
   for (const end = Date.now() + scaled(5000); ready.status !== 200 && Date.now() < end; ready = await get('/readyz'))
     await new Promise((r) => setTimeout(r, 100));
   assert.equal(ready.status, 200, ready.body);
-  assert.match(ready.body, /^ready: tcp, sched, rdma, locks, interrupts, blockio: (\d+) of \1 probes attached; first OTLP export ok\n$/);
+  assert.match(ready.body, new RegExp(`^ready: ${familyNames.join(', ')}: (\\d+) of \\1 probes attached; first OTLP export ok\n$`));
   assert.deepEqual(await get('/healthz'), { status: 200, body: 'ok\n' });
   const missing = await get('/metrics/extra');
   assert.equal(missing.status, 404);

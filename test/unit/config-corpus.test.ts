@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { check, corpusDir, MS, runAll, type Case } from '../helpers/configCorpus';
+import { familyNames } from '../../agent/src/probes/registry';
 
 const dir = corpusDir();
 function file(name: string, text: string | Buffer): string {
@@ -185,13 +186,13 @@ const FLAGS: Case[] = [
     what: 'unknown family',
     args: ['run', '--families', 'tcp,foo'],
     names: /--families/,
-    fix: /unknown family "foo" \(known: tcp, sched, rdma, locks, interrupts, blockio\)/,
+    fix: new RegExp(`unknown family "foo" \\(known: ${familyNames.join(', ')}\\)`),
   },
   {
     what: 'no family',
     args: ['run', '--families', ','],
     names: /--families/,
-    fix: /give at least one family \(tcp, sched, rdma, locks, interrupts, blockio\)/,
+    fix: new RegExp(`give at least one family \\(${familyNames.join(', ')}\\)`),
   },
   {
     what: 'bad protocol',

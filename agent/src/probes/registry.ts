@@ -4,12 +4,13 @@
 import { folder as blockio } from './blockio';
 import { folder as interrupts } from './interrupts';
 import { folder as locks } from './locks';
+import { folder as memory } from './memory';
 import { folder as rdma } from './rdma';
 import { folder as sched } from './sched';
 import { folder as tcp } from './tcp';
 import type { Family, FamilyFolder } from './types';
 
-const folders = { tcp, sched, rdma, locks, interrupts, blockio } satisfies Record<string, FamilyFolder>;
+const folders = { tcp, sched, rdma, locks, interrupts, blockio, memory } satisfies Record<string, FamilyFolder>;
 
 export type FamilyName = keyof typeof folders;
 

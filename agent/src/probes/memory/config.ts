@@ -1,0 +1,16 @@
+// families.memory.* in the config schema (the registry gathers the families' fragments for agent/src/config/schema.ts).
+import { fragment } from '../../config/spec';
+
+export const memoryConfig = fragment({
+  enabled: {
+    doc: 'Attach the memory probes: page faults per cgroup, by CPU mode and access (x86 exceptions tracepoints).',
+    format: 'bool',
+    default: true,
+  },
+  maxCgroupKeys: {
+    doc: 'Distinct (cgroup, mode, access) keys the page fault counts are kept for (size of the per-cgroup map).',
+    format: 'int',
+    min: 1,
+    default: 10240,
+  },
+});

@@ -1,0 +1,18 @@
+// mem_faults kinds (bpf/memory.h: mode | access << 1) to attributes, one object per kind.
+import type { Attributes } from '@opentelemetry/api';
+import { MEMORY_ATTR } from './semconv';
+
+const MODES = ['user', 'kernel'];
+const ACCESSES = ['read', 'write', 'exec'];
+
+const byKind = new Map<number, Attributes>();
+
+export function faultAttributes(kind: number): Attributes {
+  let a = byKind.get(kind);
+  if (!a) {
+    const access = kind >>> 1;
+    a = { [MEMORY_ATTR.faultMode]: MODES[kind & 1], [MEMORY_ATTR.faultAccess]: ACCESSES[access] ?? `access_${access}` };
+    byKind.set(kind, a);
+  }
+  return a;
+}

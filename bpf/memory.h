@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Memory family ABI: maps shared by memory.bpf.c and agent/src/probes/memory/. */
+#ifndef KOTEL_MEMORY_H
+#define KOTEL_MEMORY_H
+
+#include "kotel.h"
+
+/* Per-cgroup map (BPF_MAP_TYPE_PERCPU_HASH, key struct kotel_cg_key, value __u64), by the cgroup of the
+ * task that faulted:
+ *   mem_faults  page faults taken (exceptions:page_fault_user / page_fault_kernel, x86), kind =
+ *               mode | access << 1: the CPU's mode at the fault (enum mem_fault_mode) and the access the
+ *               error code names (enum mem_fault_access).
+ * Drops: mem_drops (KOTEL_DROPS_MAP). */
+#define MEM_MAX_CGROUP_KEYS 10240 /* cgroups x 6 kinds */
+
+enum mem_fault_mode {
+	MEM_FAULT_USER = 0,
+	MEM_FAULT_KERNEL = 1, /* in the kernel: a copy to or from user memory, or a kernel address */
+};
+
+enum mem_fault_access {
+	MEM_ACCESS_READ = 0,
+	MEM_ACCESS_WRITE = 1,
+	MEM_ACCESS_EXEC = 2, /* an instruction fetch */
+};
+
+#endif
