@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Memory family: page faults per cgroup, by the CPU's mode and the access (x86's exception tracepoints,
- * which fire on every fault before it is handled). Maps: memory.h. */
+ * which fire on every fault before it is handled), and by type as the kernel accounts them (fexit on
+ * handle_mm_fault). Maps: memory.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "kotel.bpf.h"
 #include "memory.h"
 
@@ -21,6 +23,7 @@ struct x86_exceptions_record {
 };
 
 KOTEL_CG_MAP(mem_faults, __u64, MEM_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(mem_fault_types, __u64, MEM_MAX_CGROUP_KEYS);
 KOTEL_DROPS_MAP(mem_drops);
 
 static __always_inline int count_fault(unsigned long error_code, __u32 mode)
@@ -52,6 +55,33 @@ SEC("tp/exceptions/page_fault_kernel")
 int page_fault_kernel_tp(struct x86_exceptions_record *ctx)
 {
 	return count_fault(ctx->error_code, MEM_FAULT_KERNEL);
+}
+
+/* As mm_account_fault (mm/memory.c, 5.9+) counts a fault for getrusage and memory.stat: not one that will
+ * be retried (it counts when it completes) nor one that failed; major if it read the page, or was retried
+ * (FAULT_FLAG_TRIED: it waited for the page on its first try). Faults through get_user_pages count too. */
+SEC("fexit")
+int BPF_PROG(handle_mm_fault_exit, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	     struct pt_regs *regs, vm_fault_t ret)
+{
+	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id() };
+	__u32 skip = bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_RETRY) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_OOM) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_SIGBUS) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_SIGSEGV) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_HWPOISON) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_HWPOISON_LARGE) |
+		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_FALLBACK);
+
+	if (ret & skip)
+		return 0;
+	if ((ret & bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_MAJOR)) ||
+	    (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_TRIED)))
+		key.kind = MEM_FAULT_MAJOR;
+	else
+		key.kind = MEM_FAULT_MINOR;
+	kotel_counter_add(&mem_fault_types, &key, 1, &mem_drops);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

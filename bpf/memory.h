@@ -10,12 +10,20 @@
  *   mem_faults  page faults taken (exceptions:page_fault_user / page_fault_kernel, x86), kind =
  *               mode | access << 1: the CPU's mode at the fault (enum mem_fault_mode) and the access the
  *               error code names (enum mem_fault_access).
+ *   mem_fault_types  page faults as the kernel accounts them (getrusage, memory.stat), at the return of
+ *               handle_mm_fault (fexit, attached with families.memory.faultTypes): those that completed (not
+ *               VM_FAULT_RETRY, no error), kind = enum mem_fault_type (major: VM_FAULT_MAJOR, or retried).
  * Drops: mem_drops (KOTEL_DROPS_MAP). */
 #define MEM_MAX_CGROUP_KEYS 10240 /* cgroups x 6 kinds */
 
 enum mem_fault_mode {
 	MEM_FAULT_USER = 0,
 	MEM_FAULT_KERNEL = 1, /* in the kernel: a copy to or from user memory, or a kernel address */
+};
+
+enum mem_fault_type {
+	MEM_FAULT_MINOR = 0,
+	MEM_FAULT_MAJOR = 1,
 };
 
 enum mem_fault_access {

@@ -11,6 +11,7 @@ import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { waitForPoint, type Receiver } from '../helpers/points';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { freePort, startAgent, writeConfig, type AgentProcess } from '../helpers/agentProcess';
+import { CgroupResolver } from '../../agent/src/host/cgroups';
 
 const hex64 = () => randomBytes(32).toString('hex');
 
@@ -122,6 +123,33 @@ console:
       assert.ok(line, `a sched_context_switches series for ${c.what}`);
       assert.equal(/k8s_pod_uid="([^"]*)"/.exec(line)?.[1], c.podUid, `${c.what}: ${line}`);
       assert.equal(/container_id="([^"]*)"/.exec(line)?.[1], c.containerId, `${c.what}: ${line}`);
+    }
+  });
+});
+
+describe('cgroup attributes of a cgroup made since the last scan (root, the cgroup2 tree)', () => {
+  test('a new cgroup has its path and pod at its first lookup (one series, not one without them first); a cgroup gone does not rescan the tree each time', async () => {
+    const gone = createCgroup('attr-gone');
+    const goneId = gone.id;
+    gone.remove();
+    const resolver = new CgroupResolver(); // scans now
+    const uid = randomUUID();
+    const id = hex64();
+    const cg = createCgroup('attr-fresh', `kubepods/besteffort/pod${uid}/${id}`);
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      const attributes = resolver.attributes(cg.id);
+      assert.deepEqual(attributes, { 'cgroup.id': cg.id, 'cgroup.path': cg.path, 'k8s.pod.uid': uid, 'container.id': id });
+      let scans = 0;
+      const scan = resolver.scan.bind(resolver);
+      resolver.scan = () => {
+        scans++;
+        scan();
+      };
+      for (let i = 0; i < 5; i++) assert.equal(resolver.pathOf(goneId), undefined);
+      assert.equal(scans, 0, 'no rescan for an id older than the newest cgroup');
+    } finally {
+      cg.remove();
     }
   });
 });

@@ -1,8 +1,8 @@
-// mem_faults kinds (bpf/memory.h: mode | access << 1) as attributes: every kind the BPF side writes, and
-// one object per kind.
+// The memory maps' kinds (bpf/memory.h) as attributes: every kind the BPF side writes, and one object per
+// kind.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { faultAttributes } from '../../agent/src/probes/memory/faultKinds';
+import { faultAttributes, faultTypeAttributes } from '../../agent/src/probes/memory/faultKinds';
 
 test('each fault kind names its CPU mode and access', () => {
   const named = [0, 1, 2, 3, 4, 5].map((k) => [faultAttributes(k)['memory.fault.mode'], faultAttributes(k)['memory.fault.access']]);
@@ -16,4 +16,12 @@ test('each fault kind names its CPU mode and access', () => {
   ]);
   assert.equal(faultAttributes(3), faultAttributes(3), 'one attributes object per kind');
   assert.equal(faultAttributes(7)['memory.fault.access'], 'access_3', 'a kind no BPF side writes is still named');
+});
+
+test("each fault type kind is OpenTelemetry's system.paging.fault.type", () => {
+  assert.deepEqual(
+    [0, 1].map((k) => faultTypeAttributes(k)),
+    [{ 'system.paging.fault.type': 'minor' }, { 'system.paging.fault.type': 'major' }],
+  );
+  assert.equal(faultTypeAttributes(1), faultTypeAttributes(1));
 });

@@ -28,10 +28,15 @@ export function findCgroup2Mount(mountinfo = '/proc/self/mountinfo'): string | u
 /** the attributes a cgroup gives its data points */
 export const CGROUP_ATTR = { id: 'cgroup.id', path: 'cgroup.path', podUid: 'k8s.pod.uid', containerId: 'container.id' } as const;
 
+/** how soon after a scan an id newer than any it found makes another */
+const NEW_ID_RESCAN_MS = 100;
+
 export class CgroupResolver {
   private paths = new Map<number, string>();
   private readonly attrCache = new Map<number, Attributes>();
   private lastScan = 0;
+  /** the largest id the last scan found */
+  private maxId = 0;
 
   constructor(
     readonly mount: string | undefined = findCgroup2Mount(),
@@ -43,9 +48,15 @@ export class CgroupResolver {
   /** path relative to the cgroup2 root ('/' for the root), or undefined when unknown */
   pathOf(id: number): string | undefined {
     let p = this.paths.get(id);
-    if (p === undefined && Date.now() - this.lastScan >= this.rescanIntervalMs) {
-      this.scan();
-      p = this.paths.get(id);
+    if (p === undefined) {
+      const since = Date.now() - this.lastScan;
+      // an id above every one the last scan saw is a cgroup made since (cgroup2 ids only grow): looked up
+      // at once, so that its first points carry its path (a point without it, then with it, would be two
+      // series); an older unknown id is a cgroup gone, looked for again at the rescan interval
+      if (since >= this.rescanIntervalMs || (id > this.maxId && since >= NEW_ID_RESCAN_MS)) {
+        this.scan();
+        p = this.paths.get(id);
+      }
     }
     return p;
   }
@@ -84,6 +95,7 @@ export class CgroupResolver {
     this.lastScan = Date.now();
     if (!this.mount) return;
     const paths = new Map<number, string>();
+    let maxId = 0;
     const walk = (dir: string, rel: string): void => {
       let st: fs.Stats;
       try {
@@ -92,6 +104,7 @@ export class CgroupResolver {
         return;
       }
       paths.set(st.ino, rel);
+      if (st.ino > maxId) maxId = st.ino;
       let entries: fs.Dirent[];
       try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -104,6 +117,7 @@ export class CgroupResolver {
     };
     walk(this.mount, '/');
     this.paths = paths;
+    this.maxId = maxId;
   }
 }
 

@@ -7,6 +7,11 @@ export const memoryConfig = fragment({
     format: 'bool',
     default: true,
   },
+  faultTypes: {
+    doc: 'Also count page faults by type, major (the page was read in) or minor, as getrusage and memory.stat count them: an fexit program on handle_mm_fault, so only on kernels with BPF trampolines (Debian 6.1 and 6.12 have them; kotel probes says why not elsewhere).',
+    format: 'bool',
+    default: false,
+  },
   maxCgroupKeys: {
     doc: 'Distinct (cgroup, mode, access) keys the page fault counts are kept for (size of the per-cgroup map).',
     format: 'int',

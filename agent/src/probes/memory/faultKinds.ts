@@ -1,4 +1,5 @@
-// mem_faults kinds (bpf/memory.h: mode | access << 1) to attributes, one object per kind.
+// The memory maps' kinds (bpf/memory.h) to attributes, one object per kind: mem_faults' mode | access << 1,
+// mem_fault_types' fault type.
 import type { Attributes } from '@opentelemetry/api';
 import { MEMORY_ATTR } from './semconv';
 
@@ -15,4 +16,10 @@ export function faultAttributes(kind: number): Attributes {
     byKind.set(kind, a);
   }
   return a;
+}
+
+const TYPES = [{ [MEMORY_ATTR.faultType]: 'minor' }, { [MEMORY_ATTR.faultType]: 'major' }];
+
+export function faultTypeAttributes(kind: number): Attributes {
+  return TYPES[kind] ?? { [MEMORY_ATTR.faultType]: `type_${kind}` };
 }
