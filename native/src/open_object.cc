@@ -21,17 +21,6 @@ void SetMaxEntries(Napi::Env env, bpf_object* obj, const OpenSpec& spec) {
   }
 }
 
-// a value smaller than the type the object declares (a histogram with fewer slots): the programs bound
-// their accesses by a rodata knob the verifier reads as a constant
-void SetValueSizes(Napi::Env env, bpf_object* obj, const OpenSpec& spec) {
-  for (auto& [name, n] : spec.valueSize) {
-    bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
-    if (!m) ThrowBpfError(env, "bpf_map__set_value_size", ENOENT, "map '" + name + "' in " + spec.path, "no such map");
-    int err = bpf_map__set_value_size(m, n);
-    if (err) ThrowBpfError(env, "bpf_map__set_value_size", -err, "map '" + name + "' value size " + std::to_string(n));
-  }
-}
-
 void PreallocateHashMaps(bpf_object* obj) {
   bpf_map* m;
   bpf_object__for_each_map(m, obj) {
@@ -94,7 +83,6 @@ ObjPtr OpenConfigured(Napi::Env env, const OpenSpec& spec, const std::set<std::s
   ObjPtr obj(raw);
   ApplyKnobs(env, raw, spec.path, spec.knobs);
   SetMaxEntries(env, raw, spec);
-  SetValueSizes(env, raw, spec);
   if (spec.preallocateHashMaps) PreallocateHashMaps(raw);
   if (trial) ShrinkMaps(raw);
   if (autoload) SetAutoload(raw, *autoload);

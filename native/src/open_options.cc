@@ -76,12 +76,6 @@ OpenSpec ParseOpenOptions(const Napi::CallbackInfo& info) {
       if (!v.IsNumber()) throw Napi::TypeError::New(env, "maxEntries." + n + " must be a number");
       spec.maxEntries.emplace_back(n, v.As<Napi::Number>().Uint32Value());
     });
-  Napi::Value valueSize = o.Get("valueSize");
-  if (valueSize.IsObject())
-    ForEachProperty(valueSize.As<Napi::Object>(), [&](const std::string& n, Napi::Value v) {
-      if (!v.IsNumber()) throw Napi::TypeError::New(env, "valueSize." + n + " must be a number");
-      spec.valueSize.emplace_back(n, v.As<Napi::Number>().Uint32Value());
-    });
   Napi::Value ladders = o.Get("ladders");
   if (ladders.IsObject())
     ForEachProperty(ladders.As<Napi::Object>(), [&](const std::string& probe, Napi::Value v) {

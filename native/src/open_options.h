@@ -33,7 +33,6 @@ struct OpenSpec {
   std::string path;
   std::vector<Knob> knobs;
   std::vector<std::pair<std::string, uint32_t>> maxEntries;
-  std::vector<std::pair<std::string, uint32_t>> valueSize;
   std::vector<LadderSpec> ladders;
   std::vector<std::string> loadOnly;
   bool preallocateHashMaps = false;

@@ -83,18 +83,6 @@ describe('BpfObject.open options checked before the addon', () => {
       RangeError,
       `${at}options.maxEntries.m = 4294967296: must be an integer from 1 to 4294967295`,
     ],
-    [
-      'value size 0',
-      { valueSize: { m: 0 }, ladders: {} },
-      RangeError,
-      `${at}options.valueSize.m = 0: must be an integer from 1 to 4294967295`,
-    ],
-    [
-      'valueSize not an object',
-      { valueSize: 8, ladders: {} },
-      TypeError,
-      `${at}options.valueSize = 8: must be an object of map name -> value size in bytes`,
-    ],
     ['loadOnly not an array', { ladders: {}, loadOnly: 'p' }, TypeError, `${at}options.loadOnly = "p": must be an array of program names`],
     ['loadOnly entry', { ladders: {}, loadOnly: ['p', 3] }, TypeError, `${at}options.loadOnly[1] = 3: must be a program name`],
     [
@@ -147,7 +135,6 @@ describe('BpfObject.open options checked before the addon', () => {
     const options: OpenOptions = {
       rodata: { a: true, b: -(2n ** 63n), c: 2n ** 64n - 1n, d: -1 },
       maxEntries: { m: 4294967295 },
-      valueSize: { m: 16 },
       ladders: {
         u: [{ program: 'p', kind: 'uretprobe', binary: '/x', offset: 0, pid: -1 }],
         k: [{ program: 'q', kind: 'fentry', target: 'f' }],

@@ -24,8 +24,6 @@ export interface OpenOptions {
   rodata?: Record<string, number | bigint | boolean>;
   /** max_entries overrides by map name, applied before load. Unknown names throw. */
   maxEntries?: Record<string, number>;
-  /** value size overrides by map name (bytes), applied before load. Unknown names throw. */
-  valueSize?: Record<string, number>;
   /** probe name -> rungs in order of preference; the first rung that loads and attaches wins. Programs
    * in no ladder and not in `loadOnly` are not loaded. The chosen rungs are attached in the ladders'
    * order. */

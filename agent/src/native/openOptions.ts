@@ -97,12 +97,6 @@ export function checkOpenOptions(path: unknown, options: unknown): asserts optio
       if (!(Number.isInteger(n) && (n as number) >= 1 && (n as number) <= UINT32_MAX))
         bad(`maxEntries.${name}`, n, `an integer from 1 to ${UINT32_MAX}`, true);
   }
-  if (o.valueSize !== undefined) {
-    if (!isRecord(o.valueSize)) bad('valueSize', o.valueSize, 'an object of map name -> value size in bytes');
-    for (const [name, n] of Object.entries(o.valueSize))
-      if (!(Number.isInteger(n) && (n as number) >= 1 && (n as number) <= UINT32_MAX))
-        bad(`valueSize.${name}`, n, `an integer from 1 to ${UINT32_MAX}`, true);
-  }
   if (!isRecord(o.ladders)) bad('ladders', o.ladders, 'an object of probe name -> rungs ({} for none)');
   for (const [probe, rungs] of Object.entries(o.ladders)) {
     if (!Array.isArray(rungs)) bad(`ladders.${probe}`, rungs, 'an array of rungs');

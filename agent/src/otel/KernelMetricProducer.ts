@@ -129,8 +129,8 @@ function sameChunks(a: SlotChunk[], b: SlotChunk[]): boolean {
 }
 
 /** every series of a counter map: one entry each */
-function readCounters(object: BpfObject, spec: KernelMetric, keySize: number, cgOff: number, kindOff: number): SeriesRead[] {
-  const batch = object.readMapSummed(spec.map);
+function readCounters(object: BpfObject, map: string, keySize: number, cgOff: number, kindOff: number): SeriesRead[] {
+  const batch = object.readMapSummed(map);
   const out: SeriesRead[] = new Array(batch.count);
   for (let i = 0; i < batch.count; i++) {
     const cgroupId = readU64(batch.keys, i * keySize + cgOff);
@@ -143,11 +143,11 @@ function readCounters(object: BpfObject, spec: KernelMetric, keySize: number, cg
 /** every series of a histogram map, each with its chunks' entries (bpf/kotel.h): their nonzero words only */
 function readHistograms(
   object: BpfObject,
-  spec: KernelMetric,
+  map: string,
   keySize: number,
   key: { cgOff: number; kindOff: number; chunkOff: number },
 ): SeriesRead[] {
-  const batch = object.readMapNonzero(spec.map);
+  const batch = object.readMapNonzero(map);
   const all = u32Words(batch.words);
   const series = new Map<string, SeriesRead>();
   for (let i = 0, at = 0; i < batch.count; i++) {
@@ -228,8 +228,8 @@ export class KernelMetricProducer implements MetricProducer {
     const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
     const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
     const read = histLayout
-      ? readHistograms(object, spec, info.keySize, key)
-      : readCounters(object, spec, info.keySize, key.cgOff, key.kindOff);
+      ? readHistograms(object, spec.map, info.keySize, key)
+      : readCounters(object, spec.map, info.keySize, key.cgOff, key.kindOff);
     const slotsWord = histLayout ? histLayout.slotsOff / 8 : 0;
     const sumWord = histLayout ? histLayout.sumOff / 8 : 0;
 
