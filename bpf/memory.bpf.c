@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Memory family: page faults per cgroup, by the CPU's mode and the access (x86's exception tracepoints,
  * which fire on every fault before it is handled), and by type as the kernel accounts them (fexit on
- * handle_mm_fault). Maps: memory.h. */
+ * handle_mm_fault); reclaim stalls (vmscan's direct and memcg reclaim tracepoints) and OOM kills
+ * (oom:mark_victim). Maps: memory.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -24,7 +25,24 @@ struct x86_exceptions_record {
 
 KOTEL_CG_MAP(mem_faults, __u64, MEM_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(mem_fault_types, __u64, MEM_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(mem_reclaim_hist, struct kotel_hist, MEM_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(mem_reclaim_pages, __u64, MEM_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(mem_oom_kills, __u64, MEM_MAX_CGROUP_KEYS);
 KOTEL_DROPS_MAP(mem_drops);
+
+/* a reclaim under way in the task: its start and kind (enum mem_reclaim_kind) */
+struct mem_task_state {
+	__u64 reclaim_start; /* 0: none */
+	__u32 reclaim_kind;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mem_task_state);
+} mem_task SEC(".maps");
 
 static __always_inline int count_fault(unsigned long error_code, __u32 mode)
 {
@@ -83,5 +101,81 @@ int BPF_PROG(handle_mm_fault_exit, struct vm_area_struct *vma, unsigned long add
 	kotel_counter_add(&mem_fault_types, &key, 1, &mem_drops);
 	return 0;
 }
+
+/* A reclaim does not nest in another (reclaim runs with PF_MEMALLOC, which no allocation reclaims under): a
+ * begin whose end was missed (the programs attached in between) is overwritten by the next. */
+static __always_inline int reclaim_begin(__u32 kind)
+{
+	struct mem_task_state *s =
+	    bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!s) {
+		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
+		return 0;
+	}
+	s->reclaim_kind = kind;
+	s->reclaim_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int reclaim_end(__u32 kind, unsigned long nr_reclaimed)
+{
+	struct mem_task_state *s = bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0, 0);
+	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .kind = kind };
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!s || !s->reclaim_start || s->reclaim_kind != kind)
+		return 0;
+	kotel_hist_add(&mem_reclaim_hist, &key, now - s->reclaim_start, &mem_drops);
+	kotel_counter_add(&mem_reclaim_pages, &key, nr_reclaimed, &mem_drops);
+	s->reclaim_start = 0;
+	return 0;
+}
+
+KOTEL_BTF_AND_RAW(mm_vmscan_direct_reclaim_begin, reclaim_begin(MEM_RECLAIM_DIRECT), int order, gfp_t gfp_flags)
+KOTEL_BTF_AND_RAW(mm_vmscan_direct_reclaim_end, reclaim_end(MEM_RECLAIM_DIRECT, nr_reclaimed),
+		  unsigned long nr_reclaimed)
+KOTEL_BTF_AND_RAW(mm_vmscan_memcg_reclaim_begin, reclaim_begin(MEM_RECLAIM_MEMCG), int order, gfp_t gfp_flags)
+KOTEL_BTF_AND_RAW(mm_vmscan_memcg_reclaim_end, reclaim_end(MEM_RECLAIM_MEMCG, nr_reclaimed), unsigned long nr_reclaimed)
+
+SEC("tp/vmscan/mm_vmscan_direct_reclaim_begin")
+int mm_vmscan_direct_reclaim_begin_tp(void *ctx)
+{
+	return reclaim_begin(MEM_RECLAIM_DIRECT);
+}
+
+SEC("tp/vmscan/mm_vmscan_direct_reclaim_end")
+int mm_vmscan_direct_reclaim_end_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
+{
+	return reclaim_end(MEM_RECLAIM_DIRECT, ctx->nr_reclaimed);
+}
+
+SEC("tp/vmscan/mm_vmscan_memcg_reclaim_begin")
+int mm_vmscan_memcg_reclaim_begin_tp(void *ctx)
+{
+	return reclaim_begin(MEM_RECLAIM_MEMCG);
+}
+
+SEC("tp/vmscan/mm_vmscan_memcg_reclaim_end")
+int mm_vmscan_memcg_reclaim_end_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
+{
+	return reclaim_end(MEM_RECLAIM_MEMCG, ctx->nr_reclaimed);
+}
+
+/* The OOM killer chose task: counted by the victim's cgroup, where memory.events counts oom_kill, not by
+ * the cgroup of the task whose allocation failed. mark_victim's arguments have been (task, uid) since 6.8
+ * upstream (and in Debian's 6.1), when its record gained uid; before, a pid, which names no cgroup: counted
+ * with cgroup 0 there. */
+static __always_inline int count_oom_kill(struct task_struct *task)
+{
+	struct kotel_cg_key key = {};
+
+	if (bpf_core_field_exists(struct trace_event_raw_mark_victim, uid))
+		key.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	kotel_counter_add(&mem_oom_kills, &key, 1, &mem_drops);
+	return 0;
+}
+
+KOTEL_BTF_AND_RAW(mark_victim, count_oom_kill(task), struct task_struct *task, uid_t uid)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

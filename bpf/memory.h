@@ -13,6 +13,11 @@
  *   mem_fault_types  page faults as the kernel accounts them (getrusage, memory.stat), at the return of
  *               handle_mm_fault (fexit, attached with families.memory.faultTypes): those that completed (not
  *               VM_FAULT_RETRY, no error), kind = enum mem_fault_type (major: VM_FAULT_MAJOR, or retried).
+ *   mem_reclaim_pages  pages a reclaim freed (the end tracepoint's nr_reclaimed), kind = enum mem_reclaim_kind,
+ *               by the cgroup of the task that reclaimed.
+ *   mem_oom_kills  tasks the OOM killer chose (oom:mark_victim), kind 0, by the cgroup of the victim.
+ * Per-cgroup histogram (value struct kotel_hist, kotel_hist.bpf.h):
+ *   mem_reclaim_hist  reclaim stalls, begin -> end in the task, kind = enum mem_reclaim_kind.
  * Drops: mem_drops (KOTEL_DROPS_MAP). */
 #define MEM_MAX_CGROUP_KEYS 10240 /* cgroups x 6 kinds */
 
@@ -24,6 +29,11 @@ enum mem_fault_mode {
 enum mem_fault_type {
 	MEM_FAULT_MINOR = 0,
 	MEM_FAULT_MAJOR = 1,
+};
+
+enum mem_reclaim_kind {
+	MEM_RECLAIM_DIRECT = 0, /* the system is short of memory (vmscan:mm_vmscan_direct_reclaim_*) */
+	MEM_RECLAIM_MEMCG = 1,	/* the task's cgroup reached memory.max or memory.high (mm_vmscan_memcg_reclaim_*) */
 };
 
 enum mem_fault_access {

@@ -32,6 +32,14 @@ export const WORKLOAD_SPECS: WorkloadSpec[] = [
     args: ['0'],
     families: ['tcp'],
   },
+  {
+    name: 'uds_rr',
+    title: 'Unix stream socket request/response, 64 B (CPU 0)',
+    unit: 'round trips/s',
+    cpus: '0',
+    args: [],
+    families: ['unix'],
+  },
   { name: 'mutex', title: '4 threads on one pthread mutex', unit: 'acquisitions/s', args: ['4'], families: ['locks'] },
   { name: 'mmap', title: '4 threads mmap/munmap 64 KiB', unit: 'cycles/s', args: ['4'], families: ['locks', 'memory'] },
   {

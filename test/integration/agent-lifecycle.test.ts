@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import { test } from 'node:test';
 import { freePort, runCli, startAgent, writeConfig } from '../helpers/agentProcess';
+import { trampolineOnlyMisses } from '../helpers/probesHere';
 import { startOtlpReceiver } from '../helpers/otlpReceiver';
 import { tool } from '../helpers/tools';
 import { scaled } from '../helpers/timing';
@@ -24,7 +25,8 @@ const quiet = ['--no-otlp', '--no-console', '--no-prometheus'];
 
 test('kotel probes lists every shipped probe with the hook that attached here', async () => {
   const { code, stdout, stderr } = await runCli(['probes', '--json']);
-  assert.equal(code, 0, stderr);
+  // 3 where this kernel cannot attach some fentry/fexit probes (no BPF trampolines here)
+  assert.equal(code, (await trampolineOnlyMisses()).size ? 3 : 0, stderr);
   const rows = JSON.parse(stdout) as { family: string; probe: string; status: string; hook?: string; reason?: string }[];
   const tcp = rows.filter((r) => r.family === 'tcp');
   assert.deepEqual(tcp.map((r) => r.probe).sort(), ['inet_sock_set_state', 'tcp_probe', 'tcp_retransmit_skb']);

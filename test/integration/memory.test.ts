@@ -4,12 +4,10 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { startOtlpReceiver } from '../helpers/otlpReceiver';
-import { startAgent, freePort, testAgentConfig, type AgentProcess } from '../helpers/agentProcess';
+import { startScrapedAgent, type ScrapedAgent } from '../helpers/scrapedAgent';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
 import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
 import { scrape } from '../helpers/scrape';
-import type { Receiver } from '../helpers/points';
 import { tool } from '../helpers/tools';
 
 const PAGES = 20_000;
@@ -46,23 +44,18 @@ interface Counted {
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 describe('memory family end to end (root, real kernel, Prometheus scrape)', () => {
-  let receiver: Receiver;
-  let agent: AgentProcess;
+  let kotel: ScrapedAgent;
   let port: number;
   const cgroups: TestCgroup[] = [];
 
   before(async () => {
     buildWorkload('fault-workload');
-    receiver = await startOtlpReceiver();
-    port = await freePort();
-    const config = testAgentConfig({ grpcPort: receiver.grpcPort, promPort: port });
-    agent = startAgent(['run', '--config', config, '--families', 'memory']);
-    await agent.waitFor(/kotel running/, 30_000);
+    kotel = await startScrapedAgent('memory');
+    port = kotel.port;
   });
 
   after(async () => {
-    await agent?.stop();
-    await receiver?.close();
+    await kotel?.stop();
     for (const cg of cgroups) cg.remove();
     removeWorkloads();
   });
@@ -95,8 +88,7 @@ describe('memory family end to end (root, real kernel, Prometheus scrape)', () =
 });
 
 describe('memory family: faults by type at handle_mm_fault (families.memory.faultTypes; fexit: kernels with BPF trampolines)', () => {
-  let receiver: Receiver;
-  let agent: AgentProcess;
+  let kotel: ScrapedAgent;
   let port: number;
   let unavailable: string | false = false;
   const cgroups: TestCgroup[] = [];
@@ -113,19 +105,15 @@ describe('memory family: faults by type at handle_mm_fault (families.memory.faul
     } catch {
       // no modules here: the major-fault case is skipped
     }
-    receiver = await startOtlpReceiver();
-    port = await freePort();
-    const config = testAgentConfig({ grpcPort: receiver.grpcPort, promPort: port });
-    agent = startAgent(['run', '--config', config, '--families', 'memory'], { KOTEL_FAMILIES_MEMORY_FAULT_TYPES: 'true' });
-    await agent.waitFor(/kotel running/, 30_000);
+    kotel = await startScrapedAgent('memory', { KOTEL_FAMILIES_MEMORY_FAULT_TYPES: 'true' });
+    port = kotel.port;
     const probe = (await scrape(port)).find((s) => s.name === 'kotel_probe_attached' && s.labels.kotel_probe === 'handle_mm_fault');
     if (!probe || probe.value !== 1)
       unavailable = `handle_mm_fault not attached (${probe?.labels.error_type ?? 'no probe'}): no fexit here`;
   });
 
   after(async () => {
-    await agent?.stop();
-    await receiver?.close();
+    await kotel?.stop();
     for (const cg of cgroups) cg.remove();
     if (device) execFileSync(tool('modprobe'), ['-r', 'null_blk'], { stdio: 'pipe' });
     removeWorkloads();

@@ -16,6 +16,8 @@ import { TCP } from '../../agent/src/probes/tcp/semconv';
 import { INTERRUPTS } from '../../agent/src/probes/interrupts/semconv';
 import { BLOCKIO } from '../../agent/src/probes/blockio/semconv';
 import { MEMORY } from '../../agent/src/probes/memory/semconv';
+import { CPU } from '../../agent/src/probes/cpu/semconv';
+import { UNIX } from '../../agent/src/probes/unix/semconv';
 import { familyNames } from '../../agent/src/probes/registry';
 import { builtinVariables, interpolate, labelValues, loadDashboards, metricNames, variableQuery, type Panel } from '../helpers/dashboards';
 import { readYaml } from '../helpers/deploy';
@@ -25,7 +27,7 @@ const targetsOf = (p: Panel) => p.targets ?? [];
 
 /** every Prometheus name a kotel metric can take (its kind aside), with a histogram's series */
 function servedNames(): Set<string> {
-  const metrics = [TCP, SCHED, LOCKS, RDMA, INTERRUPTS, BLOCKIO, MEMORY, SELF].flatMap((f) =>
+  const metrics = [TCP, SCHED, LOCKS, RDMA, INTERRUPTS, BLOCKIO, MEMORY, CPU, UNIX, SELF].flatMap((f) =>
     Object.values(f).filter((m): m is MetricName => typeof m !== 'string'),
   );
   const names = new Set<string>();

@@ -2,7 +2,7 @@
 // kind.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { faultAttributes, faultTypeAttributes } from '../../agent/src/probes/memory/faultKinds';
+import { faultAttributes, faultTypeAttributes, reclaimAttributes } from '../../agent/src/probes/memory/kinds';
 
 test('each fault kind names its CPU mode and access', () => {
   const named = [0, 1, 2, 3, 4, 5].map((k) => [faultAttributes(k)['memory.fault.mode'], faultAttributes(k)['memory.fault.access']]);
@@ -24,4 +24,12 @@ test("each fault type kind is OpenTelemetry's system.paging.fault.type", () => {
     [{ 'system.paging.fault.type': 'minor' }, { 'system.paging.fault.type': 'major' }],
   );
   assert.equal(faultTypeAttributes(1), faultTypeAttributes(1));
+});
+
+test('each reclaim kind (enum mem_reclaim_kind) names what made the task reclaim', () => {
+  assert.deepEqual(
+    [0, 1, 2].map((k) => reclaimAttributes(k)['memory.reclaim.kind']),
+    ['direct', 'memcg', 'kind_2'],
+  );
+  assert.equal(reclaimAttributes(1), reclaimAttributes(1));
 });

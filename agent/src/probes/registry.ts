@@ -2,15 +2,17 @@
 // for --families. Adding a family is its folder and one line here; the schema, the CLI, the bench and the README
 // checks take their lists from this one.
 import { folder as blockio } from './blockio';
+import { folder as cpu } from './cpu';
 import { folder as interrupts } from './interrupts';
 import { folder as locks } from './locks';
 import { folder as memory } from './memory';
 import { folder as rdma } from './rdma';
 import { folder as sched } from './sched';
 import { folder as tcp } from './tcp';
+import { folder as unix } from './unix';
 import type { Family, FamilyFolder } from './types';
 
-const folders = { tcp, sched, rdma, locks, interrupts, blockio, memory } satisfies Record<string, FamilyFolder>;
+const folders = { tcp, sched, rdma, locks, interrupts, blockio, memory, cpu, unix } satisfies Record<string, FamilyFolder>;
 
 export type FamilyName = keyof typeof folders;
 

@@ -6,6 +6,7 @@ export const MEMORY_ATTR = {
   faultAccess: 'memory.fault.access',
   /** OpenTelemetry's system.paging.faults attribute */
   faultType: 'system.paging.fault.type',
+  reclaimKind: 'memory.reclaim.kind',
 } as const;
 
 export const MEMORY = {
@@ -20,5 +21,22 @@ export const MEMORY = {
     unit: '{fault}',
     description:
       'Page faults as the kernel accounts them (getrusage, memory.stat): each completed fault once, failed ones not, those through get_user_pages too, by the cgroup of the task and system.paging.fault.type (major: the page was read in, or the fault waited for it; minor); families.memory.faultTypes (fexit on handle_mm_fault)',
+  },
+  reclaimDuration: {
+    name: 'memory.reclaim.duration',
+    unit: 's',
+    description:
+      'Reclaim stalls: the time a task spent reclaiming memory before its allocation could go on, by the cgroup of the task and memory.reclaim.kind (direct: the system was short of memory; memcg: the cgroup reached memory.max or memory.high)',
+  },
+  reclaimPages: {
+    name: 'memory.reclaim.pages',
+    unit: '{page}',
+    description:
+      "Pages freed by the reclaims of memory.reclaim.duration (memory.stat's pgsteal_direct, with slab pages for direct reclaim), by the cgroup of the task and memory.reclaim.kind",
+  },
+  oomKills: {
+    name: 'memory.oom.kills',
+    unit: '{kill}',
+    description: "Tasks the OOM killer chose to kill (oom:mark_victim), by the cgroup of the victim (memory.events' oom_kill)",
   },
 } satisfies Record<string, MetricName>;

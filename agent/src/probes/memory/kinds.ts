@@ -1,5 +1,5 @@
 // The memory maps' kinds (bpf/memory.h) to attributes, one object per kind: mem_faults' mode | access << 1,
-// mem_fault_types' fault type.
+// mem_fault_types' fault type, the reclaim maps' enum mem_reclaim_kind.
 import type { Attributes } from '@opentelemetry/api';
 import { MEMORY_ATTR } from './semconv';
 
@@ -22,4 +22,10 @@ const TYPES = [{ [MEMORY_ATTR.faultType]: 'minor' }, { [MEMORY_ATTR.faultType]: 
 
 export function faultTypeAttributes(kind: number): Attributes {
   return TYPES[kind] ?? { [MEMORY_ATTR.faultType]: `type_${kind}` };
+}
+
+const RECLAIM_KINDS = [{ [MEMORY_ATTR.reclaimKind]: 'direct' }, { [MEMORY_ATTR.reclaimKind]: 'memcg' }];
+
+export function reclaimAttributes(kind: number): Attributes {
+  return RECLAIM_KINDS[kind] ?? { [MEMORY_ATTR.reclaimKind]: `kind_${kind}` };
 }
