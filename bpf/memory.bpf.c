@@ -13,6 +13,7 @@
 /* x86 page fault error code bits (arch/x86/include/asm/trap_pf.h, hardware-defined) */
 #define X86_PF_WRITE (1UL << 1)
 #define X86_PF_INSTR (1UL << 4)
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 /* the record of a classic exceptions tracepoint, as its tracefs format lays it out (vmlinux.h has no
  * trace_event_raw_x86_exceptions: the event class is x86's) */
@@ -28,13 +29,15 @@ KOTEL_CG_MAP(mem_fault_types, __u64, MEM_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(mem_reclaim_hist, struct kotel_hist, MEM_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(mem_reclaim_pages, __u64, MEM_MAX_CGROUP_KEYS);
 KOTEL_CG_MAP(mem_oom_kills, __u64, MEM_MAX_CGROUP_KEYS);
+KOTEL_CG_MAP(mem_compaction_hist, struct kotel_hist, MEM_MAX_CGROUP_KEYS);
 KOTEL_DROPS_MAP(mem_drops);
 
-/* a reclaim under way in the task: its start and kind (enum mem_reclaim_kind) */
+/* a reclaim under way in the task: its start and kind (enum mem_reclaim_kind); a compaction pass's start */
 struct mem_task_state {
 	__u64 reclaim_start; /* 0: none */
 	__u32 reclaim_kind;
 	__u32 _pad;
+	__u64 compaction_start; /* 0: none */
 };
 
 struct {
@@ -43,6 +46,12 @@ struct {
 	__type(key, int);
 	__type(value, struct mem_task_state);
 } mem_task SEC(".maps");
+
+static __always_inline struct mem_task_state *task_state(bool create)
+{
+	return bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 static __always_inline int count_fault(unsigned long error_code, __u32 mode)
 {
@@ -106,8 +115,7 @@ int BPF_PROG(handle_mm_fault_exit, struct vm_area_struct *vma, unsigned long add
  * begin whose end was missed (the programs attached in between) is overwritten by the next. */
 static __always_inline int reclaim_begin(__u32 kind)
 {
-	struct mem_task_state *s =
-	    bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct mem_task_state *s = task_state(true);
 
 	if (!s) {
 		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
@@ -120,7 +128,7 @@ static __always_inline int reclaim_begin(__u32 kind)
 
 static __always_inline int reclaim_end(__u32 kind, unsigned long nr_reclaimed)
 {
-	struct mem_task_state *s = bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0, 0);
+	struct mem_task_state *s = task_state(false);
 	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .kind = kind };
 	__u64 now = bpf_ktime_get_ns();
 
@@ -161,6 +169,44 @@ int mm_vmscan_memcg_reclaim_end_tp(struct trace_event_raw_mm_vmscan_direct_recla
 {
 	return reclaim_end(MEM_RECLAIM_MEMCG, ctx->nr_reclaimed);
 }
+
+/* One compaction pass over a zone (compact_zone): direct compaction in a task that allocates, else
+ * kcompactd's (a kernel thread) or one asked for (a write to /proc/sys/vm/compact_memory); passes do not nest. */
+static __always_inline int compaction_begin(void)
+{
+	struct mem_task_state *s = task_state(true);
+
+	if (!s) {
+		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
+		return 0;
+	}
+	s->compaction_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int compaction_end(struct compact_control *cc)
+{
+	struct mem_task_state *s = task_state(false);
+	struct kotel_cg_key key = { .cgroup_id = bpf_get_current_cgroup_id() };
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!s || !s->compaction_start)
+		return 0;
+	if (BPF_CORE_READ(cc, direct_compaction))
+		key.kind = MEM_COMPACTION_DIRECT;
+	else if (bpf_get_current_task_btf()->flags & PF_KTHREAD)
+		key.kind = MEM_COMPACTION_BACKGROUND;
+	else
+		key.kind = MEM_COMPACTION_REQUESTED;
+	kotel_hist_add(&mem_compaction_hist, &key, now - s->compaction_start, &mem_drops);
+	s->compaction_start = 0;
+	return 0;
+}
+
+KOTEL_BTF_AND_RAW(mm_compaction_begin, compaction_begin(), struct compact_control *cc, unsigned long zone_start,
+		  unsigned long zone_end, bool sync)
+KOTEL_BTF_AND_RAW(mm_compaction_end, compaction_end(cc), struct compact_control *cc, unsigned long zone_start,
+		  unsigned long zone_end, bool sync, int status)
 
 /* The OOM killer chose task: counted by the victim's cgroup, where memory.events counts oom_kill, not by
  * the cgroup of the task whose allocation failed. mark_victim's arguments have been (task, uid) since 6.8

@@ -18,6 +18,8 @@
  *   mem_oom_kills  tasks the OOM killer chose (oom:mark_victim), kind 0, by the cgroup of the victim.
  * Per-cgroup histogram (value struct kotel_hist, kotel_hist.bpf.h):
  *   mem_reclaim_hist  reclaim stalls, begin -> end in the task, kind = enum mem_reclaim_kind.
+ *   mem_compaction_hist  compaction passes over a zone (mm_compaction_begin -> end), kind = enum
+ *               mem_compaction_kind, by the cgroup of the task that compacted.
  * Drops: mem_drops (KOTEL_DROPS_MAP). */
 #define MEM_MAX_CGROUP_KEYS 10240 /* cgroups x 6 kinds */
 
@@ -34,6 +36,12 @@ enum mem_fault_type {
 enum mem_reclaim_kind {
 	MEM_RECLAIM_DIRECT = 0, /* the system is short of memory (vmscan:mm_vmscan_direct_reclaim_*) */
 	MEM_RECLAIM_MEMCG = 1,	/* the task's cgroup reached memory.max or memory.high (mm_vmscan_memcg_reclaim_*) */
+};
+
+enum mem_compaction_kind {
+	MEM_COMPACTION_DIRECT = 0,     /* an allocation's direct compaction: a stall */
+	MEM_COMPACTION_BACKGROUND = 1, /* a kernel thread's (kcompactd, proactive compaction) */
+	MEM_COMPACTION_REQUESTED = 2,  /* a task asked for it (/proc/sys/vm/compact_memory) */
 };
 
 enum mem_fault_access {

@@ -105,7 +105,7 @@ describe('every dashboard panel returns data from Prometheus scraping kotel unde
         path.join(os.tmpdir(), `kotel-dash-io-${process.pid}`),
       ]),
       // memory: the 96 MiB read again every second for LOAD_S seconds (reclaimed each time: a series' rate
-      // needs increases between scrapes), then overrunning the limit (OOM-killed)
+      // needs increases between scrapes), a compaction asked for, then overrunning the limit (OOM-killed)
       runIn(
         cgroups['dash-mem'],
         ...memLimit.command('sh', [
@@ -113,7 +113,9 @@ describe('every dashboard panel returns data from Prometheus scraping kotel unde
           `end=$(($(date +%s) + ${LOAD_S})); while [ $(date +%s) -lt $end ]; do dd if="$0" of=/dev/null bs=1M count=96 status=none; sleep 1; done`,
           pageCache.path!,
         ]),
-      ).then(() => runIn(cgroups['dash-mem'], ...memLimit!.command(faults, ['user', String(32768)])).catch(() => undefined)),
+      )
+        .then(() => runIn(cgroups['dash-mem'], 'sh', ['-c', 'echo 1 > /proc/sys/vm/compact_memory']))
+        .then(() => runIn(cgroups['dash-mem'], ...memLimit!.command(faults, ['user', String(32768)])).catch(() => undefined)),
       // Unix sockets: a ping-pong, 200 round trips every half second
       runIn(cgroups['dash-unix'], 'sh', [
         '-c',

@@ -5,6 +5,8 @@
 // (pgsteal_direct). OOM kills: a workload touches more anonymous memory than the limit (no swap), and the
 // cgroup's memory.events (v2) or memory.oom_control (v1) counts the kill.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { startScrapedAgent, type ScrapedAgent } from '../helpers/scrapedAgent';
 import { startBpftrace } from '../helpers/bpftrace';
@@ -19,16 +21,41 @@ const MiB = 1 << 20;
 const LIMIT = 32 * MiB;
 const READ_MIB = 160;
 
-/** the memory metrics of one cgroup, as scraped */
+/** the memory metrics of one cgroup, as scraped: reclaims by kind (memcg, direct), requested compactions, OOM
+ * kills; and the direct reclaims of every cgroup */
 async function memoryOf(port: number, cgroupId: number) {
-  const out = { reclaims: 0, reclaimSeconds: 0, reclaimPages: 0, oomKills: 0 };
+  const out = { reclaims: 0, reclaimSeconds: 0, reclaimPages: 0, direct: 0, directSeconds: 0, directPages: 0 };
+  const more = { oomKills: 0, compactions: 0, compactionSeconds: 0, allDirect: 0, allDirectPages: 0 };
+  const mine = (s: { labels: Record<string, string> }) => s.labels.cgroup_id === String(cgroupId);
   for (const s of await scrape(port)) {
-    if (s.labels.cgroup_id !== String(cgroupId)) continue;
-    const memcg = s.labels.memory_reclaim_kind === 'memcg';
-    if (s.name === 'memory_reclaim_duration_seconds_count' && memcg) out.reclaims = s.value;
-    if (s.name === 'memory_reclaim_duration_seconds_sum' && memcg) out.reclaimSeconds = s.value;
-    if (s.name === 'memory_reclaim_pages_total' && memcg) out.reclaimPages = s.value;
-    if (s.name === 'memory_oom_kills_total') out.oomKills = s.value;
+    const kind = s.labels.memory_reclaim_kind;
+    if (kind === 'direct' && s.name === 'memory_reclaim_duration_seconds_count') more.allDirect += s.value;
+    if (kind === 'direct' && s.name === 'memory_reclaim_pages_total') more.allDirectPages += s.value;
+    if (mine(s) && (kind === 'memcg' || kind === 'direct')) {
+      const [count, seconds, pages] =
+        kind === 'memcg'
+          ? (['reclaims', 'reclaimSeconds', 'reclaimPages'] as const)
+          : (['direct', 'directSeconds', 'directPages'] as const);
+      if (s.name === 'memory_reclaim_duration_seconds_count') out[count] = s.value;
+      if (s.name === 'memory_reclaim_duration_seconds_sum') out[seconds] = s.value;
+      if (s.name === 'memory_reclaim_pages_total') out[pages] = s.value;
+    }
+    if (!mine(s)) continue;
+    if (s.name === 'memory_oom_kills_total') more.oomKills = s.value;
+    if (s.labels.memory_compaction_kind !== 'requested') continue;
+    if (s.name === 'memory_compaction_duration_seconds_count') more.compactions = s.value;
+    if (s.name === 'memory_compaction_duration_seconds_sum') more.compactionSeconds = s.value;
+  }
+  return { ...out, ...more };
+}
+
+/** /proc/vmstat: direct reclaims (allocstall_*, each zone) and the pages they took from the LRUs */
+function vmstatDirect(): { stalls: number; pages: number } {
+  const out = { stalls: 0, pages: 0 };
+  for (const line of fs.readFileSync('/proc/vmstat', 'utf8').split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k?.startsWith('allocstall_')) out.stalls += Number(v);
+    if (k === 'pgsteal_direct') out.pages = Number(v);
   }
   return out;
 }
@@ -124,4 +151,89 @@ describe('memory family under a memory limit (root, real kernel, Prometheus scra
     // the kill is counted at mark_victim, before the victim dies: in the scrape at once
     assert.equal(kotel.oomKills, killed, `kotel: ${JSON.stringify(kotel)}`);
   });
+
+  test('a write to /proc/sys/vm/compact_memory: one requested compaction pass per zone, as bpftrace counts and times them', async () => {
+    const cg = createCgroup('compaction');
+    cleanups.push(() => cg.remove());
+    const tracer = await startBpftrace(`
+      tracepoint:compaction:mm_compaction_begin /cgroup == ${cg.id}/ { @start[tid] = nsecs; }
+      tracepoint:compaction:mm_compaction_end /@start[tid]/ { @n = count(); @ns = sum(nsecs - @start[tid]); delete(@start[tid]); }`);
+    const r = await run('sh', ['-c', 'echo 1 > /proc/sys/vm/compact_memory'], cg);
+    const out = await tracer.stop();
+    assert.equal(r.code, 0, r.err);
+    const traced = (name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
+    const kotel = await memoryOf(port, cg.id);
+    console.log(`# kotel ${kotel.compactions} passes, ${kotel.compactionSeconds} s; bpftrace ${traced('n')} passes, ${traced('ns')} ns`);
+    assert.ok(traced('n') >= 1, `bpftrace: ${out}`);
+    assert.equal(kotel.compactions, traced('n'), 'compaction passes');
+    const seconds = traced('ns') / 1e9;
+    assert.ok(
+      Math.abs(kotel.compactionSeconds - seconds) <= 0.02 * seconds + kotel.compactions * 5e-6 * TIME_SCALE,
+      `time compacting: kotel ${kotel.compactionSeconds} s, bpftrace ${seconds} s`,
+    );
+  });
+
+  test('the system short of memory: direct reclaim stalls in the allocating cgroup, as bpftrace and /proc/vmstat count them', async (t) => {
+    const total = os.totalmem();
+    // fill the page cache with most of memory, then two allocators at real-time priority (kswapd cannot keep
+    // up) take half of it: their allocations reclaim the cache themselves
+    if (total > 8 * 1024 * MiB)
+      return t.skip(`this machine's ${Math.round(total / 1024 / MiB)} GiB take too long to fill: the guests run it`);
+    if (source.path !== '/dev/nullb0') return t.skip('no null_blk: a disk to fill the page cache from');
+    const cg = createCgroup('direct');
+    cleanups.push(() => cg.remove());
+    // a block device's page cache goes at its last close: held open meanwhile
+    const fd = fs.openSync(source.path, 'r');
+    const holder = cg.spawn('sleep', ['3600'], { stdio: [fd, 'ignore', 'ignore'] });
+    fs.closeSync(fd);
+    const held = new Promise((r) => holder.on('exit', r));
+    try {
+      await directReclaims(cg, total);
+    } finally {
+      // before null_blk is unloaded
+      holder.kill();
+      await held;
+    }
+  });
+
+  /** the cache filled, two allocators: direct reclaims in cg against bpftrace and /proc/vmstat */
+  async function directReclaims(cg: TestCgroup, total: number): Promise<void> {
+    const r0 = await run(
+      tool('dd'),
+      [`if=${source.path}`, 'of=/dev/null', 'bs=1M', `count=${Math.floor((0.75 * total) / MiB)}`, 'status=none'],
+      cg,
+    );
+    assert.equal(r0.code, 0, r0.err);
+    const tracer = await startBpftrace(`
+      tracepoint:vmscan:mm_vmscan_direct_reclaim_begin /cgroup == ${cg.id}/ { @start[tid] = nsecs; }
+      tracepoint:vmscan:mm_vmscan_direct_reclaim_end /@start[tid]/ {
+        @n = count(); @pages = sum(args->nr_reclaimed); @ns = sum(nsecs - @start[tid]); delete(@start[tid]);
+      }`);
+    const before = { kotel: await memoryOf(port, cg.id), vmstat: vmstatDirect() };
+    const pages = String(Math.floor((0.25 * total) / 4096));
+    const allocators = ['0', '1'].map((cpu) =>
+      run(tool('chrt'), ['-f', '50', tool('taskset'), '-c', cpu, buildWorkload('fault-workload'), 'user', pages], cg),
+    );
+    for (const r of await Promise.all(allocators)) assert.equal(r.code, 0, `allocator: ${r.signal ?? r.err}`);
+    const vmstat = vmstatDirect();
+    const out = await tracer.stop();
+    const traced = (name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
+    const kotel = await memoryOf(port, cg.id);
+    const stalls = vmstat.stalls - before.vmstat.stalls;
+    console.log(
+      `# kotel ${kotel.direct} direct reclaims, ${kotel.directPages} pages, ${kotel.directSeconds} s (every cgroup: ${kotel.allDirect - before.kotel.allDirect}); bpftrace ${traced('n')}, ${traced('pages')}, ${traced('ns')} ns; /proc/vmstat ${stalls} allocstalls, ${vmstat.pages - before.vmstat.pages} pgsteal_direct`,
+    );
+    assert.ok(traced('n') > 0, `no direct reclaim happened: ${out}`);
+    assert.equal(kotel.direct, traced('n'), 'direct reclaims');
+    assert.equal(kotel.directPages, traced('pages'), 'pages they freed');
+    const seconds = traced('ns') / 1e9;
+    assert.ok(
+      Math.abs(kotel.directSeconds - seconds) <= 0.02 * seconds + kotel.direct * 5e-6 * TIME_SCALE,
+      `time: kotel ${kotel.directSeconds} s, bpftrace ${seconds} s`,
+    );
+    // every direct reclaim of the system, in whatever cgroup: one allocstall each
+    assert.equal(kotel.allDirect - before.kotel.allDirect, stalls, 'direct reclaims of every cgroup, against allocstall_*');
+    // slab pages count in what a direct reclaim frees, not in pgsteal_direct
+    assert.ok(kotel.allDirectPages - before.kotel.allDirectPages >= vmstat.pages - before.vmstat.pages, 'pages, against pgsteal_direct');
+  }
 });

@@ -2,7 +2,7 @@
 // kind.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { faultAttributes, faultTypeAttributes, reclaimAttributes } from '../../agent/src/probes/memory/kinds';
+import { compactionAttributes, faultAttributes, faultTypeAttributes, reclaimAttributes } from '../../agent/src/probes/memory/kinds';
 
 test('each fault kind names its CPU mode and access', () => {
   const named = [0, 1, 2, 3, 4, 5].map((k) => [faultAttributes(k)['memory.fault.mode'], faultAttributes(k)['memory.fault.access']]);
@@ -32,4 +32,12 @@ test('each reclaim kind (enum mem_reclaim_kind) names what made the task reclaim
     ['direct', 'memcg', 'kind_2'],
   );
   assert.equal(reclaimAttributes(1), reclaimAttributes(1));
+});
+
+test('each compaction kind (enum mem_compaction_kind) names who compacted', () => {
+  assert.deepEqual(
+    [0, 1, 2, 3].map((k) => compactionAttributes(k)['memory.compaction.kind']),
+    ['direct', 'background', 'requested', 'kind_3'],
+  );
+  assert.equal(compactionAttributes(2), compactionAttributes(2));
 });

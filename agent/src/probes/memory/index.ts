@@ -4,11 +4,11 @@
 import { MEMORY } from './semconv';
 import { rawTracepointLadder, tracepointLadder } from '../ladder';
 import type { FamilyFolder, Family } from '../types';
-import { faultAttributes, faultTypeAttributes, reclaimAttributes } from './kinds';
+import { compactionAttributes, faultAttributes, faultTypeAttributes, reclaimAttributes } from './kinds';
 import { memoryConfig } from './config';
 
-/** classic buckets: 1 us to 64 s, finer from 10 us to 1 s (a reclaim pass of a small cgroup takes tens of us,
- * one that writes back or swaps ms to s) */
+/** classic buckets: 1 us to 64 s, finer from 10 us to 1 s (a reclaim or compaction pass over a small cgroup
+ * or zone takes tens of us, one that writes back, swaps or migrates much ms to s) */
 const RECLAIM_CLASSIC = { from: 1e-6, to: 64, fine: [1e-5, 1] as [number, number] };
 
 export const memoryFamily: Family = {
@@ -24,6 +24,7 @@ export const memoryFamily: Family = {
         mem_reclaim_hist: memory.maxCgroupKeys,
         mem_reclaim_pages: memory.maxCgroupKeys,
         mem_oom_kills: memory.maxCgroupKeys,
+        mem_compaction_hist: memory.maxCgroupKeys,
       },
       // each reclaim's end before its begin: a tracked reclaim always finds the program that ends it attached
       ladders: {
@@ -33,6 +34,9 @@ export const memoryFamily: Family = {
         mm_vmscan_direct_reclaim_begin: tracepointLadder('mm_vmscan_direct_reclaim_begin'),
         mm_vmscan_memcg_reclaim_end: tracepointLadder('mm_vmscan_memcg_reclaim_end'),
         mm_vmscan_memcg_reclaim_begin: tracepointLadder('mm_vmscan_memcg_reclaim_begin'),
+        // the compaction's control block tells direct compaction from the rest; a classic record has no pointer to it
+        mm_compaction_end: rawTracepointLadder('mm_compaction_end'),
+        mm_compaction_begin: rawTracepointLadder('mm_compaction_begin'),
         // the classic record has the victim's pid only, which names no cgroup
         mark_victim: rawTracepointLadder('mark_victim'),
         ...(memory.faultTypes
@@ -54,6 +58,13 @@ export const memoryFamily: Family = {
       kindAttributes: reclaimAttributes,
     },
     { type: 'counter', map: 'mem_reclaim_pages', metric: MEMORY.reclaimPages, kindAttributes: reclaimAttributes },
+    {
+      type: 'histogram',
+      map: 'mem_compaction_hist',
+      metric: MEMORY.compactionDuration,
+      classic: RECLAIM_CLASSIC,
+      kindAttributes: compactionAttributes,
+    },
     { type: 'counter', map: 'mem_oom_kills', metric: MEMORY.oomKills },
   ],
 };

@@ -1,5 +1,6 @@
 // The memory maps' kinds (bpf/memory.h) to attributes, one object per kind: mem_faults' mode | access << 1,
-// mem_fault_types' fault type, the reclaim maps' enum mem_reclaim_kind.
+// mem_fault_types' fault type, the reclaim maps' enum mem_reclaim_kind, mem_compaction_hist's enum
+// mem_compaction_kind.
 import type { Attributes } from '@opentelemetry/api';
 import { MEMORY_ATTR } from './semconv';
 
@@ -28,4 +29,10 @@ const RECLAIM_KINDS = [{ [MEMORY_ATTR.reclaimKind]: 'direct' }, { [MEMORY_ATTR.r
 
 export function reclaimAttributes(kind: number): Attributes {
   return RECLAIM_KINDS[kind] ?? { [MEMORY_ATTR.reclaimKind]: `kind_${kind}` };
+}
+
+const COMPACTION_KINDS = ['direct', 'background', 'requested'].map((k) => ({ [MEMORY_ATTR.compactionKind]: k }));
+
+export function compactionAttributes(kind: number): Attributes {
+  return COMPACTION_KINDS[kind] ?? { [MEMORY_ATTR.compactionKind]: `kind_${kind}` };
 }

@@ -7,6 +7,7 @@ export const MEMORY_ATTR = {
   /** OpenTelemetry's system.paging.faults attribute */
   faultType: 'system.paging.fault.type',
   reclaimKind: 'memory.reclaim.kind',
+  compactionKind: 'memory.compaction.kind',
 } as const;
 
 export const MEMORY = {
@@ -33,6 +34,12 @@ export const MEMORY = {
     unit: '{page}',
     description:
       "Pages freed by the reclaims of memory.reclaim.duration (memory.stat's pgsteal_direct, with slab pages for direct reclaim), by the cgroup of the task and memory.reclaim.kind",
+  },
+  compactionDuration: {
+    name: 'memory.compaction.duration',
+    unit: 's',
+    description:
+      'Compaction passes over a memory zone (mm_compaction_begin -> mm_compaction_end), by the cgroup of the task and memory.compaction.kind (direct: an allocation of contiguous pages waited for it, a stall; background: kcompactd or proactive compaction; requested: a write to /proc/sys/vm/compact_memory)',
   },
   oomKills: {
     name: 'memory.oom.kills',
