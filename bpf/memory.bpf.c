@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Memory family: page faults per cgroup, by the CPU's mode and the access (x86's exception tracepoints,
  * which fire on every fault before it is handled), and by type as the kernel accounts them (fexit on
- * handle_mm_fault); reclaim stalls (vmscan's direct and memcg reclaim tracepoints) and OOM kills
- * (oom:mark_victim). Maps: memory.h. */
+ * handle_mm_fault); reclaim stalls (vmscan's direct and memcg reclaim tracepoints), compaction passes
+ * (compaction tracepoints) and OOM kills (oom:mark_victim). Maps: memory.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -47,10 +47,15 @@ struct {
 	__type(value, struct mem_task_state);
 } mem_task SEC(".maps");
 
+/* the task's state; made when create is set, a drop counted when it cannot be */
 static __always_inline struct mem_task_state *task_state(bool create)
 {
-	return bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	struct mem_task_state *s =
+	    bpf_task_storage_get(&mem_task, bpf_get_current_task_btf(), 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+
+	if (!s && create)
+		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
+	return s;
 }
 
 static __always_inline int count_fault(unsigned long error_code, __u32 mode)
@@ -117,10 +122,8 @@ static __always_inline int reclaim_begin(__u32 kind)
 {
 	struct mem_task_state *s = task_state(true);
 
-	if (!s) {
-		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
+	if (!s)
 		return 0;
-	}
 	s->reclaim_kind = kind;
 	s->reclaim_start = bpf_ktime_get_ns();
 	return 0;
@@ -176,10 +179,8 @@ static __always_inline int compaction_begin(void)
 {
 	struct mem_task_state *s = task_state(true);
 
-	if (!s) {
-		kotel_count_drop(&mem_drops, KOTEL_DROP_TASK_STORAGE);
+	if (!s)
 		return 0;
-	}
 	s->compaction_start = bpf_ktime_get_ns();
 	return 0;
 }

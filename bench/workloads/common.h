@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double now_s(void)
 {
@@ -24,6 +25,20 @@ static inline double seconds_arg(int argc, char **argv, int i, const char *usage
 		exit(2);
 	}
 	return s;
+}
+
+/* reads or writes exactly n bytes; -1 on an error or the end of the stream (the request/response workloads) */
+static inline int full_io(int fd, char *buf, int n, int write_it)
+{
+	int done = 0;
+
+	while (done < n) {
+		ssize_t r = write_it ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
+		if (r <= 0)
+			return -1;
+		done += r;
+	}
+	return 0;
 }
 
 static inline void print_result(unsigned long ops, double seconds)

@@ -15,19 +15,6 @@
 
 #define MSG 64
 
-static int full_io(int fd, char *buf, int write_it)
-{
-	int done = 0;
-
-	while (done < MSG) {
-		ssize_t n = write_it ? write(fd, buf + done, MSG - done) : read(fd, buf + done, MSG - done);
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
-}
-
 static void nodelay(int fd)
 {
 	int one = 1;
@@ -68,7 +55,7 @@ int main(int argc, char **argv)
 
 		while ((c = accept(lfd, NULL, NULL)) >= 0) {
 			nodelay(c);
-			while (full_io(c, buf, 0) == 0 && full_io(c, buf, 1) == 0)
+			while (full_io(c, buf, MSG, 0) == 0 && full_io(c, buf, MSG, 1) == 0)
 				;
 			close(c);
 		}
@@ -80,7 +67,7 @@ int main(int argc, char **argv)
 	start = now_s();
 	do {
 		for (int i = 0; i < 100; i++, rounds++) {
-			if (full_io(fd, buf, 1) || full_io(fd, buf, 0))
+			if (full_io(fd, buf, MSG, 1) || full_io(fd, buf, MSG, 0))
 				return perror("tcp_rr"), 1;
 			if (reconnect > 0 && rounds % reconnect == reconnect - 1) {
 				close(fd);

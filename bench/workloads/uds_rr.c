@@ -12,19 +12,6 @@
 
 #define MSG 64
 
-static int full_io(int fd, char *buf, int write_it)
-{
-	int done = 0;
-
-	while (done < MSG) {
-		ssize_t n = write_it ? write(fd, buf + done, MSG - done) : read(fd, buf + done, MSG - done);
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	double seconds = seconds_arg(argc, argv, 1, "uds_rr SECONDS"), start, elapsed;
@@ -44,7 +31,7 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		int c = accept(lfd, NULL, NULL);
 
-		while (c >= 0 && full_io(c, buf, 0) == 0 && full_io(c, buf, 1) == 0)
+		while (c >= 0 && full_io(c, buf, MSG, 0) == 0 && full_io(c, buf, MSG, 1) == 0)
 			;
 		_exit(0);
 	}
@@ -56,7 +43,7 @@ int main(int argc, char **argv)
 	start = now_s();
 	do {
 		for (int i = 0; i < 100; i++, rounds++)
-			if (full_io(fd, buf, 1) || full_io(fd, buf, 0))
+			if (full_io(fd, buf, MSG, 1) || full_io(fd, buf, MSG, 0))
 				return perror("uds_rr"), 1;
 	} while ((elapsed = now_s() - start) < seconds);
 	close(fd);

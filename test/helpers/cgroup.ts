@@ -57,6 +57,32 @@ export function createCgroup(name: string, nested = ''): TestCgroup {
   };
 }
 
+/** the controllers the cgroup2 hierarchy has (its root's cgroup.controllers); none without one */
+export function cgroup2Controllers(): string[] {
+  const mount = findCgroup2Mount();
+  return mount ? fs.readFileSync(path.join(mount, 'cgroup.controllers'), 'utf8').split(/\s+/).filter(Boolean) : [];
+}
+
+/** turns a cgroup2 controller on for cg: each cgroup from the root down to cg's parent hands it on */
+export function enableController(cg: TestCgroup, controller: string): void {
+  const mount = findCgroup2Mount()!;
+  const parts = cg.path.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const control = path.join(mount, ...parts.slice(0, i), 'cgroup.subtree_control');
+    if (!fs.readFileSync(control, 'utf8').split(/\s+/).includes(controller)) fs.writeFileSync(control, `+${controller}`);
+  }
+}
+
+/** a flat keyed file, one "key value" a line (memory.stat, memory.events, cpu.stat, /proc/vmstat) */
+export function readKeyed(file: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k && v !== undefined) m.set(k, Number(v));
+  }
+  return m;
+}
+
 /** runs a command in a cgroup to completion; resolves with stdout, rejects on non-zero exit */
 export function runIn(cg: TestCgroup, cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

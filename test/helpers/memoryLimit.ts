@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findCgroup2Mount } from '../../agent/src/host/cgroups';
-import type { TestCgroup } from './cgroup';
+import { cgroup2Controllers, enableController, readKeyed, type TestCgroup } from './cgroup';
 import { tool } from './tools';
 
 /** the kernel's counts for the limited cgroup; undefined where its hierarchy does not count it */
@@ -27,15 +27,6 @@ export interface MemoryLimit {
   remove(): void;
 }
 
-function keyed(file: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const [k, v] = line.split(' ');
-    if (k && v !== undefined) m.set(k, Number(v));
-  }
-  return m;
-}
-
 /** the mount point of the cgroup v1 hierarchy with the memory controller */
 function memoryV1Mount(): string | undefined {
   for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
@@ -47,23 +38,17 @@ function memoryV1Mount(): string | undefined {
 
 /** limits cg to `bytes`; throws when neither hierarchy has the memory controller */
 export function limitMemory(cg: TestCgroup, bytes: number): MemoryLimit {
-  const v2 = findCgroup2Mount();
-  if (v2 && fs.readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory')) {
-    // each cgroup from the root down to cg's parent hands the memory controller on
-    const parts = cg.path.split('/').filter(Boolean);
-    for (let i = 0; i < parts.length; i++) {
-      const control = path.join(v2, ...parts.slice(0, i), 'cgroup.subtree_control');
-      if (!fs.readFileSync(control, 'utf8').split(/\s+/).includes('memory')) fs.writeFileSync(control, '+memory');
-    }
-    const dir = path.join(v2, cg.path);
+  if (cgroup2Controllers().includes('memory')) {
+    enableController(cg, 'memory');
+    const dir = path.join(findCgroup2Mount()!, cg.path);
     fs.writeFileSync(path.join(dir, 'memory.max'), String(bytes));
     fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
     return {
       version: 2,
       command: (cmd, args) => [cmd, args],
       counts() {
-        const events = keyed(path.join(dir, 'memory.events'));
-        const stat = keyed(path.join(dir, 'memory.stat'));
+        const events = readKeyed(path.join(dir, 'memory.events'));
+        const stat = readKeyed(path.join(dir, 'memory.stat'));
         return { oomKills: events.get('oom_kill') ?? 0, maxEvents: events.get('max'), pgstealDirect: stat.get('pgsteal_direct') };
       },
       remove: () => undefined,
@@ -77,7 +62,7 @@ export function limitMemory(cg: TestCgroup, bytes: number): MemoryLimit {
   return {
     version: 1,
     command: (cmd, args) => ['sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args]],
-    counts: () => ({ oomKills: keyed(path.join(dir, 'memory.oom_control')).get('oom_kill') ?? 0 }),
+    counts: () => ({ oomKills: readKeyed(path.join(dir, 'memory.oom_control')).get('oom_kill') ?? 0 }),
     remove() {
       try {
         fs.rmdirSync(dir);

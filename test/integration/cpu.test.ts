@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { findCgroup2Mount } from '../../agent/src/host/cgroups';
 import { startScrapedAgent, type ScrapedAgent } from '../helpers/scrapedAgent';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
-import { createCgroup, runIn, type TestCgroup } from '../helpers/cgroup';
+import { cgroup2Controllers, createCgroup, enableController, readKeyed, runIn, type TestCgroup } from '../helpers/cgroup';
 import { scrape } from '../helpers/scrape';
 import { scaled } from '../helpers/timing';
 
@@ -17,14 +17,8 @@ const PERIOD_US = 100_000;
 const SPIN_S = 2;
 
 function cpuStat(cg: TestCgroup): { periods: number; throttled: number; throttledUs: number } {
-  const m = new Map(
-    fs
-      .readFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.stat'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ') as [string, string]),
-  );
-  return { periods: Number(m.get('nr_periods')), throttled: Number(m.get('nr_throttled')), throttledUs: Number(m.get('throttled_usec')) };
+  const m = readKeyed(path.join(findCgroup2Mount()!, cg.path, 'cpu.stat'));
+  return { periods: m.get('nr_periods')!, throttled: m.get('nr_throttled')!, throttledUs: m.get('throttled_usec')! };
 }
 
 describe('cpu family: CFS bandwidth throttling against cpu.stat (root, cgroup2 cpu controller, fexit)', () => {
@@ -40,9 +34,7 @@ describe('cpu family: CFS bandwidth throttling against cpu.stat (root, cgroup2 c
     const probe = (await scrape(port)).find((s) => s.name === 'kotel_probe_attached' && s.labels.kotel_probe === 'throttle_cfs_rq');
     if (!probe || probe.value !== 1)
       unavailable = `throttle_cfs_rq not attached (${probe?.labels.error_type ?? 'no probe'}): no fexit here`;
-    const v2 = findCgroup2Mount();
-    if (!unavailable && !(v2 && fs.readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')))
-      unavailable = 'the cgroup2 hierarchy has no cpu controller here';
+    if (!unavailable && !cgroup2Controllers().includes('cpu')) unavailable = 'the cgroup2 hierarchy has no cpu controller here';
   });
 
   after(async () => {
@@ -53,11 +45,9 @@ describe('cpu family: CFS bandwidth throttling against cpu.stat (root, cgroup2 c
 
   test(`a spinner on each of 2 CPUs under cpu.max "${QUOTA_US} ${PERIOD_US}" for ${SPIN_S} s: throttled periods and time as the cgroup's cpu.stat counts them`, async (t) => {
     if (unavailable) return t.skip(unavailable);
-    const v2 = findCgroup2Mount()!;
-    const control = path.join(v2, 'cgroup.subtree_control');
-    if (!fs.readFileSync(control, 'utf8').split(/\s+/).includes('cpu')) fs.writeFileSync(control, '+cpu');
     cg = createCgroup('cpu-quota');
-    fs.writeFileSync(path.join(v2, cg.path, 'cpu.max'), `${QUOTA_US} ${PERIOD_US}`);
+    enableController(cg, 'cpu');
+    fs.writeFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.max'), `${QUOTA_US} ${PERIOD_US}`);
     const before = cpuStat(cg);
     // one spinner on each CPU: two run queues of the cgroup throttled in each period, counted once
     await Promise.all(['0', '1'].map((cpu) => runIn(cg!, buildWorkload('sched-workload'), ['spin', '1', String(SPIN_S), cpu])));

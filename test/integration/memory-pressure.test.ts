@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startScrapedAgent, type ScrapedAgent } from '../helpers/scrapedAgent';
 import { startBpftrace } from '../helpers/bpftrace';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
-import { createCgroup, type TestCgroup } from '../helpers/cgroup';
+import { createCgroup, readKeyed, type TestCgroup } from '../helpers/cgroup';
 import { limitMemory, pageCacheSource, type MemoryLimit, type PageCacheSource } from '../helpers/memoryLimit';
 import { scrape } from '../helpers/scrape';
 import { TIME_SCALE } from '../helpers/timing';
@@ -51,14 +51,13 @@ async function memoryOf(port: number, cgroupId: number) {
 
 /** /proc/vmstat: direct reclaims (allocstall_*, each zone) and the pages they took from the LRUs */
 function vmstatDirect(): { stalls: number; pages: number } {
-  const out = { stalls: 0, pages: 0 };
-  for (const line of fs.readFileSync('/proc/vmstat', 'utf8').split('\n')) {
-    const [k, v] = line.split(' ');
-    if (k?.startsWith('allocstall_')) out.stalls += Number(v);
-    if (k === 'pgsteal_direct') out.pages = Number(v);
-  }
-  return out;
+  const vmstat = readKeyed('/proc/vmstat');
+  const stalls = [...vmstat].filter(([k]) => k.startsWith('allocstall_')).reduce((n, [, v]) => n + v, 0);
+  return { stalls, pages: vmstat.get('pgsteal_direct') ?? 0 };
 }
+
+/** a bpftrace map's printed value (`@name: N`), 0 when it printed none */
+const traced = (out: string, name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
 
 /** runs a command to its end: its exit code, or the signal that ended it */
 function run(cmd: string, args: string[], cg: TestCgroup): Promise<{ code: number | null; signal: string | null; err: string }> {
@@ -111,18 +110,17 @@ describe('memory family under a memory limit (root, real kernel, Prometheus scra
     const counts = limit.counts();
     const out = await tracer.stop();
     assert.equal(r.code, 0, `dd: ${r.signal ?? r.err}`);
-    const traced = (name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
     const kotel = await memoryOf(port, cg.id);
     console.log(
-      `# kotel ${JSON.stringify(kotel)}; bpftrace ${traced('n')} reclaims, ${traced('pages')} pages, ${traced('ns')} ns; the cgroup (v${limit.version}) ${JSON.stringify(before)} -> ${JSON.stringify(counts)}`,
+      `# kotel ${JSON.stringify(kotel)}; bpftrace ${traced(out, 'n')} reclaims, ${traced(out, 'pages')} pages, ${traced(out, 'ns')} ns; the cgroup (v${limit.version}) ${JSON.stringify(before)} -> ${JSON.stringify(counts)}`,
     );
     // reading 5x the limit through the cache: most of it reclaimed
-    assert.ok(traced('pages') >= ((READ_MIB - (2 * LIMIT) / MiB) * MiB) / 4096, `bpftrace: ${out}`);
-    assert.equal(kotel.reclaims, traced('n'), 'reclaims');
-    assert.equal(kotel.reclaimPages, traced('pages'), 'pages reclaimed');
+    assert.ok(traced(out, 'pages') >= ((READ_MIB - (2 * LIMIT) / MiB) * MiB) / 4096, `bpftrace: ${out}`);
+    assert.equal(kotel.reclaims, traced(out, 'n'), 'reclaims');
+    assert.equal(kotel.reclaimPages, traced(out, 'pages'), 'pages reclaimed');
     // both time each reclaim between the same tracepoints: each program runs next to the other's, a few us
     // apart at either end (here: 2 us; emulated guests are slower)
-    const seconds = traced('ns') / 1e9;
+    const seconds = traced(out, 'ns') / 1e9;
     assert.ok(
       Math.abs(kotel.reclaimSeconds - seconds) <= 0.02 * seconds + kotel.reclaims * 5e-6 * TIME_SCALE,
       `time reclaiming: kotel ${kotel.reclaimSeconds} s, bpftrace ${seconds} s`,
@@ -161,12 +159,13 @@ describe('memory family under a memory limit (root, real kernel, Prometheus scra
     const r = await run('sh', ['-c', 'echo 1 > /proc/sys/vm/compact_memory'], cg);
     const out = await tracer.stop();
     assert.equal(r.code, 0, r.err);
-    const traced = (name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
     const kotel = await memoryOf(port, cg.id);
-    console.log(`# kotel ${kotel.compactions} passes, ${kotel.compactionSeconds} s; bpftrace ${traced('n')} passes, ${traced('ns')} ns`);
-    assert.ok(traced('n') >= 1, `bpftrace: ${out}`);
-    assert.equal(kotel.compactions, traced('n'), 'compaction passes');
-    const seconds = traced('ns') / 1e9;
+    console.log(
+      `# kotel ${kotel.compactions} passes, ${kotel.compactionSeconds} s; bpftrace ${traced(out, 'n')} passes, ${traced(out, 'ns')} ns`,
+    );
+    assert.ok(traced(out, 'n') >= 1, `bpftrace: ${out}`);
+    assert.equal(kotel.compactions, traced(out, 'n'), 'compaction passes');
+    const seconds = traced(out, 'ns') / 1e9;
     assert.ok(
       Math.abs(kotel.compactionSeconds - seconds) <= 0.02 * seconds + kotel.compactions * 5e-6 * TIME_SCALE,
       `time compacting: kotel ${kotel.compactionSeconds} s, bpftrace ${seconds} s`,
@@ -217,16 +216,15 @@ describe('memory family under a memory limit (root, real kernel, Prometheus scra
     for (const r of await Promise.all(allocators)) assert.equal(r.code, 0, `allocator: ${r.signal ?? r.err}`);
     const vmstat = vmstatDirect();
     const out = await tracer.stop();
-    const traced = (name: string) => Number(new RegExp(`@${name}: (\\d+)`).exec(out)?.[1] ?? 0);
     const kotel = await memoryOf(port, cg.id);
     const stalls = vmstat.stalls - before.vmstat.stalls;
     console.log(
-      `# kotel ${kotel.direct} direct reclaims, ${kotel.directPages} pages, ${kotel.directSeconds} s (every cgroup: ${kotel.allDirect - before.kotel.allDirect}); bpftrace ${traced('n')}, ${traced('pages')}, ${traced('ns')} ns; /proc/vmstat ${stalls} allocstalls, ${vmstat.pages - before.vmstat.pages} pgsteal_direct`,
+      `# kotel ${kotel.direct} direct reclaims, ${kotel.directPages} pages, ${kotel.directSeconds} s (every cgroup: ${kotel.allDirect - before.kotel.allDirect}); bpftrace ${traced(out, 'n')}, ${traced(out, 'pages')}, ${traced(out, 'ns')} ns; /proc/vmstat ${stalls} allocstalls, ${vmstat.pages - before.vmstat.pages} pgsteal_direct`,
     );
-    assert.ok(traced('n') > 0, `no direct reclaim happened: ${out}`);
-    assert.equal(kotel.direct, traced('n'), 'direct reclaims');
-    assert.equal(kotel.directPages, traced('pages'), 'pages they freed');
-    const seconds = traced('ns') / 1e9;
+    assert.ok(traced(out, 'n') > 0, `no direct reclaim happened: ${out}`);
+    assert.equal(kotel.direct, traced(out, 'n'), 'direct reclaims');
+    assert.equal(kotel.directPages, traced(out, 'pages'), 'pages they freed');
+    const seconds = traced(out, 'ns') / 1e9;
     assert.ok(
       Math.abs(kotel.directSeconds - seconds) <= 0.02 * seconds + kotel.direct * 5e-6 * TIME_SCALE,
       `time: kotel ${kotel.directSeconds} s, bpftrace ${seconds} s`,

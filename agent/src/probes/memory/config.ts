@@ -3,7 +3,7 @@ import { fragment } from '../../config/spec';
 
 export const memoryConfig = fragment({
   enabled: {
-    doc: 'Attach the memory probes: page faults per cgroup, by CPU mode and access (x86 exceptions tracepoints); reclaim stalls (vmscan tracepoints) and OOM kills (oom:mark_victim).',
+    doc: 'Attach the memory probes: page faults per cgroup, by CPU mode and access (x86 exceptions tracepoints); reclaim stalls (vmscan tracepoints), compaction passes (compaction tracepoints) and OOM kills (oom:mark_victim).',
     format: 'bool',
     default: true,
   },
@@ -13,7 +13,7 @@ export const memoryConfig = fragment({
     default: false,
   },
   maxCgroupKeys: {
-    doc: 'Distinct (cgroup, kind) keys each memory metric is kept for: (cgroup, mode, access) of the page fault counts, (cgroup, reclaim kind) of the reclaim stalls (size of each per-cgroup map).',
+    doc: 'Distinct (cgroup, kind) keys each memory metric is kept for: (cgroup, mode, access) of the page fault counts, (cgroup, reclaim or compaction kind) of the reclaim stalls and compaction passes (size of each per-cgroup map).',
     format: 'int',
     min: 1,
     default: 10240,

@@ -1,5 +1,5 @@
 // Memory family: page faults per cgroup, by CPU mode and access, and by type with faultTypes; reclaim
-// stalls and OOM kills; counted in the kernel (bpf/memory.bpf.c, ABI in bpf/memory.h) and read at
+// stalls, compaction passes and OOM kills; counted in the kernel (bpf/memory.bpf.c, ABI in bpf/memory.h) and read at
 // collection time.
 import { MEMORY } from './semconv';
 import { rawTracepointLadder, tracepointLadder } from '../ladder';

@@ -3,7 +3,7 @@
 // collection time; optionally one span per connection from close events on the tcp_events ring buffer.
 import { ATTR } from '../../otel/semconv';
 import { TCP, TCP_ATTR } from './semconv';
-import { tracepointLadder } from '../ladder';
+import { rawTracepointLadder, tracepointLadder } from '../ladder';
 import type { Rung } from '../../native';
 import type { FamilyFolder, Family } from '../types';
 import { startConnectionSpans } from './connectionSpans';
@@ -29,12 +29,7 @@ function sendLadder(): Rung[] {
   return [
     { program: 'tcp_sendmsg_fentry', kind: 'fentry', target: 'tcp_sendmsg' },
     { program: 'tcp_sendmsg_kprobe', kind: 'kprobe', target: 'tcp_sendmsg' },
-    ...(hasTracepoint('sock_send_length') === false
-      ? []
-      : [
-          { program: 'sock_send_length_btf', kind: 'tp_btf' as const },
-          { program: 'sock_send_length_raw', kind: 'raw_tp' as const },
-        ]),
+    ...(hasTracepoint('sock_send_length') === false ? [] : rawTracepointLadder('sock_send_length')),
   ];
 }
 

@@ -4,6 +4,7 @@ import { UNIX } from './semconv';
 import type { Rung } from '../../native';
 import type { FamilyFolder, Family } from '../types';
 import { hasTracepoint } from '../../host/tracepoints';
+import { rawTracepointLadder } from '../ladder';
 import { unixConfig } from './config';
 
 /** turns: 1 us to 64 s, finer from 10 us to 1 s (local services answer in tens of us to ms) */
@@ -14,12 +15,7 @@ const TURN_CLASSIC = { from: 1e-6, to: 64, fine: [1e-5, 1] as [number, number] }
 function ladder(fn: 'sendmsg' | 'recvmsg', tracepoint: 'sock_send_length' | 'sock_recv_length'): Rung[] {
   return [
     { program: `unix_stream_${fn}_exit`, kind: 'fexit', target: `unix_stream_${fn}` },
-    ...(hasTracepoint(tracepoint) === false
-      ? []
-      : [
-          { program: `${tracepoint}_btf`, kind: 'tp_btf' as const },
-          { program: `${tracepoint}_raw`, kind: 'raw_tp' as const },
-        ]),
+    ...(hasTracepoint(tracepoint) === false ? [] : rawTracepointLadder(tracepoint)),
   ];
 }
 
