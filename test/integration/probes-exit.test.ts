@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { runCli, writeConfig } from '../helpers/agentProcess';
 import { setprivAs } from '../helpers/systemdUnit';
 import { ibCoreUnavailable } from '../../agent/src/probes/rdma/ibCore';
-import { familyNames } from '../../agent/src/probes/registry';
+import { defaultFamilyNames } from '../../agent/src/probes/registry';
 import { trampolineOnlyMisses } from '../helpers/probesHere';
 
 interface Row {
@@ -29,7 +29,7 @@ describe('kotel probes exit codes', { skip: notRoot && 'needs root' }, () => {
     const { code, stdout, stderr } = await runCli(['probes', '--json', '--config', config]);
     const rows = JSON.parse(stdout) as Row[];
     assert.equal(code, 0, `${stderr}\n${stdout}`);
-    for (const family of familyNames.filter((f) => !off.includes(f)))
+    for (const family of defaultFamilyNames.filter((f) => !off.includes(f)))
       assert.ok(
         rows.filter((r) => r.family === family).every((r) => r.status === 'attached'),
         family,

@@ -4,7 +4,7 @@
 // to what the OTLP receiver decoded), and passes `promtool check metrics`; /healthz answers; /readyz says
 // 503 until the first OTLP export, then 200.
 import { strict as assert } from 'node:assert';
-import { familyNames } from '../../agent/src/probes/registry';
+import { defaultFamilyNames } from '../../agent/src/probes/registry';
 import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
@@ -58,7 +58,9 @@ test('/readyz: 503 while the first OTLP export is awaited, 200 after it; /health
   for (const end = Date.now() + scaled(5000); ready.status !== 200 && Date.now() < end; ready = await get('/readyz'))
     await new Promise((r) => setTimeout(r, 100));
   assert.equal(ready.status, 200, ready.body);
-  const m = new RegExp(`^ready: ${familyNames.join(', ')}: (\\d+) of (\\d+) probes attached; first OTLP export ok\n$`).exec(ready.body);
+  const m = new RegExp(`^ready: ${defaultFamilyNames.join(', ')}: (\\d+) of (\\d+) probes attached; first OTLP export ok\n$`).exec(
+    ready.body,
+  );
   assert.ok(m, ready.body);
   assert.equal(
     Number(m[2]) - Number(m[1]),

@@ -19,6 +19,9 @@ export type FamilyName = keyof typeof folders;
 /** the families as configured, in load order */
 export const familyNames = Object.keys(folders) as FamilyName[];
 
+/** the families on by default (families.<folder>.enabled), in load order */
+export const defaultFamilyNames = familyNames.filter((n) => (folders[n].config as { enabled: { default: boolean } }).enabled.default);
+
 /** each folder's keys under families.<folder> in the config schema */
 export const familyConfigs = Object.fromEntries(familyNames.map((n) => [n, folders[n].config])) as {
   [N in FamilyName]: (typeof folders)[N]['config'];
