@@ -54,8 +54,9 @@ async function main(): Promise<void> {
   const opts = new Command('bench')
     .option('--quick', 'smoke run: fewer and shorter repetitions (results/quick.*)')
     .option('--sections <list>', 'sections to run, comma-separated (1-8; the others keep their last results)', ALL_SECTIONS.join(','))
+    .option('--families <list>', 'families the agent runs with, comma-separated (default: every family built)')
     .parse()
-    .opts<{ quick?: boolean; sections: string }>();
+    .opts<{ quick?: boolean; sections: string; families?: string }>();
   if (process.getuid?.() !== 0) {
     console.error('kotel bench: needs root (BPF programs, bpftrace, cgroups); run: sudo npm run bench');
     process.exit(2);
@@ -64,7 +65,13 @@ async function main(): Promise<void> {
   const want = new Set(opts.sections.split(',').map((s) => s.trim()));
   const started = Date.now();
   const m = machine();
-  const families = availableFamilies();
+  const built = availableFamilies();
+  const families = opts.families ? opts.families.split(',').map((f) => f.trim()) : built;
+  const unknown = families.filter((f) => !built.includes(f));
+  if (unknown.length) {
+    console.error(`kotel bench: --families ${unknown.join(',')}: not a built family (built: ${built.join(', ')})`);
+    process.exit(2);
+  }
   console.log(`kotel bench (${opts.quick ? 'quick' : 'full'}): families built: ${families.join(', ') || 'none'}`);
   if (m.otherActivity.length)
     console.log(`note: the machine is shared right now (${m.otherActivity.length} other agents/tests/tracers running)`);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { run } from './proc';
 import { BENCH_SRC, BUILD, ROOT } from './paths';
 
-export const WORKLOADS = ['pingpong', 'tcp_rr', 'uds_rr', 'mutex', 'mmap', 'direct_io', 'trigger', 'idle_procs'] as const;
+export const WORKLOADS = ['pingpong', 'tcp_rr', 'uds_rr', 'mutex', 'mmap', 'direct_io', 'spin', 'trigger', 'idle_procs'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** same flags as bpf/Makefile */

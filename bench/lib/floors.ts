@@ -35,15 +35,20 @@ async function sectionsOf(object: string): Promise<Map<string, string>> {
 }
 
 /** every program the agent (Prometheus on promPort) attached; `skipped`: uprobes whose target it chose at
- * run time, which have no floor */
-export async function attachedHooks(promPort: number): Promise<{ hooks: Hook[]; skipped: Hook[] }> {
+ * run time, which have no floor; `unattached`: family/probe of the probes it could not attach */
+export async function attachedHooks(promPort: number): Promise<{ hooks: Hook[]; skipped: Hook[]; unattached: string[] }> {
   const config = loadConfig({ flags: {} });
   const hooks: Hook[] = [];
   const skipped: Hook[] = [];
+  const unattached: string[] = [];
   const secs = new Map<string, Map<string, string>>();
   for (const s of await scrape(promPort)) {
-    if (!s.name.startsWith('kotel_probe_attached') || s.value !== 1) continue;
+    if (!s.name.startsWith('kotel_probe_attached')) continue;
     const { kotel_family: family, kotel_probe: probe, kotel_program: program, kotel_hook: kind } = s.labels;
+    if (s.value !== 1) {
+      unattached.push(`${family}/${probe}`);
+      continue;
+    }
     if (!secs.has(family)) secs.set(family, await sectionsOf(familyStatus(family).object));
     const section = secs.get(family)!.get(program);
     const rung = registered
@@ -55,7 +60,7 @@ export async function attachedHooks(promPort: number): Promise<{ hooks: Hook[]; 
     if ((kind === 'uprobe' || kind === 'uretprobe') && rung?.offset === undefined) skipped.push(hook);
     else hooks.push(hook);
   }
-  return { hooks, skipped };
+  return { hooks, skipped, unattached };
 }
 
 /** loads and attaches an empty program on each hook; `notes`: those that did not attach */

@@ -1,6 +1,10 @@
 // The bench workloads (bench/workloads/*.c) and how they run: the ping-pong and TCP request/response are
 // pinned to CPU 0 (kernel-facts: unpinned, their throughput swings 0.57-1.24 run to run), the contention
 // workloads use every CPU (threads must run at once to contend).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findCgroup2Mount } from '../../agent/src/host/cgroups';
+import { cgroup2Controllers, createCgroup, enableController } from '../../test/helpers/cgroup';
 import { workloadPath, type WorkloadName } from './build';
 import { run } from './proc';
 
@@ -13,6 +17,8 @@ export interface WorkloadSpec {
   args: string[];
   /** families whose events this workload drives */
   families: string[];
+  /** run in a cgroup with this cpu.max (cgroup2 with the cpu controller; else unlimited) */
+  cpuMax?: string;
 }
 
 export const WORKLOAD_SPECS: WorkloadSpec[] = [
@@ -49,11 +55,30 @@ export const WORKLOAD_SPECS: WorkloadSpec[] = [
     args: ['2'],
     families: ['blockio', 'interrupts'],
   },
+  {
+    name: 'spin',
+    title: '2 threads computing under cpu.max "1000 2000" (throttled every 2 ms period)',
+    unit: 'iterations/s',
+    args: ['2'],
+    families: ['cpu'],
+    cpuMax: '1000 2000',
+  },
 ];
 
 /** runs a workload for `seconds`; returns its operations per second */
 export async function runWorkload(spec: WorkloadSpec, seconds: number, args = spec.args): Promise<number> {
-  const argv = [workloadPath(spec.name), String(seconds), ...args];
-  const out = spec.cpus ? await run('taskset', ['-c', spec.cpus, ...argv]) : await run(argv[0], argv.slice(1));
-  return JSON.parse(out.trim().split('\n').at(-1)!).perSecond as number;
+  let argv = [workloadPath(spec.name), String(seconds), ...args];
+  if (spec.cpus) argv = ['taskset', '-c', spec.cpus, ...argv];
+  const cg = spec.cpuMax && cgroup2Controllers().includes('cpu') ? createCgroup(`bench-${spec.name}`) : undefined;
+  try {
+    if (cg) {
+      enableController(cg, 'cpu');
+      fs.writeFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.max'), spec.cpuMax!);
+      argv = ['sh', '-c', `echo $$ > ${path.join(findCgroup2Mount()!, cg.path)}/cgroup.procs && exec "$@"`, 'sh', ...argv];
+    }
+    const out = await run(argv[0], argv.slice(1));
+    return JSON.parse(out.trim().split('\n').at(-1)!).perSecond as number;
+  } finally {
+    cg?.remove();
+  }
 }

@@ -53,7 +53,8 @@ export async function kernelCostSection(o: { reps: number; seconds: number; fami
   let floorObj: BpfObject | undefined;
   try {
     // which rung won for every probe, as the agent exports it, and an empty program on each of those hooks
-    const { hooks, skipped } = await attachedHooks(agent.promPort!);
+    const { hooks, skipped, unattached } = await attachedHooks(agent.promPort!);
+    for (const p of unattached) figures.push(notMeasured(p, 'not attached on this kernel (`kotel probes` says why)'));
     for (const h of skipped)
       figures.push(notMeasured(`${h.family}/${h.program} (${h.kind})`, 'the uprobe target is chosen at run time; no floor'));
     const floors = await openFloors(hooks);
