@@ -56,7 +56,9 @@ export async function attachedHooks(promPort: number): Promise<{ hooks: Hook[]; 
       ?.openOptions(config)
       .ladders[probe]?.find((r) => r.program === program);
     if (!section) continue;
-    const hook = { family, probe, program, kind: kind as HookKind, section, floor: `floor_${hooks.length}`, rung };
+    // a program whose target the agent sets at load time (SEC("fentry") and a rung's target): the floor names it
+    const hooked = rung?.target && !section.includes('/') ? `${section}/${rung.target}` : section;
+    const hook = { family, probe, program, kind: kind as HookKind, section: hooked, floor: `floor_${hooks.length}`, rung };
     if ((kind === 'uprobe' || kind === 'uretprobe') && rung?.offset === undefined) skipped.push(hook);
     else hooks.push(hook);
   }
