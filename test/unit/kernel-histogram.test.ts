@@ -367,14 +367,14 @@ test('an entry deleted and made again (cgroup sweep) starts over: never a negati
     [[7, 2]],
   );
   assert.deepEqual(c3[0].start, c2[0].start, 'the same series keeps its start');
-  // cgroup 8's entry is gone: it is forgotten, and if it comes back it starts over
-  entries.set(8, 1);
+  // cgroup 8's entry is gone: it is forgotten, and if it comes back it starts over (4, not 4 - 2)
+  entries.set(8, 4);
   const d4 = await read(delta);
   assert.deepEqual(
     d4.map((p) => [p.cg, p.value]),
     [
       [7, 0],
-      [8, 1],
+      [8, 4],
     ],
   );
 });

@@ -106,6 +106,8 @@ interface Series {
   attributes: Attributes;
   /** the exported form of a cumulative histogram value, kept while the value stays the same */
   exported?: Histogram | ExponentialHistogram;
+  /** the collection that last found it in its map */
+  collection: number;
 }
 
 /** one (cgroup, kind) series of a map as read: a counter's value, or a histogram's chunks */
@@ -169,6 +171,7 @@ export class KernelMetricProducer implements MetricProducer {
   /** per family and map, the series read at the last collection (series gone from the map are dropped) */
   private readonly previous = new Map<string, Map<string, Series>>();
   private lastCollection?: HrTime;
+  private collections = 0;
   private readonly classic = new Map<string, ClassicBuckets>();
 
   constructor(
@@ -193,6 +196,7 @@ export class KernelMetricProducer implements MetricProducer {
     const metrics: MetricData[] = [];
     const errors: unknown[] = [];
     const now = hrTime();
+    this.collections++;
     for (const source of this.sources()) {
       for (const spec of source.metrics) {
         try {
@@ -222,8 +226,10 @@ export class KernelMetricProducer implements MetricProducer {
     const delta = this.temporality === AggregationTemporality.DELTA;
     // one metric may come from several families' maps (rdma.qp.transitions: libibverbs and ib_core)
     const seriesOf = `${source.family}/${spec.map}`;
-    const before = this.previous.get(seriesOf) ?? new Map<string, Series>();
-    const seen = new Map<string, Series>();
+    let known = this.previous.get(seriesOf);
+    if (!known) this.previous.set(seriesOf, (known = new Map<string, Series>()));
+    const collection = this.collections;
+    let found = 0;
 
     const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
     const histLayout = spec.type === 'histogram' ? shapes.hist() : undefined;
@@ -234,7 +240,7 @@ export class KernelMetricProducer implements MetricProducer {
     const sumWord = histLayout ? histLayout.sumOff / 8 : 0;
 
     for (const { seriesKey, cgroupId, kind, counter, chunks } of read) {
-      const prev = before.get(seriesKey);
+      const prev = known.get(seriesKey);
       let value: Cumulative | undefined = counter;
       if (chunks) value = prev?.chunks && sameChunks(prev.chunks, chunks) ? prev.value : chunkSlots(chunks, slotsWord, sumWord);
       if (value === undefined) continue;
@@ -247,8 +253,6 @@ export class KernelMetricProducer implements MetricProducer {
       // every kernel map starts empty when its object is loaded: a series counts from then, or, if it
       // appeared or started over later, from the collection before (it held nothing of it then)
       const start = same ? same.start : (prev?.time ?? this.lastCollection ?? this.startTime);
-      const series: Series = { value, time: now, start, chunks, cgroupAttributes, attributes };
-      seen.set(seriesKey, series);
       const diff =
         !delta || !same
           ? value
@@ -259,10 +263,23 @@ export class KernelMetricProducer implements MetricProducer {
       if (typeof diff === 'number') exported = diff;
       else if (!delta && unchanged && prev.exported) exported = prev.exported;
       else exported = this.histogramValue(spec as KernelHistogram, diff);
-      if (!delta && typeof exported !== 'number') series.exported = exported;
       points.push({ startTime: delta && prev ? prev.time : start, endTime: now, attributes, value: exported });
+      // the series kept for the next collection: last time's object updated (10k series: no new objects)
+      const kept = !delta && typeof exported !== 'number' ? exported : undefined;
+      if (prev) {
+        prev.value = value;
+        prev.time = now;
+        prev.start = start;
+        prev.chunks = chunks;
+        prev.cgroupAttributes = cgroupAttributes;
+        prev.attributes = attributes;
+        prev.exported = kept;
+        prev.collection = collection;
+      } else known.set(seriesKey, { value, time: now, start, chunks, cgroupAttributes, attributes, exported: kept, collection });
+      found++;
     }
-    this.previous.set(seriesOf, seen);
+    // series gone from the map (a cgroup swept, an entry evicted)
+    if (known.size > found) for (const [k, s] of known) if (s.collection !== collection) known.delete(k);
 
     if (spec.type === 'histogram' && this.histograms.aggregation === 'exponential') {
       return {
