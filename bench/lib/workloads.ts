@@ -1,10 +1,7 @@
 // The bench workloads (bench/workloads/*.c) and how they run: the ping-pong and TCP request/response are
 // pinned to CPU 0 (kernel-facts: unpinned, their throughput swings 0.57-1.24 run to run), the contention
 // workloads use every CPU (threads must run at once to contend).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { findCgroup2Mount } from '../../agent/src/host/cgroups';
-import { cgroup2Controllers, createCgroup, enableController } from '../../test/helpers/cgroup';
+import { cgroup2Controllers, createCgroup, limitCpu } from '../../test/helpers/cgroup';
 import { workloadPath, type WorkloadName } from './build';
 import { run } from './proc';
 
@@ -72,9 +69,8 @@ export async function runWorkload(spec: WorkloadSpec, seconds: number, args = sp
   const cg = spec.cpuMax && cgroup2Controllers().includes('cpu') ? createCgroup(`bench-${spec.name}`) : undefined;
   try {
     if (cg) {
-      enableController(cg, 'cpu');
-      fs.writeFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.max'), spec.cpuMax!);
-      argv = ['sh', '-c', `echo $$ > ${path.join(findCgroup2Mount()!, cg.path)}/cgroup.procs && exec "$@"`, 'sh', ...argv];
+      limitCpu(cg, spec.cpuMax!);
+      argv = cg.command(argv[0], argv.slice(1));
     }
     const out = await run(argv[0], argv.slice(1));
     return JSON.parse(out.trim().split('\n').at(-1)!).perSecond as number;

@@ -10,6 +10,8 @@ export interface TestCgroup {
   path: string;
   /** inode number of the directory: the cgroup id */
   id: number;
+  /** the argv that runs cmd in it: a shell moves itself into the cgroup, then becomes the command */
+  command(cmd: string, args: string[]): string[];
   spawn(cmd: string, args: string[], options?: SpawnOptions): ChildProcess;
   /** SIGKILLs every process left in it (cgroup.kill, 5.14+) and waits up to 5 s for them to go */
   killAll(): Promise<void>;
@@ -24,15 +26,14 @@ export function createCgroup(name: string, nested = ''): TestCgroup {
   const rel = nested ? path.posix.join(base, nested) : base;
   const dir = path.join(mount, rel);
   fs.mkdirSync(dir, { recursive: true });
+  const command = (cmd: string, args: string[]) => ['sh', '-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args];
   return {
     path: rel,
     id: fs.statSync(dir).ino,
+    command,
     spawn(cmd, args, options = {}) {
-      // the shell moves itself into the cgroup, then becomes the command
-      return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', cmd, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        ...options,
-      });
+      const [sh, ...argv] = command(cmd, args);
+      return spawn(sh, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
     },
     async killAll() {
       try {
@@ -71,6 +72,12 @@ export function enableController(cg: TestCgroup, controller: string): void {
     const control = path.join(mount, ...parts.slice(0, i), 'cgroup.subtree_control');
     if (!fs.readFileSync(control, 'utf8').split(/\s+/).includes(controller)) fs.writeFileSync(control, `+${controller}`);
   }
+}
+
+/** gives cg the cpu controller and a bandwidth limit: cpu.max, "QUOTA_US PERIOD_US" */
+export function limitCpu(cg: TestCgroup, cpuMax: string): void {
+  enableController(cg, 'cpu');
+  fs.writeFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.max'), cpuMax);
 }
 
 /** a flat keyed file, one "key value" a line (memory.stat, memory.events, cpu.stat, /proc/vmstat) */

@@ -2,13 +2,12 @@
 // in a cgroup whose cpu.max allows a fifth of a CPU; the cgroup's own cpu.stat (nr_throttled, throttled_usec) is the ground
 // truth. fexit programs: kernels with BPF trampolines (the kernel-matrix guests), skipped elsewhere.
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findCgroup2Mount } from '../../agent/src/host/cgroups';
 import { startScrapedAgent, type ScrapedAgent } from '../helpers/scrapedAgent';
 import { buildWorkload, removeWorkloads } from '../helpers/cbuild';
-import { cgroup2Controllers, createCgroup, enableController, readKeyed, runIn, type TestCgroup } from '../helpers/cgroup';
+import { cgroup2Controllers, createCgroup, limitCpu, readKeyed, runIn, type TestCgroup } from '../helpers/cgroup';
 import { scrape } from '../helpers/scrape';
 import { scaled } from '../helpers/timing';
 
@@ -46,8 +45,7 @@ describe('cpu family: CFS bandwidth throttling against cpu.stat (root, cgroup2 c
   test(`a spinner on each of 2 CPUs under cpu.max "${QUOTA_US} ${PERIOD_US}" for ${SPIN_S} s: throttled periods and time as the cgroup's cpu.stat counts them`, async (t) => {
     if (unavailable) return t.skip(unavailable);
     cg = createCgroup('cpu-quota');
-    enableController(cg, 'cpu');
-    fs.writeFileSync(path.join(findCgroup2Mount()!, cg.path, 'cpu.max'), `${QUOTA_US} ${PERIOD_US}`);
+    limitCpu(cg, `${QUOTA_US} ${PERIOD_US}`);
     const before = cpuStat(cg);
     // one spinner on each CPU: two run queues of the cgroup throttled in each period, counted once
     await Promise.all(['0', '1'].map((cpu) => runIn(cg!, buildWorkload('sched-workload'), ['spin', '1', String(SPIN_S), cpu])));

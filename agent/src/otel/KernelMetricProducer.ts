@@ -106,8 +106,6 @@ interface Series {
   attributes: Attributes;
   /** the exported form of a cumulative histogram value, kept while the value stays the same */
   exported?: Histogram | ExponentialHistogram;
-  /** the collection that last found it in its map */
-  collection: number;
 }
 
 /** one (cgroup, kind) series of a map as read: a counter's value, or a histogram's chunks */
@@ -171,7 +169,6 @@ export class KernelMetricProducer implements MetricProducer {
   /** per family and map, the series read at the last collection (series gone from the map are dropped) */
   private readonly previous = new Map<string, Map<string, Series>>();
   private lastCollection?: HrTime;
-  private collections = 0;
   private readonly classic = new Map<string, ClassicBuckets>();
 
   constructor(
@@ -196,7 +193,6 @@ export class KernelMetricProducer implements MetricProducer {
     const metrics: MetricData[] = [];
     const errors: unknown[] = [];
     const now = hrTime();
-    this.collections++;
     for (const source of this.sources()) {
       for (const spec of source.metrics) {
         try {
@@ -228,7 +224,6 @@ export class KernelMetricProducer implements MetricProducer {
     const seriesOf = `${source.family}/${spec.map}`;
     let known = this.previous.get(seriesOf);
     if (!known) this.previous.set(seriesOf, (known = new Map<string, Series>()));
-    const collection = this.collections;
     let found = 0;
 
     const points: DataPoint<number | Histogram | ExponentialHistogram>[] = [];
@@ -274,12 +269,11 @@ export class KernelMetricProducer implements MetricProducer {
         prev.cgroupAttributes = cgroupAttributes;
         prev.attributes = attributes;
         prev.exported = kept;
-        prev.collection = collection;
-      } else known.set(seriesKey, { value, time: now, start, chunks, cgroupAttributes, attributes, exported: kept, collection });
+      } else known.set(seriesKey, { value, time: now, start, chunks, cgroupAttributes, attributes, exported: kept });
       found++;
     }
-    // series gone from the map (a cgroup swept, an entry evicted)
-    if (known.size > found) for (const [k, s] of known) if (s.collection !== collection) known.delete(k);
+    // series gone from the map (a cgroup swept, an entry evicted): not read at this collection (`now`)
+    if (known.size > found) for (const [k, s] of known) if (s.time !== now) known.delete(k);
 
     if (spec.type === 'histogram' && this.histograms.aggregation === 'exponential') {
       return {
